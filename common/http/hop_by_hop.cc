@@ -1,0 +1,51 @@
+#include "common/http/hop_by_hop.h"
+
+#include <array>
+#include <string>
+#include <vector>
+
+namespace portico::http {
+namespace {
+
+constexpr std::array<std::string_view, 9> kHopByHop = {
+    "Connection", "Keep-Alive",         "Proxy-Connection",    "TE", "Trailer", "Transfer-Encoding",
+    "Upgrade",    "Proxy-Authenticate", "Proxy-Authorization",
+};
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace
+
+bool isHopByHop(std::string_view name) {
+  for (auto hop : kHopByHop) {
+    if (equalsIgnoreCase(hop, name)) return true;
+  }
+  return false;
+}
+
+void stripHopByHop(HeaderMap& headers) {
+  std::vector<std::string> listed;
+  for (auto value : headers.getAll("Connection")) {
+    while (!value.empty()) {
+      size_t comma = value.find(',');
+      auto item = trim(value.substr(0, comma));
+      if (!item.empty()) listed.emplace_back(item);
+      if (comma == std::string_view::npos) break;
+      value.remove_prefix(comma + 1);
+    }
+  }
+  auto& fields = headers.fields();
+  std::erase_if(fields, [&](const HeaderMap::Field& f) {
+    if (isHopByHop(f.first)) return true;
+    for (const auto& name : listed) {
+      if (equalsIgnoreCase(name, f.first)) return true;
+    }
+    return false;
+  });
+}
+
+}  // namespace portico::http
