@@ -1,0 +1,137 @@
+#pragma once
+// StorageDriver: bytes at paths, shaped like CNCF distribution's storagedriver.StorageDriver
+// (registry/storage/driver/storagedriver.go). The registry services above it know what the
+// paths mean (storage/layout.h); a driver only stores and lists bytes.
+//
+// Paths are absolute logical paths ("/docker/registry/v2/blobs/..."), rooted at the driver's
+// root. A valid path starts with '/', has no empty, "." or ".." component and no NUL byte;
+// anything else fails with StorageErrc::InvalidPath before touching the disk, so no hostile
+// input escapes the root. "/" itself is valid only for stat, list and walk.
+//
+// Errors are Error{StorageErrc::..., message, detail = the logical path}.
+// What this does not do: locking between processes, or interpret the content it stores.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+
+struct evbuffer;
+
+namespace portico::storage {
+
+enum class StorageErrc {
+  NotFound = 1,   // no file or directory at the path (distribution's PathNotFoundError)
+  InvalidPath,    // the path is not a valid logical path (InvalidPathError)
+  InvalidOffset,  // reader offset past the end (InvalidOffsetError)
+  Io,             // any other operating-system failure; the message names the call
+  NoSpace,        // ENOSPC / EDQUOT: the volume is full
+};
+
+// Largest file getContent() reads; larger files must be streamed with reader().
+inline constexpr uint64_t kMaxContentSize = 32 * 1024 * 1024;
+
+// Metadata of one file or directory (distribution's FileInfo).
+struct FileInfo {
+  std::string path;   // logical path
+  uint64_t size = 0;  // bytes for files; 0 for directories
+  std::chrono::system_clock::time_point mod_time;
+  bool is_dir = false;
+};
+
+// Sequential reader over one file, starting at the offset given to StorageDriver::reader().
+class FileReader {
+ public:
+  virtual ~FileReader() = default;
+  // Reads up to `size` bytes; 0 means end of file.
+  [[nodiscard]] virtual Result<size_t> read(char* data, size_t size) = 0;
+  // Total size of the file (not the remaining bytes).
+  virtual uint64_t size() const = 0;
+  // Offset of the next byte read() returns.
+  virtual uint64_t position() const = 0;
+  // Hands over a file descriptor positioned at position(), for sendfile()/evbuffer file
+  // segments; the caller owns (and closes) it. The reader is unusable afterwards. -1 on error.
+  virtual int releaseFd() = 0;
+};
+
+// Writer for one file (distribution's FileWriter). Bytes written are in the file as they are
+// written (an upload's data file grows as it streams). Destruction without commit() or
+// cancel() behaves as close(): the bytes stay, and a later writer(path, true) appends.
+class FileWriter {
+ public:
+  virtual ~FileWriter() = default;
+  // Appends bytes.
+  [[nodiscard]] virtual Result<void> write(const char* data, size_t size) = 0;
+  // Appends and drains all of `data` (writev over its chains; no copy into a string).
+  [[nodiscard]] virtual Result<void> write(evbuffer& data) = 0;
+  // Size of the file: bytes that were there when opened for append plus bytes written.
+  virtual uint64_t size() const = 0;
+  // Flushes and fsyncs; no write is accepted afterwards.
+  [[nodiscard]] virtual Result<void> commit() = 0;
+  // Removes the file; no write is accepted afterwards.
+  [[nodiscard]] virtual Result<void> cancel() = 0;
+  // Releases the file, keeping what was written (no fsync).
+  [[nodiscard]] virtual Result<void> close() = 0;
+};
+
+// What walk() does after visiting an entry.
+enum class WalkControl {
+  Continue,  // go on (into the entry if it is a directory)
+  SkipDir,   // do not descend into this directory (distribution's ErrSkipDir)
+  Stop,      // end the walk successfully
+};
+
+using WalkCallback = std::function<WalkControl(const FileInfo&)>;
+
+// The driver interface. Implementations are thread-safe: distinct paths may be used from
+// several workers at once; concurrent writers to one path are the caller's problem.
+class StorageDriver {
+ public:
+  virtual ~StorageDriver() = default;
+
+  // Driver name ("filesystem", "inmemory"), as in distribution's config.
+  virtual std::string_view name() const = 0;
+
+  // Whole content of a small file (≤ kMaxContentSize, else Io).
+  [[nodiscard]] virtual Result<std::string> getContent(std::string_view path) = 0;
+  // Replaces the file's content atomically: a reader sees the old or the new content, never a
+  // mix (temporary file in the same directory, fsync, rename). Creates parent directories.
+  [[nodiscard]] virtual Result<void> putContent(std::string_view path, std::string_view data) = 0;
+  // Reader positioned at `offset` (offset == size is valid and reads nothing; beyond is
+  // InvalidOffset).
+  [[nodiscard]] virtual Result<std::unique_ptr<FileReader>> reader(std::string_view path,
+                                                                   uint64_t offset) = 0;
+  // Writer to the file; `append` keeps existing content (NotFound is not an error: the file
+  // is created), otherwise the file is truncated. Creates parent directories.
+  [[nodiscard]] virtual Result<std::unique_ptr<FileWriter>> writer(std::string_view path,
+                                                                   bool append) = 0;
+  // Metadata of the file or directory.
+  [[nodiscard]] virtual Result<FileInfo> stat(std::string_view path) = 0;
+  // Full logical paths of the directory's direct children, sorted. NotFound if the directory
+  // does not exist (distribution returns PathNotFoundError too).
+  [[nodiscard]] virtual Result<std::vector<std::string>> list(std::string_view path) = 0;
+  // Renames src to dst (replacing dst), creating dst's parents. Atomic on one filesystem.
+  [[nodiscard]] virtual Result<void> move(std::string_view src, std::string_view dst) = 0;
+  // Removes the file or the directory recursively. NotFound if nothing is there.
+  [[nodiscard]] virtual Result<void> remove(std::string_view path) = 0;
+  // Visits every entry under `path` depth first, children in sorted order, a directory before
+  // its children (distribution's Walk). The start path itself is not visited.
+  [[nodiscard]] virtual Result<void> walk(std::string_view path, const WalkCallback& callback) = 0;
+};
+
+// Checks a logical path (see the top of this file). `allow_root` admits "/".
+[[nodiscard]] Result<void> validatePath(std::string_view path, bool allow_root = false);
+
+// The parent of a valid logical path ("/a/b" → "/a", "/a" → "/").
+std::string_view parentPath(std::string_view path);
+
+// The last component of a valid logical path ("/a/b" → "b").
+std::string_view baseName(std::string_view path);
+
+}  // namespace portico::storage
