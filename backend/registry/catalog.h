@@ -1,0 +1,59 @@
+#pragma once
+// Repository listing (GET /v2/_catalog) and the `n`/`last` pagination shared with the tags
+// list (distribution's registry/storage/catalog.go and handlers/{catalog,tags}.go; OCI
+// distribution-spec "Listing Tags").
+//
+// A repository is a directory under repositories/ that holds `_layers`, exactly as
+// distribution 2.8's catalog decides (handleRepository); the walk never descends into
+// `_`-prefixed directories, and nested names ("a/b/c") are found below plain directories.
+// Names come out in distribution's order: component-wise ('/' sorts before every other
+// character), which is the order its walk produces and its `last` comparison uses.
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "backend/storage/storage_driver.h"
+#include "common/result.h"
+
+namespace portico::registry {
+
+// Default page size when a request has no `n` (distribution's catalog.maxentries default).
+inline constexpr size_t kDefaultPageSize = 100;
+
+// One page of a sorted listing.
+struct Page {
+  std::vector<std::string> entries;
+  // Set when more entries follow: the `last` of the next page (the API's Link header).
+  std::optional<std::string> next_last;
+};
+
+// Parses the `n` query parameter: absent/empty → nullopt (no limit given); a decimal integer
+// 0..max → its value; anything else (negative, not a number, above `max`) →
+// PaginationNumberInvalid.
+[[nodiscard]] Result<std::optional<size_t>> parsePaginationNumber(std::string_view text,
+                                                                  size_t max);
+
+// The entries of `sorted` (byte-wise sorted, as tags are) strictly after `last` (empty last:
+// from the start), at most `n` of them (nullopt: all). n = 0 gives an empty page.
+Page paginate(const std::vector<std::string>& sorted, std::optional<size_t> n,
+              std::string_view last);
+
+// distribution's lessPath: component-wise comparison of repository names.
+bool lessRepositoryName(std::string_view a, std::string_view b);
+
+class Catalog {
+ public:
+  explicit Catalog(storage::StorageDriver& driver) : driver_(driver) {}
+
+  // Up to `n` repository names after `last` (component-wise), in that order. An absent
+  // repositories/ directory is an empty catalog.
+  [[nodiscard]] Result<Page> list(std::optional<size_t> n, std::string_view last);
+
+ private:
+  storage::StorageDriver& driver_;
+};
+
+}  // namespace portico::registry

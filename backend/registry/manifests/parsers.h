@@ -1,0 +1,34 @@
+#pragma once
+// Internal to manifests/: the per-media-type parsers that manifest.cc dispatches to. Each
+// validates the already-parsed JSON document and fills a ParsedManifest (digest excepted for
+// all but schema1, whose digest covers a payload only it can extract).
+
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "backend/registry/manifests/manifest.h"
+#include "common/error.h"
+
+namespace portico::registry::manifests::detail {
+
+// ErrorCode::ManifestInvalid with `message`.
+Error invalid(std::string message);
+
+// Checks that `doc` has `"schemaVersion": expected` (an integer).
+Result<void> checkSchemaVersion(const nlohmann::json& doc, int expected);
+
+// Docker schema2 or OCI image manifest (`media_type` says which).
+Result<ParsedManifest> parseImageManifest(const nlohmann::json& doc, std::string_view media_type);
+
+// Docker manifest list or OCI image index (`media_type` says which).
+Result<ParsedManifest> parseIndex(const nlohmann::json& doc, std::string_view media_type);
+
+// Docker schema1; `body` is needed to cut the JWS payload out of a signed manifest.
+// `signed_type` true for +prettyjws (signatures required); false for v1+json (signatures
+// optional, stripped for the digest when present).
+Result<ParsedManifest> parseSchema1(const nlohmann::json& doc, std::string_view body,
+                                    bool signed_type, crypto::DigestAlgorithm algorithm);
+
+}  // namespace portico::registry::manifests::detail
