@@ -1,0 +1,546 @@
+#include "proxy/proxy_session.h"
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+
+#include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
+
+#include "common/http/hop_by_hop.h"
+#include "common/log/access_log.h"
+#include "proxy/metrics.h"
+#include "proxy/proxy_runtime.h"
+#include "proxy/router.h"
+
+namespace portico::proxy {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr std::string_view kApiVersionHeader = "Docker-Distribution-Api-Version";
+constexpr std::string_view kApiVersion = "registry/2.0";
+// How long a request with Expect: 100-continue waits for the upstream's 100 before its body
+// is read anyway (curl waits 1 s too).
+constexpr timeval kContinueWait = {1, 0};
+
+std::string joinValues(const std::vector<std::string_view>& values) {
+  std::string out;
+  for (auto v : values) {
+    if (!out.empty()) out += ", ";
+    out += v;
+  }
+  return out;
+}
+
+// Closes or pools an upstream connection from the event loop, outside any of its callbacks.
+struct DeferredRelease {
+  http::ClientPool* pool;  // null: close
+  std::unique_ptr<http::ClientConnection> connection;
+
+  static void run(evutil_socket_t, short, void* arg) {
+    std::unique_ptr<DeferredRelease> self(static_cast<DeferredRelease*>(arg));
+    if (self->pool != nullptr) self->pool->release(std::move(self->connection));
+  }
+};
+
+void deferRelease(event_base& base, http::ClientPool* pool,
+                  std::unique_ptr<http::ClientConnection> connection) {
+  auto* deferred = new DeferredRelease{pool, std::move(connection)};
+  timeval now{0, 0};
+  if (event_base_once(&base, -1, EV_TIMEOUT, &DeferredRelease::run, deferred, &now) != 0) {
+    delete deferred;  // closes the connection right away; only fails when out of memory
+  }
+}
+
+FailureSource sourceOf(const Error& error) {
+  if (!error.inDomain<http::ClientErrc>()) return FailureSource::Internal;
+  switch (error.code<http::ClientErrc>()) {
+    case http::ClientErrc::ConnectFailed:
+      return FailureSource::ConnectFailed;
+    case http::ClientErrc::ConnectTimeout:
+    case http::ClientErrc::ReadTimeout:
+    case http::ClientErrc::WriteTimeout:
+      return FailureSource::Timeout;
+    case http::ClientErrc::Reset:
+      return FailureSource::Reset;
+    case http::ClientErrc::Malformed:
+      return FailureSource::Malformed;
+  }
+  return FailureSource::Internal;
+}
+
+std::string_view describe(FailureSource source) {
+  switch (source) {
+    case FailureSource::ConnectFailed:
+      return "upstream connection failed";
+    case FailureSource::Timeout:
+      return "upstream timed out";
+    case FailureSource::Reset:
+      return "upstream closed the connection";
+    case FailureSource::Malformed:
+      return "upstream sent an invalid response";
+    case FailureSource::ResetAfterHead:
+      return "upstream failed during the response body";
+    case FailureSource::Internal:
+      return "internal error";
+  }
+  return "error";
+}
+
+double secondsBetween(Clock::time_point from, Clock::time_point to) {
+  return std::chrono::duration<double>(to - from).count();
+}
+
+}  // namespace
+
+bool isV2Path(std::string_view path) {
+  return path == "/v2" || path.substr(0, 4) == "/v2/";
+}
+
+http::RequestHead buildUpstreamRequestHead(const http::RequestHead& request,
+                                           const http::ConnectionInfo& connection,
+                                           std::optional<uint64_t> declared_length, bool has_body,
+                                           std::string_view default_host) {
+  http::RequestHead head;
+  head.method = request.method;
+  head.target = request.target;
+  head.path = request.path;
+  head.query = request.query;
+  head.version = http::Version{1, 1};
+  head.headers = request.headers;
+  http::stripHopByHop(head.headers);
+
+  // Framing is decided again for the upstream hop (RFC 9112 §6.3, §7.1).
+  head.headers.remove("Content-Length");
+  if (declared_length) {
+    head.headers.add("Content-Length", std::to_string(*declared_length));
+  } else if (has_body) {
+    head.headers.add("Transfer-Encoding", "chunked");
+  }
+
+  if (!head.headers.has("Host")) head.headers.add("Host", std::string(default_host));
+
+  const std::string& peer = connection.peer_address;
+  auto forwarded = head.headers.getAll("X-Forwarded-For");
+  if (forwarded.empty()) {
+    head.headers.add("X-Forwarded-For", peer);
+  } else {
+    head.headers.set("X-Forwarded-For", joinValues(forwarded) + ", " + peer);
+  }
+  head.headers.set("X-Real-IP", peer);
+  head.headers.set("X-Forwarded-Proto", connection.tls ? "https" : "http");
+  if (auto host = head.headers.get("Host"); host && !head.headers.has("X-Forwarded-Host")) {
+    head.headers.add("X-Forwarded-Host", std::string(*host));
+  }
+  return head;
+}
+
+void rewriteResponseHead(http::ResponseHead& head) {
+  head.version = http::Version{1, 1};
+  http::stripHopByHop(head.headers);
+}
+
+LocalResponse makeErrorResponse(int status, std::string_view path, std::string_view message) {
+  LocalResponse response;
+  response.status = status;
+  if (isV2Path(path)) {
+    std::string code = status == 404 ? "NOT_FOUND" : "UNAVAILABLE";
+    nlohmann::json body = {
+        {"errors", {{{"code", code}, {"message", std::string(message)}, {"detail", nullptr}}}}};
+    response.body = body.dump() + "\n";
+    response.headers.add("Content-Type", "application/json; charset=utf-8");
+    response.headers.add(std::string(kApiVersionHeader), std::string(kApiVersion));
+  } else {
+    response.body = std::to_string(status) + " " + std::string(http::reasonPhrase(status)) + ": " +
+                    std::string(message) + "\n";
+    response.headers.add("Content-Type", "text/plain; charset=utf-8");
+  }
+  return response;
+}
+
+// Upstream exchange events → session (ClientCallbacks has its own onWriteDrained, distinct
+// from the downstream one, hence a separate object).
+struct ProxySession::UpstreamCallbacks final : http::ClientCallbacks {
+  explicit UpstreamCallbacks(ProxySession& s) : session(s) {}
+  void onInformational(const http::ResponseHead& head) override { session.onInformational(head); }
+  void onResponseHead(http::ResponseHead&& head, http::BodySource& body) override {
+    session.onResponseHead(std::move(head), body);
+  }
+  void onClientError(const Error& error) override { session.onUpstreamError(error); }
+  void onWriteDrained() override { session.onUpstreamWriteDrained(); }
+  ProxySession& session;
+};
+
+// Downstream request body → upstream connection.
+struct ProxySession::RequestBodyPump final : http::BodySink {
+  explicit RequestBodyPump(ProxySession& s) : session(s) {}
+  void onBodyData(evbuffer& data) override { session.onRequestBodyData(data); }
+  void onBodyEnd() override { session.onRequestBodyEnd(); }
+  void onBodyError(const Error& error) override { session.onRequestBodyError(error); }
+  ProxySession& session;
+};
+
+// Upstream response body → downstream exchange.
+struct ProxySession::ResponseBodyPump final : http::BodySink {
+  explicit ResponseBodyPump(ProxySession& s) : session(s) {}
+  void onBodyData(evbuffer& data) override { session.onResponseBodyData(data); }
+  void onBodyEnd() override { session.onResponseBodyEnd(); }
+  void onBodyError(const Error& error) override { session.onResponseBodyError(error); }
+  ProxySession& session;
+};
+
+ProxySession::ProxySession(http::ServerExchange& exchange, ProxyWorker& worker,
+                           std::shared_ptr<const ProxySnapshot> snapshot)
+    : exchange_(exchange),
+      worker_(worker),
+      snapshot_(std::move(snapshot)),
+      alive_(std::make_shared<bool>(true)),
+      start_time_(Clock::now()) {
+  worker_.runtime().metrics.active_requests.fetch_add(1, std::memory_order_relaxed);
+}
+
+ProxySession::~ProxySession() {
+  if (continue_timer_ != nullptr) event_free(continue_timer_);
+  if (response_body_ != nullptr && connection_) response_body_->setSink(nullptr);
+  if (request_body_started_) exchange_.requestBody().setSink(nullptr);
+  if (connection_) releaseUpstream(false);
+  if (server_active_) endUpstreamRequest(false);
+  logRequest();
+  worker_.runtime().metrics.active_requests.fetch_sub(1, std::memory_order_relaxed);
+}
+
+// route: the first matching rule decides; no rule → 404.
+void ProxySession::start() {
+  const http::RequestHead& request = exchange_.request();
+  const RouteAction* action = snapshot_->router ? snapshot_->router->match(request) : nullptr;
+  if (action == nullptr) {
+    metrics_ = snapshot_->unrouted_metrics;
+    route_name_ = "";
+    error_ = "no route";
+    LocalResponse response = makeErrorResponse(404, request.path, "no route for this path");
+    respondLocally(404, std::move(response.headers), response.body);
+    return;
+  }
+  route_name_ = action->route;
+  metrics_ = &snapshot_->metricsFor(route_name_);
+  if (action->kind == RouteAction::Kind::Respond) {
+    respondLocally(action->respond.status, action->respond.headers, action->respond.body);
+    return;
+  }
+  upstream_name_ = action->upstream;
+  const SnapshotUpstream* upstream = snapshot_->upstream(action->upstream);
+  if (upstream == nullptr) {
+    failToProxy(FailureSource::Internal, 502,
+                "upstream " + action->upstream + " is not configured");
+    return;
+  }
+  upstream_ = &worker_.upstream(*upstream);
+  expect_continue_ = request.headers.hasToken("Expect", "100-continue");
+  connectUpstream();
+}
+
+void ProxySession::respondLocally(int status, http::HeaderMap headers, std::string_view body) {
+  status_ = status;
+  bytes_out_ = body.size();
+  finished_ = true;
+  exchange_.respond(status, std::move(headers), body);  // may destroy the session
+}
+
+// connectUpstream: pick a server (balancing, health), then a pooled connection.
+void ProxySession::connectUpstream() {
+  ++attempts_;
+  server_index_ = upstream_->group->pick(upstream_->cursor, Clock::now(), tried_servers_);
+  if (server_index_ < 64) tried_servers_ |= uint64_t{1} << server_index_;
+  upstream_->group->server(server_index_).beginRequest();
+  server_active_ = true;
+  upstream_start_ = Clock::now();
+  std::weak_ptr<bool> alive = alive_;
+  http::ClientPool* pool = upstream_->pools[server_index_].get();
+  event_base* base = &worker_.base();
+  pool->acquire([this, alive, pool, base](std::unique_ptr<http::ClientConnection> connection,
+                                          const Error* error) {
+    if (alive.expired()) {
+      if (connection) deferRelease(*base, pool, std::move(connection));
+      return;
+    }
+    onUpstreamConnected(std::move(connection), error);
+  });
+}
+
+void ProxySession::onUpstreamConnected(std::unique_ptr<http::ClientConnection> connection,
+                                       const Error* error) {
+  if (error != nullptr || !connection) {
+    Error failure =
+        error != nullptr ? *error : Error(http::ClientErrc::ConnectFailed, "no connection");
+    // Nothing was sent: another server may take the request.
+    if (attempts_ < upstream_->group->size()) {
+      upstream_->group->server(server_index_).recordFailure(Clock::now());
+      endUpstreamRequest(false);
+      metrics_->recordFailure(sourceOf(failure));
+      connectUpstream();
+      return;
+    }
+    onUpstreamError(failure);
+    return;
+  }
+  connection_ = std::move(connection);
+  forwardRequestHead();
+}
+
+// forwardRequestHead: the rewritten head goes upstream; the body follows.
+void ProxySession::forwardRequestHead() {
+  http::BodySource& body = exchange_.requestBody();
+  const std::string& server = upstream_->group->server(server_index_).address();
+  http::RequestHead head = buildUpstreamRequestHead(exchange_.request(), exchange_.connection(),
+                                                    body.declaredLength(), !body.empty(), server);
+  if (!upstream_callbacks_) upstream_callbacks_ = std::make_unique<UpstreamCallbacks>(*this);
+  connection_->sendRequest(std::move(head), *upstream_callbacks_);
+  if (!connection_) return;  // failed synchronously (onUpstreamError ran)
+  if (body.empty()) {
+    request_body_done_ = true;
+    connection_->finishRequest();
+    return;
+  }
+  if (expect_continue_ && !exchange_.headSent()) {
+    // Wait for the upstream's 100 (or its final answer) before reading the body.
+    continue_timer_ = evtimer_new(&worker_.base(), &ProxySession::onContinueTimer, this);
+    if (continue_timer_ != nullptr) {
+      evtimer_add(continue_timer_, &kContinueWait);
+      return;
+    }
+  }
+  startRequestBody();
+}
+
+void ProxySession::onContinueTimer(int, short, void* arg) {
+  auto* self = static_cast<ProxySession*>(arg);
+  self->startRequestBody();
+}
+
+void ProxySession::startRequestBody() {
+  if (request_body_started_ || request_body_done_ || !connection_) return;
+  request_body_started_ = true;
+  if (!request_pump_) request_pump_ = std::make_unique<RequestBodyPump>(*this);
+  exchange_.requestBody().setSink(request_pump_.get());
+}
+
+void ProxySession::onRequestBodyData(evbuffer& data) {
+  if (!connection_) {
+    evbuffer_drain(&data, evbuffer_get_length(&data));
+    return;
+  }
+  bytes_in_ += evbuffer_get_length(&data);
+  connection_->sendBody(data);
+  if (connection_ && connection_->outputBlocked() && !request_paused_) {
+    request_paused_ = true;
+    exchange_.requestBody().pause();
+  }
+}
+
+void ProxySession::onRequestBodyEnd() {
+  request_body_done_ = true;
+  if (connection_) connection_->finishRequest();
+}
+
+void ProxySession::onRequestBodyError(const Error& error) {
+  // The client failed mid-upload: the upstream exchange cannot complete; drop its connection.
+  error_ = "client request body: " + error.message();
+  exchange_.requestBody().setSink(nullptr);
+  request_body_started_ = false;
+  if (connection_) releaseUpstream(false);
+  if (server_active_) endUpstreamRequest(true);
+  if (!finished_) {
+    finished_ = true;
+    if (!exchange_.headSent()) status_ = 400;
+    exchange_.reset();  // may destroy the session
+  }
+}
+
+void ProxySession::onUpstreamWriteDrained() {
+  if (request_paused_) {
+    request_paused_ = false;
+    exchange_.requestBody().resume();
+  }
+}
+
+void ProxySession::onInformational(const http::ResponseHead& head) {
+  if (head.status != 100 || !expect_continue_) return;
+  expect_continue_ = false;
+  if (continue_timer_ != nullptr) evtimer_del(continue_timer_);
+  exchange_.sendContinue();
+  startRequestBody();
+}
+
+// onResponseHead: relay the upstream's head, then stream its body.
+void ProxySession::onResponseHead(http::ResponseHead&& head, http::BodySource& body) {
+  upstream_head_time_ = Clock::now();
+  response_head_received_ = true;
+  upstream_status_ = head.status;
+  if (continue_timer_ != nullptr) evtimer_del(continue_timer_);
+  if (server_active_) endUpstreamRequest(true);
+  rewriteResponseHead(head);
+  status_ = head.status;
+  exchange_.sendHead(std::move(head));
+  response_body_ = &body;
+  if (!response_pump_) response_pump_ = std::make_unique<ResponseBodyPump>(*this);
+  body.setSink(response_pump_.get());
+}
+
+void ProxySession::onResponseBodyData(evbuffer& data) {
+  bytes_out_ += evbuffer_get_length(&data);
+  exchange_.sendBody(data);
+  if (exchange_.outputBlocked() && !response_paused_ && response_body_ != nullptr) {
+    response_paused_ = true;
+    response_body_->pause();
+  }
+}
+
+void ProxySession::onWriteDrained() {
+  if (response_paused_ && response_body_ != nullptr) {
+    response_paused_ = false;
+    response_body_->resume();
+  }
+}
+
+// finish: the response is complete; the connection goes back to the pool when the request
+// body was sent completely too (an upstream that answered early is not reused).
+void ProxySession::onResponseBodyEnd() {
+  response_body_->setSink(nullptr);
+  response_body_ = nullptr;
+  bool reusable = request_body_done_ && connection_ && connection_->reusable();
+  if (!request_body_done_ && request_body_started_) {
+    // The upstream answered before the whole request body: stop forwarding it; the engine
+    // drains or closes the client connection after the response.
+    exchange_.requestBody().setSink(nullptr);
+    request_body_started_ = false;
+  }
+  releaseUpstream(reusable);
+  finished_ = true;
+  exchange_.finish();  // may destroy the session
+}
+
+void ProxySession::onResponseBodyError(const Error& error) {
+  // failToProxy after the head: the client cannot be told; reset its connection.
+  error_ = std::string(describe(FailureSource::ResetAfterHead)) + ": " + error.message();
+  if (metrics_ != nullptr) metrics_->recordFailure(FailureSource::ResetAfterHead);
+  upstream_->group->server(server_index_).recordFailure(Clock::now());
+  response_body_ = nullptr;
+  releaseUpstream(false);
+  finished_ = true;
+  exchange_.reset();  // may destroy the session
+}
+
+void ProxySession::onUpstreamError(const Error& error) {
+  FailureSource source = sourceOf(error);
+  // A reset of a reused keep-alive connection is not the server's failure (it may have
+  // closed it while idle); everything else counts towards passive ejection.
+  if (source != FailureSource::Reset) {
+    upstream_->group->server(server_index_).recordFailure(Clock::now());
+  }
+  if (server_active_) endUpstreamRequest(false);
+  response_body_ = nullptr;
+  if (connection_) releaseUpstream(false);
+  // A pooled connection the upstream had closed, or a refused connect: nothing of the
+  // request reached the upstream, so a safe method may go to a fresh connection.
+  const std::string& method = exchange_.request().method;
+  bool safe_method = method == "GET" || method == "HEAD" || method == "OPTIONS";
+  if (!response_head_received_ && !request_body_started_ && bytes_in_ == 0 && safe_method &&
+      (source == FailureSource::Reset || source == FailureSource::ConnectFailed) &&
+      attempts_ <= upstream_->group->size() && !exchange_.headSent()) {
+    if (metrics_ != nullptr) metrics_->recordFailure(source);
+    if (continue_timer_ != nullptr) evtimer_del(continue_timer_);
+    connectUpstream();
+    return;
+  }
+  if (response_head_received_ || exchange_.headSent()) {
+    error_ = std::string(describe(FailureSource::ResetAfterHead)) + ": " + error.message();
+    if (metrics_ != nullptr) metrics_->recordFailure(FailureSource::ResetAfterHead);
+    if (!finished_) {
+      finished_ = true;
+      exchange_.reset();
+    }
+    return;
+  }
+  int status = source == FailureSource::Timeout ? 504 : 502;
+  std::string message = std::string(describe(source)) + " (upstream " + upstream_name_ + " " +
+                        upstream_->group->server(server_index_).address() + ": " + error.message() +
+                        ")";
+  failToProxy(source, status, message);
+}
+
+// failToProxy before the response head: the proxy answers itself.
+void ProxySession::failToProxy(FailureSource source, int status, const std::string& message) {
+  error_ = message;
+  if (metrics_ != nullptr) metrics_->recordFailure(source);
+  if (continue_timer_ != nullptr) evtimer_del(continue_timer_);
+  if (request_body_started_) {
+    exchange_.requestBody().setSink(nullptr);
+    request_body_started_ = false;
+  }
+  if (finished_) return;
+  LocalResponse response = makeErrorResponse(status, exchange_.request().path, message);
+  respondLocally(status, std::move(response.headers), response.body);
+}
+
+void ProxySession::onExchangeReset(const Error& reason) {
+  // The client went away: release the upstream connection (it is mid-exchange: closed).
+  finished_ = true;
+  if (error_.empty()) error_ = "client connection: " + reason.message();
+  if (continue_timer_ != nullptr) evtimer_del(continue_timer_);
+  if (response_body_ != nullptr) {
+    response_body_->setSink(nullptr);
+    response_body_ = nullptr;
+  }
+  request_body_started_ = false;
+  if (connection_) releaseUpstream(false);
+}
+
+void ProxySession::releaseUpstream(bool reusable) {
+  if (!connection_) return;
+  if (!reusable) connection_->abort();
+  http::ClientPool* pool = reusable ? upstream_->pools[server_index_].get() : nullptr;
+  deferRelease(worker_.base(), pool, std::move(connection_));
+}
+
+void ProxySession::endUpstreamRequest(bool success) {
+  server_active_ = false;
+  UpstreamServer& server = upstream_->group->server(server_index_);
+  server.endRequest();
+  if (success) server.recordSuccess();
+}
+
+void ProxySession::logRequest() {
+  auto now = Clock::now();
+  auto duration = std::chrono::duration_cast<std::chrono::microseconds>(now - start_time_);
+  if (metrics_ != nullptr) metrics_->record(status_, duration, bytes_in_, bytes_out_);
+  const http::RequestHead& request = exchange_.request();
+  if (!error_.empty() && (status_ >= 500 || status_ == 0)) {
+    spdlog::warn("{} {} → {}: {}", request.method, request.target, status_, error_);
+  }
+  ProxyRuntime& runtime = worker_.runtime();
+  if (!runtime.access_log) return;
+  log::AccessRecord record;
+  record.remote_addr = exchange_.connection().peer_address;
+  record.method = request.method;
+  record.target = request.target;
+  record.protocol = request.version.minor == 0 ? "HTTP/1.0" : "HTTP/1.1";
+  record.status = status_;
+  record.bytes_sent = bytes_out_;
+  record.bytes_received = bytes_in_;
+  record.referer = std::string(request.headers.get("Referer").value_or(""));
+  record.user_agent = std::string(request.headers.get("User-Agent").value_or(""));
+  record.host = std::string(request.headers.get("Host").value_or(""));
+  record.duration_seconds = secondsBetween(start_time_, now);
+  record.route = route_name_;
+  if (upstream_ != nullptr) {
+    record.upstream = upstream_name_;
+    record.upstream_address = upstream_->group->server(server_index_).address();
+  }
+  record.upstream_status = upstream_status_;
+  if (response_head_received_) {
+    record.upstream_duration_seconds = secondsBetween(upstream_start_, upstream_head_time_);
+  }
+  runtime.access_log->write(record);
+}
+
+}  // namespace portico::proxy

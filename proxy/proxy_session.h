@@ -1,0 +1,154 @@
+#pragma once
+// ProxySession joins one downstream ServerExchange to one upstream exchange. It is the
+// request's ExchangeObserver: the exchange owns it and destroys it when the exchange ends.
+//
+// Phases (Pingora-style; docs/ARCHITECTURE.md "Proxy"):
+//   onRequestHead      the engine parsed a head; the session starts (start()).
+//   route              Router::match → respond locally, forward, or 404 unrouted.
+//   connectUpstream    pick a server of the group (balancing, health), acquire a pooled
+//                      keep-alive connection; a connect failure retries the next server.
+//   forwardRequestHead rewrite the head (hop-by-hop stripped, framing re-decided,
+//                      X-Forwarded-*, X-Real-IP, Host kept) and send it.
+//   stream bodies      request body downstream → upstream and response body upstream →
+//                      downstream, evbuffers moved (never copied), with backpressure: a
+//                      source is paused while its sink's output is above the high watermark.
+//   onResponseHead     relay the upstream's head (hop-by-hop stripped), then its body.
+//   finish             both bodies done: the upstream connection returns to its pool.
+//   failToProxy        an error with a source: upstream connect/reset → 502, timeout → 504
+//                      (before the response head); after the head was sent the downstream
+//                      connection is reset. Never throws, never kills the worker.
+//   log                the destructor writes the access log line and the metrics.
+// Expect: 100-continue is passed through: the request body is not read (so the engine sends
+// no 100 of its own) until the upstream answers 100, answers finally, or 1 s passes.
+// What this does not do: retry after request body bytes were sent, or buffer a body.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/http/client.h"
+#include "common/http/message.h"
+#include "common/http/server.h"
+
+struct event;
+
+namespace portico::proxy {
+
+class ProxyWorker;
+class ProxySnapshot;
+struct RouteMetrics;
+struct WorkerUpstream;
+enum class FailureSource;
+
+// Builds the head sent upstream from the client's request (pure; unit-tested):
+// hop-by-hop fields removed (stripHopByHop), HTTP/1.1, framing re-decided from the body
+// (Content-Length kept when declared, chunked when the body has no declared length),
+// X-Forwarded-For appended, X-Forwarded-Proto, X-Forwarded-Host and X-Real-IP set, Host kept
+// (added from `default_host` when the client sent none).
+http::RequestHead buildUpstreamRequestHead(const http::RequestHead& request,
+                                           const http::ConnectionInfo& connection,
+                                           std::optional<uint64_t> declared_length, bool has_body,
+                                           std::string_view default_host);
+
+// Prepares an upstream response head for the client: hop-by-hop fields removed, version 1.1
+// (the engine adds Connection and decides framing, keeping Content-Length).
+void rewriteResponseHead(http::ResponseHead& head);
+
+// A response the proxy gives itself (502, 504, 404 unrouted): the registry's JSON error
+// format with code UNAVAILABLE/NOT_FOUND and Docker-Distribution-Api-Version on /v2/ paths,
+// plain text elsewhere.
+struct LocalResponse {
+  int status = 502;
+  http::HeaderMap headers;
+  std::string body;
+};
+LocalResponse makeErrorResponse(int status, std::string_view path, std::string_view message);
+
+// True for paths of the Registry v2 API ("/v2" and "/v2/...").
+bool isV2Path(std::string_view path);
+
+class ProxySession final : public http::ExchangeObserver {
+ public:
+  ProxySession(http::ServerExchange& exchange, ProxyWorker& worker,
+               std::shared_ptr<const ProxySnapshot> snapshot);
+  ~ProxySession() override;
+  ProxySession(const ProxySession&) = delete;
+  ProxySession& operator=(const ProxySession&) = delete;
+
+  // onRequestHead: routes and starts the exchange. The session may be destroyed inside
+  // this call (a local answer finishes the exchange): the caller must not touch it after.
+  void start();
+
+  // http::ExchangeObserver
+  void onExchangeReset(const Error& reason) override;
+  void onWriteDrained() override;
+
+ private:
+  struct UpstreamCallbacks;
+  struct RequestBodyPump;
+  struct ResponseBodyPump;
+
+  void respondLocally(int status, http::HeaderMap headers, std::string_view body);
+  void connectUpstream();
+  void onUpstreamConnected(std::unique_ptr<http::ClientConnection> connection, const Error* error);
+  void forwardRequestHead();
+  void startRequestBody();
+  void onRequestBodyData(evbuffer& data);
+  void onRequestBodyEnd();
+  void onRequestBodyError(const Error& error);
+  void onUpstreamWriteDrained();
+  void onInformational(const http::ResponseHead& head);
+  void onResponseHead(http::ResponseHead&& head, http::BodySource& body);
+  void onResponseBodyData(evbuffer& data);
+  void onResponseBodyEnd();
+  void onResponseBodyError(const Error& error);
+  void onUpstreamError(const Error& error);
+  void failToProxy(FailureSource source, int status, const std::string& message);
+  // Gives the upstream connection back (to the pool if `reusable`, else closed), deferred to
+  // the event loop so that it never dies inside its own callback.
+  void releaseUpstream(bool reusable);
+  void endUpstreamRequest(bool success);
+  static void onContinueTimer(int fd, short what, void* arg);
+  void logRequest();
+
+  http::ServerExchange& exchange_;
+  ProxyWorker& worker_;
+  std::shared_ptr<const ProxySnapshot> snapshot_;
+  std::shared_ptr<bool> alive_;  // weak copies guard callbacks that may outlive the session
+
+  std::string route_name_;
+  std::string upstream_name_;
+  RouteMetrics* metrics_ = nullptr;
+  WorkerUpstream* upstream_ = nullptr;
+  size_t server_index_ = 0;
+  uint64_t tried_servers_ = 0;
+  unsigned attempts_ = 0;
+  bool server_active_ = false;  // beginRequest() counted on the server
+
+  std::unique_ptr<http::ClientConnection> connection_;
+  std::unique_ptr<UpstreamCallbacks> upstream_callbacks_;
+  std::unique_ptr<RequestBodyPump> request_pump_;
+  std::unique_ptr<ResponseBodyPump> response_pump_;
+  http::BodySource* response_body_ = nullptr;
+  event* continue_timer_ = nullptr;
+
+  bool expect_continue_ = false;
+  bool request_body_started_ = false;
+  bool request_body_done_ = false;
+  bool request_paused_ = false;
+  bool response_paused_ = false;
+  bool response_head_received_ = false;
+  bool finished_ = false;  // finish()/reset() called on the exchange
+
+  int status_ = 0;           // status sent downstream
+  int upstream_status_ = 0;  // status received from upstream
+  uint64_t bytes_in_ = 0;    // request body bytes forwarded
+  uint64_t bytes_out_ = 0;   // response body bytes sent
+  std::string error_;        // why the proxy failed, for the log
+  std::chrono::steady_clock::time_point start_time_;
+  std::chrono::steady_clock::time_point upstream_start_;
+  std::chrono::steady_clock::time_point upstream_head_time_;
+};
+
+}  // namespace portico::proxy
