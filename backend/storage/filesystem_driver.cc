@@ -1,0 +1,389 @@
+#include "backend/storage/filesystem_driver.h"
+
+#include <dirent.h>
+#include <event2/buffer.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <system_error>
+#include <utility>
+
+namespace portico::storage {
+namespace {
+
+constexpr std::string_view kTemporaryPrefix = ".portico-tmp-";
+
+// errno → StorageErrc (distribution: os.IsNotExist → PathNotFoundError).
+Error errnoError(int err, std::string_view call, std::string_view path) {
+  std::string message = std::string(call) + ": " + std::strerror(err);
+  if (err == ENOENT || err == ENOTDIR) {
+    return Error{StorageErrc::NotFound, "path not found", std::string(path)};
+  }
+  if (err == ENOSPC || err == EDQUOT) {
+    return Error{StorageErrc::NoSpace, "storage volume is full (" + message + ")",
+                 std::string(path)};
+  }
+  return Error{StorageErrc::Io, message, std::string(path)};
+}
+
+std::chrono::system_clock::time_point modTime(const struct stat& st) {
+  return std::chrono::system_clock::time_point(
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(
+          std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
+}
+
+std::string randomSuffix() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  static std::atomic<uint64_t> counter{0};
+  char buffer[40];
+  std::snprintf(buffer, sizeof(buffer), "%016llx%llx", static_cast<unsigned long long>(rng()),
+                static_cast<unsigned long long>(counter.fetch_add(1)));
+  return buffer;
+}
+
+// Writes all of data to fd, retrying on EINTR and short writes.
+int writeAll(int fd, const char* data, size_t size) {
+  while (size > 0) {
+    const ssize_t n = ::write(fd, data, size);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+  return 0;
+}
+
+void fsyncDirectory(const std::string& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+}
+
+class FilesystemReader final : public FileReader {
+ public:
+  FilesystemReader(int fd, uint64_t size, uint64_t position, std::string path)
+      : fd_(fd), size_(size), position_(position), path_(std::move(path)) {}
+  ~FilesystemReader() override {
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+  Result<size_t> read(char* data, size_t size) override {
+    if (fd_ < 0) return Error{StorageErrc::Io, "reader was released", path_};
+    for (;;) {
+      const ssize_t n = ::read(fd_, data, size);
+      if (n >= 0) {
+        position_ += static_cast<uint64_t>(n);
+        return static_cast<size_t>(n);
+      }
+      if (errno != EINTR) return errnoError(errno, "read", path_);
+    }
+  }
+  uint64_t size() const override { return size_; }
+  uint64_t position() const override { return position_; }
+  int releaseFd() override { return std::exchange(fd_, -1); }
+
+ private:
+  int fd_;
+  uint64_t size_;
+  uint64_t position_;
+  std::string path_;
+};
+
+class FilesystemWriter final : public FileWriter {
+ public:
+  FilesystemWriter(int fd, uint64_t size, std::string full_path, std::string path)
+      : fd_(fd), size_(size), full_path_(std::move(full_path)), path_(std::move(path)) {}
+  ~FilesystemWriter() override {
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+  Result<void> write(const char* data, size_t size) override {
+    if (fd_ < 0) return closedError();
+    if (const int err = writeAll(fd_, data, size)) return errnoError(err, "write", path_);
+    size_ += size;
+    return ok();
+  }
+
+  Result<void> write(evbuffer& data) override {
+    if (fd_ < 0) return closedError();
+    while (evbuffer_get_length(&data) > 0) {
+      const int n = evbuffer_write(&data, fd_);  // writev over the chains, drains what it wrote
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return errnoError(errno, "write", path_);
+      }
+      size_ += static_cast<uint64_t>(n);
+    }
+    return ok();
+  }
+
+  uint64_t size() const override { return size_; }
+
+  Result<void> commit() override {
+    if (fd_ < 0) return closedError();
+    const int rc = ::fsync(fd_);
+    const int err = errno;
+    ::close(std::exchange(fd_, -1));
+    if (rc != 0) return errnoError(err, "fsync", path_);
+    return ok();
+  }
+
+  Result<void> cancel() override {
+    if (fd_ >= 0) ::close(std::exchange(fd_, -1));
+    if (::unlink(full_path_.c_str()) != 0 && errno != ENOENT) {
+      return errnoError(errno, "unlink", path_);
+    }
+    return ok();
+  }
+
+  Result<void> close() override {
+    if (fd_ < 0) return ok();
+    if (::close(std::exchange(fd_, -1)) != 0) return errnoError(errno, "close", path_);
+    return ok();
+  }
+
+ private:
+  Error closedError() const { return Error{StorageErrc::Io, "writer is closed", path_}; }
+
+  int fd_;
+  uint64_t size_;
+  std::string full_path_;
+  std::string path_;
+};
+
+}  // namespace
+
+FilesystemDriver::FilesystemDriver(std::string root) : root_(std::move(root)) {
+  while (!root_.empty() && root_.back() == '/') root_.pop_back();
+}
+
+bool FilesystemDriver::isTemporaryName(std::string_view name) {
+  return name.substr(0, kTemporaryPrefix.size()) == kTemporaryPrefix;
+}
+
+std::string FilesystemDriver::fullPath(std::string_view path) const {
+  return root_ + std::string(path);
+}
+
+Result<void> FilesystemDriver::makeParents(std::string_view path) {
+  // Creates every directory from the root down to path's parent (distribution: MkdirAll 0777).
+  std::string dir = root_;
+  if (!dir.empty() && ::mkdir(dir.c_str(), 0777) != 0 && errno != EEXIST) {
+    return errnoError(errno, "mkdir", "/");
+  }
+  const std::string_view parent = parentPath(path);
+  if (parent == "/") return ok();
+  size_t start = 1;
+  while (start <= parent.size()) {
+    size_t end = parent.find('/', start);
+    if (end == std::string_view::npos) end = parent.size();
+    dir += '/';
+    dir += parent.substr(start, end - start);
+    if (::mkdir(dir.c_str(), 0777) != 0 && errno != EEXIST) {
+      return errnoError(errno, "mkdir", parent.substr(0, end));
+    }
+    start = end + 1;
+  }
+  return ok();
+}
+
+Result<std::string> FilesystemDriver::getContent(std::string_view path) {
+  if (auto valid = validatePath(path); !valid) return valid.error();
+  const std::string full = fullPath(path);
+  const int fd = ::open(full.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errnoError(errno, "open", path);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    const int err = errno;
+    ::close(fd);
+    return errnoError(err, "fstat", path);
+  }
+  if (S_ISDIR(st.st_mode)) {
+    ::close(fd);
+    return Error{StorageErrc::Io, "is a directory", std::string(path)};
+  }
+  if (static_cast<uint64_t>(st.st_size) > kMaxContentSize) {
+    ::close(fd);
+    return Error{StorageErrc::Io, "file too large for getContent", std::string(path)};
+  }
+  std::string content;
+  content.resize(static_cast<size_t>(st.st_size));
+  size_t done = 0;
+  while (done < content.size()) {
+    const ssize_t n = ::read(fd, content.data() + done, content.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      ::close(fd);
+      return errnoError(err, "read", path);
+    }
+    if (n == 0) break;  // shrank while reading
+    done += static_cast<size_t>(n);
+  }
+  content.resize(done);
+  ::close(fd);
+  return content;
+}
+
+Result<void> FilesystemDriver::putContent(std::string_view path, std::string_view data) {
+  if (auto valid = validatePath(path); !valid) return valid.error();
+  if (auto made = makeParents(path); !made) return made.error();
+  const std::string full = fullPath(path);
+  const std::string dir = fullPath(parentPath(path));
+  const std::string temp = dir + "/" + std::string(kTemporaryPrefix) + std::string(baseName(path)) +
+                           "-" + randomSuffix();
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+  if (fd < 0) return errnoError(errno, "open", path);
+  int err = writeAll(fd, data.data(), data.size());
+  const char* call = "write";
+  if (err == 0 && ::fsync(fd) != 0) err = errno, call = "fsync";
+  if (::close(fd) != 0 && err == 0) err = errno, call = "close";
+  if (err == 0 && ::rename(temp.c_str(), full.c_str()) != 0) err = errno, call = "rename";
+  if (err != 0) {
+    ::unlink(temp.c_str());
+    return errnoError(err, call, path);
+  }
+  fsyncDirectory(dir);
+  return ok();
+}
+
+Result<std::unique_ptr<FileReader>> FilesystemDriver::reader(std::string_view path,
+                                                             uint64_t offset) {
+  if (auto valid = validatePath(path); !valid) return valid.error();
+  const int fd = ::open(fullPath(path).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errnoError(errno, "open", path);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
+    const int err = S_ISDIR(st.st_mode) ? EISDIR : errno;
+    ::close(fd);
+    return errnoError(err, "open", path);
+  }
+  const auto size = static_cast<uint64_t>(st.st_size);
+  if (offset > size) {
+    ::close(fd);
+    return Error{StorageErrc::InvalidOffset, "offset past the end of the file", std::string(path)};
+  }
+  if (offset > 0 && ::lseek(fd, static_cast<off_t>(offset), SEEK_SET) < 0) {
+    const int err = errno;
+    ::close(fd);
+    return errnoError(err, "lseek", path);
+  }
+  return std::unique_ptr<FileReader>(
+      std::make_unique<FilesystemReader>(fd, size, offset, std::string(path)));
+}
+
+Result<std::unique_ptr<FileWriter>> FilesystemDriver::writer(std::string_view path, bool append) {
+  if (auto valid = validatePath(path); !valid) return valid.error();
+  if (auto made = makeParents(path); !made) return made.error();
+  const std::string full = fullPath(path);
+  const int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC);
+  const int fd = ::open(full.c_str(), flags, 0666);
+  if (fd < 0) return errnoError(errno, "open", path);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    const int err = errno;
+    ::close(fd);
+    return errnoError(err, "fstat", path);
+  }
+  return std::unique_ptr<FileWriter>(std::make_unique<FilesystemWriter>(
+      fd, static_cast<uint64_t>(st.st_size), full, std::string(path)));
+}
+
+Result<FileInfo> FilesystemDriver::stat(std::string_view path) {
+  if (auto valid = validatePath(path, true); !valid) return valid.error();
+  struct stat st {};
+  if (::stat(fullPath(path).c_str(), &st) != 0) return errnoError(errno, "stat", path);
+  FileInfo info;
+  info.path = std::string(path);
+  info.is_dir = S_ISDIR(st.st_mode);
+  info.size = info.is_dir ? 0 : static_cast<uint64_t>(st.st_size);
+  info.mod_time = modTime(st);
+  return info;
+}
+
+Result<std::vector<std::string>> FilesystemDriver::list(std::string_view path) {
+  if (auto valid = validatePath(path, true); !valid) return valid.error();
+  DIR* dir = ::opendir(fullPath(path).c_str());
+  if (dir == nullptr) return errnoError(errno, "opendir", path);
+  const std::string prefix = path == "/" ? std::string("/") : std::string(path) + "/";
+  std::vector<std::string> children;
+  errno = 0;
+  while (const dirent* entry = ::readdir(dir)) {
+    const std::string_view name = entry->d_name;
+    if (name == "." || name == ".." || isTemporaryName(name)) continue;
+    children.push_back(prefix + std::string(name));
+  }
+  const int err = errno;
+  ::closedir(dir);
+  if (err != 0) return errnoError(err, "readdir", path);
+  std::sort(children.begin(), children.end());
+  return children;
+}
+
+Result<void> FilesystemDriver::move(std::string_view src, std::string_view dst) {
+  if (auto valid = validatePath(src); !valid) return valid.error();
+  if (auto valid = validatePath(dst); !valid) return valid.error();
+  const std::string from = fullPath(src);
+  struct stat st {};
+  if (::lstat(from.c_str(), &st) != 0) return errnoError(errno, "stat", src);
+  if (auto made = makeParents(dst); !made) return made.error();
+  if (::rename(from.c_str(), fullPath(dst).c_str()) != 0) return errnoError(errno, "rename", dst);
+  fsyncDirectory(fullPath(parentPath(dst)));
+  return ok();
+}
+
+Result<void> FilesystemDriver::remove(std::string_view path) {
+  if (auto valid = validatePath(path); !valid) return valid.error();
+  const std::string full = fullPath(path);
+  struct stat st {};
+  if (::lstat(full.c_str(), &st) != 0) return errnoError(errno, "stat", path);
+  std::error_code ec;
+  std::filesystem::remove_all(full, ec);
+  if (ec) return errnoError(ec.value(), "remove", path);
+  return ok();
+}
+
+Result<void> FilesystemDriver::walkDir(const std::string& path, const WalkCallback& callback,
+                                       bool& stop) {
+  auto children = list(path);
+  if (!children) return children.error();
+  for (const std::string& child : *children) {
+    auto info = stat(child);
+    if (!info) {
+      if (info.error().is(StorageErrc::NotFound)) continue;  // removed while walking
+      return info.error();
+    }
+    const WalkControl control = callback(*info);
+    if (control == WalkControl::Stop) {
+      stop = true;
+      return ok();
+    }
+    if (info->is_dir && control == WalkControl::Continue) {
+      if (auto walked = walkDir(child, callback, stop); !walked) {
+        if (!walked.error().is(StorageErrc::NotFound)) return walked;
+      }
+      if (stop) return ok();
+    }
+  }
+  return ok();
+}
+
+Result<void> FilesystemDriver::walk(std::string_view path, const WalkCallback& callback) {
+  if (auto valid = validatePath(path, true); !valid) return valid.error();
+  bool stop = false;
+  return walkDir(std::string(path), callback, stop);
+}
+
+}  // namespace portico::storage
