@@ -40,6 +40,7 @@ struct ConnectionInfo {
   std::string peer_address;  // "127.0.0.1" or "unix"
   uint16_t peer_port = 0;
   std::string local_address;  // the listener's address as configured
+  std::string listener;       // the listener's name (http::ListenerSpec::name)
   bool tls = false;
   std::string sni;          // TLS server name the client sent, if any
   std::string tls_version;  // "TLSv1.3"
