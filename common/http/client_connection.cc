@@ -1,0 +1,575 @@
+#include "common/http/client_connection.h"
+
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "common/net/tls_context.h"
+
+namespace portico::http {
+
+namespace {
+
+timeval toTimeval(std::chrono::milliseconds ms) {
+  timeval tv;
+  tv.tv_sec = static_cast<time_t>(ms.count() / 1000);
+  tv.tv_usec = static_cast<suseconds_t>((ms.count() % 1000) * 1000);
+  return tv;
+}
+
+std::string socketError(bufferevent* bev) {
+  std::string text;
+  int err = EVUTIL_SOCKET_ERROR();
+  if (err != 0) text = evutil_socket_error_to_string(err);
+  if (bev != nullptr) {
+    while (unsigned long ssl_err = bufferevent_get_openssl_error(bev)) {
+      char buffer[256];
+      ERR_error_string_n(ssl_err, buffer, sizeof(buffer));
+      if (!text.empty()) text += "; ";
+      text += buffer;
+    }
+  }
+  return text.empty() ? "unknown error" : text;
+}
+
+}  // namespace
+
+template <typename F>
+bool Http1ClientConnection::callOut(F&& f) {
+  bool destroyed = false;
+  bool* outer = destroyed_;
+  destroyed_ = &destroyed;
+  f();
+  if (destroyed) {
+    if (outer != nullptr) *outer = true;
+    return false;
+  }
+  destroyed_ = outer;
+  return true;
+}
+
+std::unique_ptr<Http1ClientConnection> Http1ClientConnection::connect(
+    event_base& base, const net::Address& address, std::shared_ptr<net::TlsClientContext> tls,
+    ClientConnectionOptions options, ConnectCallback done) {
+  std::unique_ptr<Http1ClientConnection> connection(
+      new Http1ClientConnection(base, address, std::move(tls), options));
+  connection->startConnect(std::move(done));
+  return connection;
+}
+
+Http1ClientConnection::Http1ClientConnection(event_base& base, net::Address address,
+                                             std::shared_ptr<net::TlsClientContext> tls,
+                                             ClientConnectionOptions options)
+    : base_(base),
+      address_(std::move(address)),
+      tls_(std::move(tls)),
+      options_(options),
+      timer_(evtimer_new(&base, &Http1ClientConnection::onTimerCb, this)),
+      deferred_(event_new(&base, -1, 0, &Http1ClientConnection::onDeferredCb, this)),
+      parser_(Parser::Type::Response, *this, options.limits),
+      body_(evbuffer_new()) {}
+
+Http1ClientConnection::~Http1ClientConnection() {
+  if (destroyed_ != nullptr) *destroyed_ = true;
+  bev_.reset();
+}
+
+void Http1ClientConnection::startConnect(ConnectCallback done) {
+  connect_done_ = std::move(done);
+  auto resolved = address_.resolve();
+  if (!resolved) {
+    pending_error_ = Error(ClientErrc::ConnectFailed,
+                           "cannot resolve " + address_.str() + ": " + resolved.error().message());
+    scheduleDeferred();
+    return;
+  }
+  const int options = BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS;
+  bufferevent* bev = nullptr;
+  if (tls_) {
+    net::SslPtr ssl = tls_->newSsl(address_.host());
+    if (!ssl) {
+      pending_error_ =
+          Error(ClientErrc::ConnectFailed,
+                "cannot create a TLS session for " + address_.str() + ": " + net::opensslErrors());
+      scheduleDeferred();
+      return;
+    }
+    bev = bufferevent_openssl_socket_new(&base_, -1, ssl.release(), BUFFEREVENT_SSL_CONNECTING,
+                                         options);
+    if (bev != nullptr) bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+  } else {
+    bev = bufferevent_socket_new(&base_, -1, options);
+  }
+  if (bev == nullptr) {
+    pending_error_ = Error(ClientErrc::ConnectFailed, "cannot create a bufferevent");
+    scheduleDeferred();
+    return;
+  }
+  bev_.reset(bev);
+  bufferevent_setcb(bev, &Http1ClientConnection::onReadCb, &Http1ClientConnection::onWriteCb,
+                    &Http1ClientConnection::onEventCb, this);
+  timeval connect_timeout = toTimeval(options_.timeouts.connect);
+  evtimer_add(timer_.get(), &connect_timeout);
+  if (bufferevent_socket_connect(bev, resolved->get(), static_cast<int>(resolved->length)) != 0) {
+    pending_error_ = Error(ClientErrc::ConnectFailed,
+                           "cannot connect to " + address_.str() + ": " + socketError(nullptr));
+    scheduleDeferred();
+    return;
+  }
+  evutil_socket_t fd = bufferevent_getfd(bev);
+  if (fd >= 0 && resolved->family() != AF_UNIX) {
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  }
+}
+
+void Http1ClientConnection::onReadCb(bufferevent* /*bev*/, void* ctx) {
+  auto* self = static_cast<Http1ClientConnection*>(ctx);
+  if (self->state_ == State::Idle) {
+    // Nothing is expected between exchanges: the upstream is closing or confused.
+    if (self->idle_gone_) {
+      self->notifyIdleGone();
+      return;
+    }
+    self->closeSocket();
+    self->state_ = State::Closed;
+    return;
+  }
+  self->processInput();
+}
+
+void Http1ClientConnection::onWriteCb(bufferevent* bev, void* ctx) {
+  auto* self = static_cast<Http1ClientConnection*>(ctx);
+  if (!self->write_blocked_) return;
+  if (evbuffer_get_length(bufferevent_get_output(bev)) > self->options_.low_watermark) return;
+  self->write_blocked_ = false;
+  if (self->state_ == State::Exchange && self->callbacks_ != nullptr) {
+    ClientCallbacks* callbacks = self->callbacks_;
+    self->callOut([&] { callbacks->onWriteDrained(); });
+  }
+}
+
+void Http1ClientConnection::onEventCb(bufferevent* /*bev*/, short events, void* ctx) {
+  static_cast<Http1ClientConnection*>(ctx)->onEvent(events);
+}
+
+void Http1ClientConnection::onTimerCb(evutil_socket_t /*fd*/, short /*events*/, void* ctx) {
+  static_cast<Http1ClientConnection*>(ctx)->onTimer();
+}
+
+void Http1ClientConnection::onDeferredCb(evutil_socket_t /*fd*/, short /*events*/, void* ctx) {
+  static_cast<Http1ClientConnection*>(ctx)->runDeferred();
+}
+
+void Http1ClientConnection::onEvent(short events) {
+  if ((events & BEV_EVENT_CONNECTED) != 0) {
+    onConnected();
+    return;
+  }
+  if (state_ == State::Connecting) {
+    fail(ClientErrc::ConnectFailed,
+         "cannot connect to " + address_.str() + ": " + socketError(bev_.get()));
+    return;
+  }
+  if (state_ == State::Idle) {
+    if (idle_gone_) {
+      notifyIdleGone();
+      return;
+    }
+    closeSocket();
+    state_ = State::Closed;
+    return;
+  }
+  if (state_ != State::Exchange) return;
+  if ((events & BEV_EVENT_TIMEOUT) != 0) {
+    if ((events & BEV_EVENT_READING) != 0) {
+      fail(ClientErrc::ReadTimeout, "upstream " + address_.str() + " sent nothing in time");
+    } else {
+      fail(ClientErrc::WriteTimeout, "upstream " + address_.str() + " stopped reading");
+    }
+    return;
+  }
+  if ((events & BEV_EVENT_ERROR) != 0) {
+    fail(ClientErrc::Reset, "upstream " + address_.str() + ": " + socketError(bev_.get()));
+    return;
+  }
+  if ((events & BEV_EVENT_EOF) != 0) {
+    // Bytes still buffered are parsed first; processInput() handles the end of stream.
+    peer_eof_ = true;
+    processInput();
+  }
+}
+
+void Http1ClientConnection::onConnected() {
+  evtimer_del(timer_.get());
+  state_ = State::Idle;
+  bufferevent* bev = bev_.get();
+  bufferevent_setwatermark(bev, EV_READ, 0, options_.high_watermark);
+  bufferevent_setwatermark(bev, EV_WRITE, options_.low_watermark, 0);
+  bufferevent_set_timeouts(bev, nullptr, nullptr);
+  updateReading();
+  ConnectCallback done = std::move(connect_done_);
+  connect_done_ = nullptr;
+  if (done) done(nullptr);
+}
+
+void Http1ClientConnection::onTimer() {
+  if (state_ == State::Connecting) {
+    fail(ClientErrc::ConnectTimeout, "connect to " + address_.str() + " timed out");
+  } else if (state_ == State::Idle && idle_gone_) {
+    notifyIdleGone();
+  }
+}
+
+void Http1ClientConnection::scheduleDeferred() {
+  event_active(deferred_.get(), EV_TIMEOUT, 1);
+}
+
+void Http1ClientConnection::runDeferred() {
+  if (pending_error_) {
+    Error error = std::move(*pending_error_);
+    pending_error_.reset();
+    fail(error.code<ClientErrc>(), error.message());
+    return;
+  }
+  if (state_ == State::Exchange) {
+    processInput();
+    return;
+  }
+  // The exchange is over; a sink attached late still gets its ending.
+  if (sink_ == nullptr || body_end_delivered_) return;
+  BodySink* sink = sink_;
+  if (body_error_) {
+    body_end_delivered_ = true;
+    Error error = *body_error_;
+    sink->onBodyError(error);
+  } else if (message_complete_) {
+    body_end_delivered_ = true;
+    sink->onBodyEnd();
+  }
+}
+
+void Http1ClientConnection::sendRequest(RequestHead head, ClientCallbacks& callbacks) {
+  callbacks_ = &callbacks;
+  sink_ = nullptr;
+  pending_head_.reset();
+  head_delivered_ = false;
+  message_complete_ = false;
+  body_end_delivered_ = false;
+  body_paused_ = false;
+  body_error_.reset();
+  body_received_ = 0;
+  reusable_ = false;
+  write_blocked_ = false;
+  evbuffer_drain(body_.get(), evbuffer_get_length(body_.get()));
+  if (state_ != State::Idle) {
+    // Reported from the loop, as every failure is.
+    closeSocket();
+    evtimer_del(timer_.get());
+    connect_done_ = nullptr;
+    idle_gone_ = nullptr;
+    state_ = State::Exchange;
+    pending_error_ = Error(ClientErrc::Reset, "connection to " + address_.str() + " is not usable");
+    scheduleDeferred();
+    return;
+  }
+  stopWatchingIdle();
+  if (head.headers.has("transfer-encoding")) {
+    request_framing_ = RequestFraming::Chunked;
+  } else if (head.headers.has("content-length")) {
+    request_framing_ = RequestFraming::ContentLength;
+  } else {
+    request_framing_ = RequestFraming::None;
+  }
+  request_finished_ = request_framing_ == RequestFraming::None;
+  parser_.setRequestMethod(head.method);
+  parser_.resume();
+  state_ = State::Exchange;
+  std::string text = head.serialize();
+  bufferevent* bev = bev_.get();
+  evbuffer_add(bufferevent_get_output(bev), text.data(), text.size());
+  timeval read_timeout = toTimeval(options_.timeouts.read);
+  timeval write_timeout = toTimeval(options_.timeouts.write);
+  bufferevent_set_timeouts(bev, request_finished_ ? &read_timeout : nullptr, &write_timeout);
+  bufferevent_enable(bev, EV_WRITE);
+  updateReading();
+}
+
+void Http1ClientConnection::sendBody(evbuffer& data) {
+  size_t length = evbuffer_get_length(&data);
+  if (state_ != State::Exchange || request_finished_ || length == 0) {
+    evbuffer_drain(&data, length);
+    return;
+  }
+  evbuffer* out = bufferevent_get_output(bev_.get());
+  if (request_framing_ == RequestFraming::Chunked) {
+    evbuffer_add_printf(out, "%zx\r\n", length);
+    evbuffer_add_buffer(out, &data);
+    evbuffer_add(out, "\r\n", 2);
+  } else {
+    evbuffer_add_buffer(out, &data);
+  }
+}
+
+void Http1ClientConnection::sendBody(std::string_view data) {
+  if (state_ != State::Exchange || request_finished_ || data.empty()) return;
+  evbuffer* out = bufferevent_get_output(bev_.get());
+  if (request_framing_ == RequestFraming::Chunked) {
+    evbuffer_add_printf(out, "%zx\r\n", data.size());
+    evbuffer_add(out, data.data(), data.size());
+    evbuffer_add(out, "\r\n", 2);
+  } else {
+    evbuffer_add(out, data.data(), data.size());
+  }
+}
+
+void Http1ClientConnection::finishRequest() {
+  if (state_ != State::Exchange || request_finished_) return;
+  request_finished_ = true;
+  bufferevent* bev = bev_.get();
+  if (request_framing_ == RequestFraming::Chunked) {
+    evbuffer_add(bufferevent_get_output(bev), "0\r\n\r\n", 5);
+  }
+  timeval read_timeout = toTimeval(options_.timeouts.read);
+  timeval write_timeout = toTimeval(options_.timeouts.write);
+  bufferevent_set_timeouts(bev, &read_timeout, &write_timeout);
+  updateReading();
+}
+
+bool Http1ClientConnection::outputBlocked() const {
+  if (!bev_) return false;
+  bool blocked = evbuffer_get_length(bufferevent_get_output(bev_.get())) > options_.high_watermark;
+  if (blocked) write_blocked_ = true;
+  return blocked;
+}
+
+bool Http1ClientConnection::reusable() const {
+  return state_ == State::Idle && reusable_;
+}
+
+void Http1ClientConnection::abort() {
+  callbacks_ = nullptr;
+  sink_ = nullptr;
+  connect_done_ = nullptr;
+  pending_error_.reset();
+  idle_gone_ = nullptr;
+  event_del(deferred_.get());
+  evtimer_del(timer_.get());
+  closeSocket();
+  state_ = State::Closed;
+}
+
+void Http1ClientConnection::watchIdle(std::chrono::milliseconds timeout,
+                                      std::function<void()> on_gone) {
+  idle_gone_ = std::move(on_gone);
+  timeval tv = toTimeval(timeout);
+  evtimer_add(timer_.get(), &tv);
+  updateReading();
+  if (bev_ && evbuffer_get_length(bufferevent_get_input(bev_.get())) > 0) scheduleDeferred();
+}
+
+void Http1ClientConnection::stopWatchingIdle() {
+  idle_gone_ = nullptr;
+  evtimer_del(timer_.get());
+}
+
+void Http1ClientConnection::notifyIdleGone() {
+  closeSocket();
+  state_ = State::Closed;
+  evtimer_del(timer_.get());
+  std::function<void()> gone = std::move(idle_gone_);
+  idle_gone_ = nullptr;
+  if (gone) gone();  // may destroy this; nothing may follow
+}
+
+void Http1ClientConnection::closeSocket() {
+  bev_.reset();
+}
+
+void Http1ClientConnection::updateReading() {
+  if (!bev_) return;
+  bool want = false;
+  if (state_ == State::Idle) {
+    want = true;
+  } else if (state_ == State::Exchange) {
+    bool holding = head_delivered_ &&
+                   (body_paused_ || (sink_ == nullptr && evbuffer_get_length(body_.get()) > 0));
+    want = !peer_eof_ && !holding;
+  }
+  if (want) {
+    bufferevent_enable(bev_.get(), EV_READ);
+  } else {
+    bufferevent_disable(bev_.get(), EV_READ);
+  }
+}
+
+void Http1ClientConnection::processInput() {
+  if (!bev_) return;
+  while (state_ == State::Exchange) {
+    if (pending_head_) {
+      ResponseHead head = std::move(*pending_head_);
+      pending_head_.reset();
+      ClientCallbacks* callbacks = callbacks_;
+      if (head.status / 100 == 1 && head.status != 101) {
+        if (callbacks != nullptr && !callOut([&] { callbacks->onInformational(head); })) return;
+      } else {
+        head_delivered_ = true;
+        if (callbacks != nullptr &&
+            !callOut([&] { callbacks->onResponseHead(std::move(head), *this); })) {
+          return;
+        }
+      }
+      if (state_ != State::Exchange) return;
+      parser_.resume();
+      continue;
+    }
+    if (evbuffer_get_length(body_.get()) > 0) {
+      if (sink_ == nullptr || body_paused_) break;
+      BodySink* sink = sink_;
+      if (!callOut([&] { sink->onBodyData(*body_); })) return;
+      if (state_ != State::Exchange) return;
+      if (evbuffer_get_length(body_.get()) > 0) break;  // the sink broke its contract
+      continue;
+    }
+    if (message_complete_) {
+      completeExchange();
+      return;
+    }
+    if (body_paused_ && head_delivered_) break;
+    evbuffer* in = bufferevent_get_input(bev_.get());
+    if (evbuffer_get_length(in) == 0) {
+      if (!peer_eof_) break;
+      auto finished = parser_.finish();
+      if (finished && message_complete_) continue;
+      fail(ClientErrc::Reset, head_delivered_
+                                  ? "upstream " + address_.str() + " closed mid-response"
+                                  : "upstream " + address_.str() + " closed without a response");
+      return;
+    }
+    evbuffer_iovec vec;
+    evbuffer_peek(in, -1, nullptr, &vec, 1);
+    auto consumed = parser_.feed(static_cast<const char*>(vec.iov_base), vec.iov_len);
+    if (!consumed) {
+      fail(ClientErrc::Malformed,
+           "malformed response from " + address_.str() + ": " + consumed.error().message());
+      return;
+    }
+    evbuffer_drain(in, *consumed);
+  }
+  updateReading();
+}
+
+void Http1ClientConnection::completeExchange() {
+  ++exchanges_;
+  bool keep = request_finished_ && parser_.keepAlive() && !peer_eof_ &&
+              evbuffer_get_length(bufferevent_get_input(bev_.get())) == 0;
+  callbacks_ = nullptr;
+  if (keep) {
+    state_ = State::Idle;
+    reusable_ = true;
+    bufferevent_set_timeouts(bev_.get(), nullptr, nullptr);
+    updateReading();
+  } else {
+    closeSocket();
+    state_ = State::Closed;
+  }
+  if (sink_ == nullptr) return;  // delivered when a sink is attached
+  BodySink* sink = sink_;
+  body_end_delivered_ = true;
+  sink->onBodyEnd();  // may destroy this
+}
+
+void Http1ClientConnection::fail(ClientErrc code, std::string message) {
+  Error error(code, std::move(message));
+  State previous = state_;
+  state_ = State::Closed;
+  reusable_ = false;
+  evtimer_del(timer_.get());
+  closeSocket();
+  switch (previous) {
+    case State::Connecting: {
+      ConnectCallback done = std::move(connect_done_);
+      connect_done_ = nullptr;
+      if (done) done(&error);  // may destroy this
+      return;
+    }
+    case State::Idle:
+      if (idle_gone_) notifyIdleGone();
+      return;
+    case State::Exchange:
+      if (!head_delivered_) {
+        ClientCallbacks* callbacks = callbacks_;
+        callbacks_ = nullptr;
+        if (callbacks != nullptr) callbacks->onClientError(error);  // may destroy this
+        return;
+      }
+      callbacks_ = nullptr;
+      body_error_ = error;
+      if (sink_ != nullptr && !body_end_delivered_) {
+        BodySink* sink = sink_;
+        body_end_delivered_ = true;
+        sink->onBodyError(error);  // may destroy this
+      }
+      return;
+    case State::Closed:
+      return;
+  }
+}
+
+void Http1ClientConnection::onResponseHead(ResponseHead&& head) {
+  pending_head_ = std::move(head);
+  parser_.pause();  // handed out by processInput(), outside the parser
+}
+
+void Http1ClientConnection::onBody(const char* data, size_t len) {
+  evbuffer_add(body_.get(), data, len);
+  body_received_ += len;
+}
+
+void Http1ClientConnection::onMessageComplete() {
+  message_complete_ = true;
+}
+
+void Http1ClientConnection::setSink(BodySink* sink) {
+  sink_ = sink;
+  if (sink != nullptr) scheduleDeferred();
+  updateReading();
+}
+
+void Http1ClientConnection::pause() {
+  body_paused_ = true;
+  updateReading();
+}
+
+void Http1ClientConnection::resume() {
+  body_paused_ = false;
+  scheduleDeferred();
+  updateReading();
+}
+
+std::optional<uint64_t> Http1ClientConnection::declaredLength() const {
+  if (parser_.framing() != BodyFraming::ContentLength) return std::nullopt;
+  return parser_.contentLength();
+}
+
+bool Http1ClientConnection::empty() const {
+  return !parser_.bodyExpected();
+}
+
+bool Http1ClientConnection::complete() const {
+  return message_complete_ && evbuffer_get_length(body_.get()) == 0;
+}
+
+uint64_t Http1ClientConnection::bytesReceived() const {
+  return body_received_ - evbuffer_get_length(body_.get());
+}
+
+}  // namespace portico::http
