@@ -1,0 +1,117 @@
+#include "common/log/access_log.h"
+
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "common/log/log.h"
+
+using portico::log::AccessLog;
+using portico::log::AccessRecord;
+using portico::log::Format;
+
+namespace {
+
+AccessRecord sampleRecord() {
+  AccessRecord r;
+  r.remote_addr = "192.0.2.7";
+  r.method = "GET";
+  r.target = "/v2/library/alpine/manifests/latest";
+  r.status = 200;
+  r.bytes_sent = 1234;
+  r.bytes_received = 0;
+  r.user_agent = "docker/27.3.1 go/go1.22.7 os/linux arch/amd64";
+  r.request_id = "00112233aabbccdd";
+  r.duration_seconds = 0.0125;
+  r.route = "v2";
+  r.upstream = "v2";
+  r.upstream_address = "127.0.0.1:5001";
+  r.upstream_status = 200;
+  r.upstream_duration_seconds = 0.011;
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("text access log lines follow nginx combined then the extras", "[access_log]") {
+  const std::string line = AccessLog::formatText(sampleRecord());
+  CHECK(line.rfind("192.0.2.7 - - [", 0) == 0);
+  CHECK(line.find("] \"GET /v2/library/alpine/manifests/latest HTTP/1.1\" 200 1234 \"-\" "
+                  "\"docker/27.3.1 go/go1.22.7 os/linux arch/amd64\" rt=0.013 "
+                  "id=00112233aabbccdd route=v2 upstream=v2 us=200 uaddr=127.0.0.1:5001 "
+                  "urt=0.011 in=0") != std::string::npos);
+}
+
+TEST_CASE("text access log escapes quotes and control bytes like nginx", "[access_log]") {
+  AccessRecord r = sampleRecord();
+  r.user_agent = "evil\" \n\x01\xff";
+  const std::string line = AccessLog::formatText(r);
+  CHECK(line.find("\"evil\\x22 \\x0A\\x01\\xFF\"") != std::string::npos);
+  CHECK(line.find('\n') == std::string::npos);
+}
+
+TEST_CASE("json access log is one valid object per line with the same fields", "[access_log]") {
+  AccessRecord r = sampleRecord();
+  r.user_agent = "quote\" and \xff invalid utf-8";
+  const std::string line = AccessLog::formatJson(r);
+  CHECK(line.find('\n') == std::string::npos);
+  auto j = nlohmann::json::parse(line);
+  CHECK(j["status"] == 200);
+  CHECK(j["route"] == "v2");
+  CHECK(j["upstream_status"] == 200);
+  CHECK(j["bytes_sent"] == 1234);
+  CHECK(j["request_id"] == "00112233aabbccdd");
+  CHECK(j["user_agent"].get<std::string>().rfind("quote\" and ", 0) == 0);
+  CHECK_FALSE(j.contains("referer"));
+}
+
+TEST_CASE("the access log writes formatted records to its sink", "[access_log]") {
+  std::ostringstream out;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out);
+  AccessLog log(std::make_shared<spdlog::logger>("test-access", sink), Format::Json);
+  log.write(sampleRecord());
+  log.flush();
+  const std::string text = out.str();
+  REQUIRE(!text.empty());
+  CHECK(text.back() == '\n');
+  CHECK(nlohmann::json::parse(text)["target"] == "/v2/library/alpine/manifests/latest");
+}
+
+TEST_CASE("log levels and formats parse by name", "[log]") {
+  CHECK(portico::log::parseLevel("INFO") == spdlog::level::info);
+  CHECK(portico::log::parseLevel("warning") == spdlog::level::warn);
+  CHECK(portico::log::parseLevel("error") == spdlog::level::err);
+  CHECK_FALSE(portico::log::parseLevel("loud"));
+  CHECK(portico::log::parseFormat("json") == Format::Json);
+  CHECK(portico::log::parseFormat("text") == Format::Text);
+  CHECK_FALSE(portico::log::parseFormat("xml"));
+}
+
+TEST_CASE("request ids are 16 hex digits and do not repeat across threads", "[log]") {
+  std::set<std::string> ids;
+  std::vector<std::string> other;
+  std::thread t([&] {
+    for (int i = 0; i < 1000; ++i) other.push_back(portico::log::newRequestId());
+  });
+  for (int i = 0; i < 1000; ++i) ids.insert(portico::log::newRequestId());
+  t.join();
+  ids.insert(other.begin(), other.end());
+  CHECK(ids.size() == 2000);
+  for (const auto& id : ids) {
+    REQUIRE(id.size() == 16);
+    CHECK(id.find_first_not_of("0123456789abcdef") == std::string::npos);
+  }
+}
+
+TEST_CASE("setup installs a default logger at the requested level", "[log]") {
+  portico::log::setup({spdlog::level::warn, Format::Json, false});
+  CHECK(spdlog::default_logger()->level() == spdlog::level::warn);
+  portico::log::setup({spdlog::level::debug, Format::Text, true});
+  CHECK(spdlog::default_logger()->level() == spdlog::level::debug);
+  spdlog::default_logger()->flush();
+}
