@@ -1,0 +1,871 @@
+#include "common/http/server_connection.h"
+
+#include <event2/bufferevent_ssl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <charconv>
+#include <cinttypes>
+#include <cstring>
+#include <ctime>
+
+#include <spdlog/spdlog.h>
+
+#include "common/net/address.h"
+#include "common/net/tls_context.h"
+
+namespace portico::http {
+namespace {
+
+// Unread request body bytes the engine reads and drops after an early response to keep the
+// connection; beyond this the connection is closed instead (nginx's lingering approach).
+constexpr uint64_t kMaxDiscardBytes = 1024 * 1024;
+// Body bytes parsed but not yet delivered before the engine stops parsing more.
+constexpr size_t kMaxPendingBody = 256 * 1024;
+// How long a closing connection keeps reading (and dropping) input after its last response,
+// so that the client reads the response instead of a reset.
+constexpr timeval kLingerTimeout = {2, 0};
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+
+std::atomic<uint64_t> next_connection_id{1};
+
+ParserLimits parserLimits(const ServerLimits& limits) {
+  ParserLimits p;
+  p.header_bytes = limits.header_bytes;
+  p.header_count = limits.header_count;
+  p.request_line_bytes = limits.request_line_bytes;
+  p.body_bytes = limits.body_bytes;
+  return p;
+}
+
+timeval toTimeval(std::chrono::milliseconds ms) {
+  timeval tv;
+  tv.tv_sec = static_cast<time_t>(ms.count() / 1000);
+  tv.tv_usec = static_cast<suseconds_t>((ms.count() % 1000) * 1000);
+  return tv;
+}
+
+// RFC 9110 §5.6.7 IMF-fixdate, cached per thread and second.
+std::string_view httpDate() {
+  thread_local time_t cached_second = 0;
+  thread_local char cached[40] = {};
+  time_t now = time(nullptr);
+  if (now != cached_second) {
+    tm parts;
+    gmtime_r(&now, &parts);
+    strftime(cached, sizeof(cached), "%a, %d %b %Y %H:%M:%S GMT", &parts);
+    cached_second = now;
+  }
+  return cached;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------
+// ConnectionSet
+
+ConnectionSet::ConnectionSet(event_base& base)
+    : base_(base), reaper_(event_new(&base, -1, 0, &ConnectionSet::onReap, this)) {}
+
+ConnectionSet::~ConnectionSet() {
+  dead_.clear();
+  live_.clear();
+}
+
+void ConnectionSet::accept(int fd, const sockaddr* peer, socklen_t peer_length,
+                           const ListenerContext& listener) {
+  if (draining_) {
+    close(fd);
+    return;
+  }
+  ConnectionInfo info;
+  info.id = next_connection_id.fetch_add(1, std::memory_order_relaxed);
+  if (peer->sa_family == AF_UNIX) {
+    info.peer_address = "unix";
+  } else {
+    auto address = net::Address::fromSockaddr(peer, peer_length);
+    info.peer_address = address.host();
+    info.peer_port = address.port();
+  }
+  info.local_address = listener.address;
+  info.listener = listener.name;
+  info.tls = listener.tls != nullptr;
+
+  net::BuffereventPtr bev;
+  if (listener.tls) {
+    net::SslPtr ssl = listener.tls->newSsl();
+    if (!ssl) {
+      spdlog::error("cannot create TLS session: {}", net::opensslErrors());
+      close(fd);
+      return;
+    }
+    bev.reset(bufferevent_openssl_socket_new(&base_, fd, ssl.release(), BUFFEREVENT_SSL_ACCEPTING,
+                                             BEV_OPT_CLOSE_ON_FREE));
+    if (bev) bufferevent_openssl_set_allow_dirty_shutdown(bev.get(), 1);
+  } else {
+    bev.reset(bufferevent_socket_new(&base_, fd, BEV_OPT_CLOSE_ON_FREE));
+  }
+  if (!bev) {
+    close(fd);
+    return;
+  }
+  auto connection =
+      std::make_unique<ServerConnection>(base_, *this, std::move(bev), std::move(info), listener);
+  ServerConnection* raw = connection.get();
+  live_.emplace(raw, std::move(connection));
+  raw->start();
+}
+
+void ConnectionSet::retire(ServerConnection& connection) {
+  auto it = live_.find(&connection);
+  if (it == live_.end()) return;
+  dead_.push_back(std::move(it->second));
+  live_.erase(it);
+  event_active(reaper_.get(), EV_TIMEOUT, 0);
+}
+
+void ConnectionSet::drain(std::function<void()> on_empty) {
+  draining_ = true;
+  on_empty_ = std::move(on_empty);
+  std::vector<ServerConnection*> connections;
+  connections.reserve(live_.size());
+  for (auto& [raw, owned] : live_) connections.push_back(raw);
+  for (auto* connection : connections) connection->drain();
+  event_active(reaper_.get(), EV_TIMEOUT, 0);
+}
+
+void ConnectionSet::closeAll() {
+  std::vector<ServerConnection*> connections;
+  connections.reserve(live_.size());
+  for (auto& [raw, owned] : live_) connections.push_back(raw);
+  Error reason(ParseError::Truncated, "server shutting down");
+  for (auto* connection : connections) connection->abort(reason);
+}
+
+void ConnectionSet::onReap(evutil_socket_t /*fd*/, short /*what*/, void* arg) {
+  static_cast<ConnectionSet*>(arg)->reap();
+}
+
+void ConnectionSet::reap() {
+  // Destroying a connection may run observer destructors that retire nothing else; swap
+  // first so that a retire during destruction lands in a fresh list.
+  std::vector<std::unique_ptr<ServerConnection>> dead;
+  dead.swap(dead_);
+  dead.clear();
+  if (draining_ && live_.empty() && on_empty_) {
+    auto callback = std::move(on_empty_);
+    on_empty_ = nullptr;
+    callback();
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// ServerConnection: setup and teardown
+
+ServerConnection::ServerConnection(event_base& base, ConnectionSet& owner, net::BuffereventPtr bev,
+                                   ConnectionInfo info, const ListenerContext& listener)
+    : base_(base),
+      owner_(owner),
+      bev_(std::move(bev)),
+      info_(std::move(info)),
+      limits_(*listener.limits),
+      handler_(*listener.handler),
+      parser_(Parser::Type::Request, *this, parserLimits(*listener.limits)),
+      deferred_(event_new(&base, -1, 0, &ServerConnection::deferredCallback, this)),
+      timer_(event_new(&base, -1, 0, &ServerConnection::timerCallback, this)),
+      pending_body_(evbuffer_new()),
+      tail_(evbuffer_new()),
+      tls_(listener.tls != nullptr) {}
+
+ServerConnection::~ServerConnection() {
+  if (bev_) bufferevent_setcb(bev_.get(), nullptr, nullptr, nullptr, nullptr);
+  // The observer may refer to the exchange; destroy it while the connection is whole.
+  observer_.reset();
+  retired_observer_.reset();
+  if (file_fd_ >= 0) close(file_fd_);
+}
+
+void ServerConnection::start() {
+  bufferevent_setcb(bev_.get(), &ServerConnection::readCallback, &ServerConnection::writeCallback,
+                    &ServerConnection::eventCallback, this);
+  bufferevent_setwatermark(bev_.get(), EV_WRITE, limits_.low_watermark, 0);
+  timeval send_timeout = toTimeval(limits_.send_timeout);
+  bufferevent_set_timeouts(bev_.get(), nullptr, &send_timeout);
+  bufferevent_enable(bev_.get(), EV_READ | EV_WRITE);
+  armTimer(Timer::Header);
+}
+
+bool ServerConnection::idle() const {
+  return phase_ == Phase::Idle && !head_ready_ && !parser_.inMessage();
+}
+
+void ServerConnection::drain() {
+  draining_ = true;
+  if (idle()) {
+    closeNow();
+  } else if (phase_ == Phase::Exchange) {
+    close_after_response_ = true;
+  }
+}
+
+void ServerConnection::abort(const Error& reason) {
+  notifyReset(reason);
+  closeNow();
+}
+
+void ServerConnection::closeNow() {
+  if (phase_ == Phase::Closed) return;
+  phase_ = Phase::Closed;
+  bufferevent_setcb(bev_.get(), nullptr, nullptr, nullptr, nullptr);
+  bufferevent_disable(bev_.get(), EV_READ | EV_WRITE);
+  event_del(timer_.get());
+  event_del(deferred_.get());
+  sink_ = nullptr;
+  owner_.retire(*this);
+}
+
+void ServerConnection::notifyReset(const Error& reason) {
+  if (!exchange_open_) return;
+  exchange_open_ = false;
+  BodySink* sink = sink_;
+  sink_ = nullptr;
+  if (sink != nullptr && !body_end_delivered_) sink->onBodyError(reason);
+  if (observer_ && !finished_) {
+    auto observer = std::move(observer_);
+    observer->onExchangeReset(reason);
+    retired_observer_ = std::move(observer);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Input
+
+void ServerConnection::readCallback(bufferevent* /*bev*/, void* arg) {
+  static_cast<ServerConnection*>(arg)->onRead();
+}
+
+void ServerConnection::writeCallback(bufferevent* /*bev*/, void* arg) {
+  static_cast<ServerConnection*>(arg)->onWrite();
+}
+
+void ServerConnection::eventCallback(bufferevent* /*bev*/, short what, void* arg) {
+  static_cast<ServerConnection*>(arg)->onEvent(what);
+}
+
+void ServerConnection::deferredCallback(evutil_socket_t /*fd*/, short /*what*/, void* arg) {
+  static_cast<ServerConnection*>(arg)->onDeferred();
+}
+
+void ServerConnection::timerCallback(evutil_socket_t /*fd*/, short /*what*/, void* arg) {
+  static_cast<ServerConnection*>(arg)->onTimer();
+}
+
+void ServerConnection::onRead() {
+  if (phase_ == Phase::Lingering) {
+    evbuffer* input = bufferevent_get_input(bev_.get());
+    evbuffer_drain(input, evbuffer_get_length(input));
+    return;
+  }
+  processInput();
+}
+
+void ServerConnection::schedule() {
+  if (phase_ != Phase::Closed) event_active(deferred_.get(), EV_TIMEOUT, 0);
+}
+
+void ServerConnection::onDeferred() {
+  retired_observer_.reset();
+  if (phase_ == Phase::Idle && parser_.paused()) parser_.resume();
+  processInput();
+}
+
+bool ServerConnection::canParse() const {
+  switch (phase_) {
+    case Phase::Idle:
+      return !parser_.paused() && !head_ready_;
+    case Phase::Exchange:
+      if (head_ready_ || request_complete_ || parser_.paused()) return false;
+      if (discard_body_) return true;
+      return sink_ != nullptr && !body_paused_ &&
+             evbuffer_get_length(pending_body_.get()) < kMaxPendingBody;
+    default:
+      return false;
+  }
+}
+
+void ServerConnection::processInput() {
+  evbuffer* input = bufferevent_get_input(bev_.get());
+  while (phase_ == Phase::Idle || phase_ == Phase::Exchange) {
+    if (head_ready_) {
+      dispatchHead();
+      continue;
+    }
+    deliverBody();
+    if (!canParse()) break;
+    if (evbuffer_get_length(input) == 0) break;
+    if (phase_ == Phase::Idle && !parser_.inMessage() && timer_kind_ != Timer::Header) {
+      armTimer(Timer::Header);  // the first byte of a new request starts the head timeout
+    }
+    evbuffer_iovec vec;
+    if (evbuffer_peek(input, -1, nullptr, &vec, 1) < 1) break;
+    auto consumed = parser_.feed(static_cast<const char*>(vec.iov_base), vec.iov_len);
+    if (!consumed) {
+      failRequest(consumed.error());
+      return;
+    }
+    evbuffer_drain(input, *consumed);
+    if (*consumed < vec.iov_len && !parser_.paused() && !head_ready_) {
+      // http-parser stops after an Upgrade/CONNECT head: no more requests on this connection.
+      if (parser_.upgrade()) {
+        keep_alive_ = false;
+        close_after_response_ = true;
+      }
+      break;
+    }
+  }
+  updateReading();
+}
+
+void ServerConnection::updateReading() {
+  if (phase_ == Phase::Closed || phase_ == Phase::Closing) return;
+  bool want = phase_ == Phase::Lingering || canParse();
+  if (want) {
+    bufferevent_enable(bev_.get(), EV_READ);
+  } else {
+    bufferevent_disable(bev_.get(), EV_READ);
+  }
+}
+
+void ServerConnection::onRequestHead(RequestHead&& head) {
+  request_ = std::move(head);
+  head_ready_ = true;
+  phase_ = Phase::Exchange;
+  armTimer(Timer::None);
+  if (parser_.bodyExpected()) {
+    timeval body_timeout = toTimeval(limits_.body_timeout);
+    timeval send_timeout = toTimeval(limits_.send_timeout);
+    bufferevent_set_timeouts(bev_.get(), &body_timeout, &send_timeout);
+  }
+}
+
+void ServerConnection::onBody(const char* data, size_t len) {
+  if (discard_body_) return;
+  evbuffer_add(pending_body_.get(), data, len);
+}
+
+void ServerConnection::onMessageComplete() {
+  request_complete_ = true;
+  timeval send_timeout = toTimeval(limits_.send_timeout);
+  bufferevent_set_timeouts(bev_.get(), nullptr, &send_timeout);
+  if (discard_body_) maybeEndExchange();
+}
+
+void ServerConnection::dispatchHead() {
+  head_ready_ = false;
+  exchange_open_ = true;
+  first_request_ = false;
+  fillTlsInfo();
+  keep_alive_ = parser_.keepAlive() && !parser_.upgrade();
+  expect_continue_ = request_.version == Version{1, 1} && parser_.bodyExpected() &&
+                     request_.headers.hasToken("Expect", "100-continue");
+  handler_.onRequest(*this);
+}
+
+void ServerConnection::deliverBody() {
+  if (phase_ != Phase::Exchange || !exchange_open_ || discard_body_) return;
+  while (sink_ != nullptr && !body_paused_ && evbuffer_get_length(pending_body_.get()) > 0 &&
+         phase_ == Phase::Exchange) {
+    size_t before = evbuffer_get_length(pending_body_.get());
+    body_delivered_ += before;
+    sink_->onBodyData(*pending_body_);
+    // A sink must drain what it is given; drop what it left so the loop cannot spin.
+    if (phase_ != Phase::Closed) evbuffer_drain(pending_body_.get(), SIZE_MAX);
+  }
+  if (phase_ == Phase::Exchange && sink_ != nullptr && !body_paused_ && request_complete_ &&
+      !body_end_delivered_ && evbuffer_get_length(pending_body_.get()) == 0) {
+    body_end_delivered_ = true;
+    BodySink* sink = sink_;
+    sink->onBodyEnd();
+  }
+}
+
+void ServerConnection::fillTlsInfo() {
+  if (!tls_ || tls_info_filled_) return;
+  tls_info_filled_ = true;
+  SSL* ssl = bufferevent_openssl_get_ssl(bev_.get());
+  if (ssl == nullptr) return;
+  if (const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name)) info_.sni = name;
+  info_.tls_version = SSL_get_version(ssl);
+}
+
+// ---------------------------------------------------------------------------------------
+// Timers and socket events
+
+void ServerConnection::armTimer(Timer timer) {
+  timer_kind_ = timer;
+  event_del(timer_.get());
+  timeval tv{};
+  switch (timer) {
+    case Timer::None:
+      return;
+    case Timer::Header:
+      tv = toTimeval(limits_.header_timeout);
+      break;
+    case Timer::Idle:
+      tv = toTimeval(limits_.idle_timeout);
+      break;
+    case Timer::Linger:
+      tv = kLingerTimeout;
+      break;
+  }
+  event_add(timer_.get(), &tv);
+}
+
+void ServerConnection::onTimer() {
+  Timer kind = timer_kind_;
+  timer_kind_ = Timer::None;
+  switch (kind) {
+    case Timer::Header:
+      if (phase_ == Phase::Idle) {
+        spdlog::debug("connection {}: request head timeout", info_.id);
+        if (parser_.inMessage()) {
+          writeErrorResponse(408);
+          startClosing();
+        } else {
+          closeNow();
+        }
+      }
+      return;
+    case Timer::Idle:
+      if (idle()) closeNow();
+      return;
+    case Timer::Linger:
+      closeNow();
+      return;
+    case Timer::None:
+      return;
+  }
+}
+
+void ServerConnection::onEvent(short what) {
+  if (phase_ == Phase::Lingering || phase_ == Phase::Closing) {
+    closeNow();
+    return;
+  }
+  if (what & BEV_EVENT_EOF) {
+    if (phase_ == Phase::Exchange && request_complete_ && !head_ready_) {
+      // The client half-closed after a complete request: answer it, then close.
+      close_after_response_ = true;
+      keep_alive_ = false;
+      return;
+    }
+    if (phase_ == Phase::Exchange) {
+      auto finished = parser_.finish();
+      Error reason = finished ? Error(ParseError::Truncated, "client closed the connection")
+                              : finished.error();
+      notifyReset(reason);
+    }
+    closeNow();
+    return;
+  }
+  if (what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
+    std::string why;
+    if (what & BEV_EVENT_TIMEOUT) {
+      why = (what & BEV_EVENT_READING) ? "request body timeout" : "send timeout";
+    } else {
+      why = tls_ ? "TLS/socket error: " + net::opensslErrors()
+                 : std::string("socket error: ") + strerror(EVUTIL_SOCKET_ERROR());
+    }
+    spdlog::debug("connection {}: {}", info_.id, why);
+    notifyReset(Error(ParseError::Truncated, why));
+    closeNow();
+  }
+}
+
+void ServerConnection::onWrite() {
+  if (phase_ == Phase::Closed) return;
+  if (file_fd_ >= 0) pumpFile();
+  evbuffer* out = output();
+  size_t queued = evbuffer_get_length(out);
+  if (phase_ == Phase::Closing) {
+    if (queued == 0) startLingering();
+    return;
+  }
+  if (output_was_blocked_ && queued <= limits_.low_watermark && file_fd_ < 0) {
+    output_was_blocked_ = false;
+    if (exchangeUsable() && observer_) observer_->onWriteDrained();
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Errors and the end of an exchange
+
+void ServerConnection::failRequest(const Error& error) {
+  int status = error.inDomain<ParseError>() ? httpStatus(error.code<ParseError>()) : 400;
+  spdlog::debug("connection {}: bad request ({}): {}", info_.id, status, error.message());
+  head_ready_ = false;
+  if (exchange_open_) {
+    bool head_was_sent = head_sent_;
+    notifyReset(error);
+    if (head_was_sent) {
+      closeNow();
+      return;
+    }
+  }
+  writeErrorResponse(status);
+  startClosing();
+}
+
+void ServerConnection::writeErrorResponse(int status) {
+  std::string_view phrase = reasonPhrase(status);
+  std::string body = std::to_string(status) + " " + std::string(phrase) + "\n";
+  ResponseHead head;
+  head.status = status;
+  head.headers.add("Date", std::string(httpDate()));
+  head.headers.add("Content-Type", "text/plain");
+  head.headers.add("Content-Length", std::to_string(body.size()));
+  head.headers.add("Connection", "close");
+  std::string text = head.serialize();
+  text += body;
+  evbuffer* out = output();
+  evbuffer_add(out, text.data(), text.size());
+}
+
+void ServerConnection::maybeEndExchange() {
+  if (phase_ != Phase::Exchange || !finished_ || file_fd_ >= 0) return;
+  if (!request_complete_ && !close_after_response_) return;  // still dropping the body
+  exchange_open_ = false;
+  retired_observer_ = std::move(observer_);
+  if (close_after_response_ || !keep_alive_ || draining_ || framing_ == Framing::UntilClose) {
+    startClosing();
+    return;
+  }
+  resetExchangeState();
+  phase_ = Phase::Idle;
+  evbuffer* input = bufferevent_get_input(bev_.get());
+  armTimer(evbuffer_get_length(input) > 0 ? Timer::Header : Timer::Idle);
+  schedule();
+}
+
+void ServerConnection::resetExchangeState() {
+  request_ = RequestHead();
+  request_complete_ = false;
+  body_end_delivered_ = false;
+  body_paused_ = false;
+  discard_body_ = false;
+  expect_continue_ = false;
+  keep_alive_ = true;
+  sink_ = nullptr;
+  body_delivered_ = 0;
+  evbuffer_drain(pending_body_.get(), SIZE_MAX);
+  head_sent_ = false;
+  finished_ = false;
+  close_after_response_ = false;
+  output_was_blocked_ = false;
+  framing_ = Framing::None;
+  response_length_.reset();
+  bytes_sent_ = 0;
+}
+
+void ServerConnection::startClosing() {
+  if (phase_ == Phase::Closed || phase_ == Phase::Closing || phase_ == Phase::Lingering) return;
+  phase_ = Phase::Closing;
+  exchange_open_ = false;
+  sink_ = nullptr;
+  armTimer(Timer::None);
+  bufferevent_disable(bev_.get(), EV_READ);
+  bufferevent_setwatermark(bev_.get(), EV_WRITE, 0, 0);
+  if (evbuffer_get_length(output()) == 0 && file_fd_ < 0) startLingering();
+}
+
+void ServerConnection::startLingering() {
+  if (phase_ == Phase::Closed) return;
+  phase_ = Phase::Lingering;
+  int fd = bufferevent_getfd(bev_.get());
+  if (fd < 0 || shutdown(fd, SHUT_WR) != 0) {
+    closeNow();
+    return;
+  }
+  evbuffer* input = bufferevent_get_input(bev_.get());
+  evbuffer_drain(input, evbuffer_get_length(input));
+  bufferevent_set_timeouts(bev_.get(), nullptr, nullptr);
+  bufferevent_enable(bev_.get(), EV_READ);
+  armTimer(Timer::Linger);
+}
+
+// ---------------------------------------------------------------------------------------
+// http::ServerExchange
+
+void ServerConnection::attach(std::unique_ptr<ExchangeObserver> state) {
+  if (!exchange_open_) return;  // the exchange is over: the state dies with this call
+  if (observer_) retired_observer_ = std::move(observer_);
+  observer_ = std::move(state);
+}
+
+void ServerConnection::sendContinue() {
+  if (!exchangeUsable() || !expect_continue_ || head_sent_) return;
+  expect_continue_ = false;
+  evbuffer_add(output(), kContinue.data(), kContinue.size());
+}
+
+void ServerConnection::sendHead(ResponseHead head) {
+  if (!exchangeUsable() || head_sent_) return;
+  head_sent_ = true;
+  expect_continue_ = false;
+  head.version = Version{1, 1};
+  HeaderMap& headers = head.headers;
+  bool handler_close = headers.hasToken("Connection", "close");
+  headers.remove("Connection");
+  headers.remove("Keep-Alive");
+
+  bool no_body = request_.method == "HEAD" || head.status / 100 == 1 || head.status == 204 ||
+                 head.status == 304;
+  auto length = headers.get("Content-Length");
+  if (no_body) {
+    framing_ = Framing::None;
+    if (head.status == 204 || head.status / 100 == 1) headers.remove("Content-Length");
+    headers.remove("Transfer-Encoding");
+  } else if (length) {
+    framing_ = Framing::ContentLength;
+    uint64_t value = 0;
+    auto [end, ec] = std::from_chars(length->data(), length->data() + length->size(), value);
+    if (ec != std::errc() || end != length->data() + length->size()) {
+      headers.remove("Content-Length");
+      framing_ = Framing::Chunked;
+    } else {
+      response_length_ = value;
+      headers.remove("Transfer-Encoding");
+    }
+  } else {
+    framing_ = Framing::Chunked;
+  }
+  if (framing_ == Framing::Chunked) {
+    if (request_.version == Version{1, 0}) {
+      framing_ = Framing::UntilClose;
+      headers.remove("Transfer-Encoding");
+    } else {
+      headers.set("Transfer-Encoding", "chunked");
+    }
+  }
+
+  bool keep = keep_alive_ && !handler_close && !close_after_response_ && !draining_ &&
+              framing_ != Framing::UntilClose;
+  if (!keep) {
+    keep_alive_ = false;
+    headers.add("Connection", "close");
+  } else if (request_.version == Version{1, 0}) {
+    headers.add("Connection", "keep-alive");
+  }
+  if (!headers.has("Date")) headers.add("Date", std::string(httpDate()));
+  std::string text = head.serialize();
+  evbuffer_add(sink(), text.data(), text.size());
+}
+
+evbuffer* ServerConnection::output() {
+  return bufferevent_get_output(bev_.get());
+}
+
+evbuffer* ServerConnection::sink() {
+  return file_fd_ >= 0 ? tail_.get() : output();
+}
+
+void ServerConnection::sendBody(evbuffer& data) {
+  size_t length = evbuffer_get_length(&data);
+  if (!exchangeUsable() || !head_sent_ || length == 0) {
+    evbuffer_drain(&data, length);
+    return;
+  }
+  evbuffer* out = sink();
+  switch (framing_) {
+    case Framing::None:
+      evbuffer_drain(&data, length);
+      return;
+    case Framing::Chunked:
+      evbuffer_add_printf(out, "%zx\r\n", length);
+      evbuffer_add_buffer(out, &data);
+      evbuffer_add(out, "\r\n", 2);
+      break;
+    case Framing::ContentLength:
+    case Framing::UntilClose:
+      evbuffer_add_buffer(out, &data);
+      break;
+  }
+  bytes_sent_ += length;
+  if (evbuffer_get_length(output()) >= limits_.high_watermark) output_was_blocked_ = true;
+}
+
+void ServerConnection::sendBody(std::string_view data) {
+  if (!exchangeUsable() || !head_sent_ || data.empty()) return;
+  evbuffer* out = sink();
+  switch (framing_) {
+    case Framing::None:
+      return;
+    case Framing::Chunked:
+      evbuffer_add_printf(out, "%zx\r\n", data.size());
+      evbuffer_add(out, data.data(), data.size());
+      evbuffer_add(out, "\r\n", 2);
+      break;
+    case Framing::ContentLength:
+    case Framing::UntilClose:
+      evbuffer_add(out, data.data(), data.size());
+      break;
+  }
+  bytes_sent_ += data.size();
+  if (evbuffer_get_length(output()) >= limits_.high_watermark) output_was_blocked_ = true;
+}
+
+void ServerConnection::sendFile(int fd, uint64_t offset, uint64_t length) {
+  if (!exchangeUsable() || !head_sent_ || length == 0 || framing_ == Framing::None ||
+      file_fd_ >= 0) {
+    close(fd);
+    return;
+  }
+  evbuffer* out = sink();
+  if (framing_ == Framing::Chunked) evbuffer_add_printf(out, "%" PRIx64 "\r\n", length);
+  bytes_sent_ += length;
+  if (!tls_) {
+    // Plain sockets: libevent sends the file segment with sendfile(2), no copy.
+    if (evbuffer_add_file(out, fd, static_cast<ev_off_t>(offset), static_cast<ev_off_t>(length)) !=
+        0) {
+      close(fd);
+      notifyReset(Error(ParseError::Truncated, "cannot queue response file"));
+      closeNow();
+      return;
+    }
+    if (framing_ == Framing::Chunked) evbuffer_add(out, "\r\n", 2);
+    if (evbuffer_get_length(output()) >= limits_.high_watermark) output_was_blocked_ = true;
+    return;
+  }
+  // TLS: read through a bounded buffer, refilled as the socket drains (pumpFile).
+  file_fd_ = fd;
+  file_offset_ = offset;
+  file_remaining_ = length;
+  output_was_blocked_ = true;
+  pumpFile();
+}
+
+void ServerConnection::pumpFile() {
+  evbuffer* out = output();
+  constexpr size_t kPiece = 64 * 1024;
+  while (file_fd_ >= 0 && file_remaining_ > 0 &&
+         evbuffer_get_length(out) < limits_.high_watermark) {
+    size_t want = static_cast<size_t>(std::min<uint64_t>(file_remaining_, kPiece));
+    evbuffer_iovec vec;
+    if (evbuffer_reserve_space(out, static_cast<ev_ssize_t>(want), &vec, 1) < 1) break;
+    ssize_t n = pread(file_fd_, vec.iov_base, want, static_cast<off_t>(file_offset_));
+    if (n <= 0) {
+      spdlog::error("connection {}: reading response file failed: {}", info_.id,
+                    n == 0 ? "unexpected end of file" : strerror(errno));
+      close(file_fd_);
+      file_fd_ = -1;
+      notifyReset(Error(ParseError::Truncated, "response file read failed"));
+      closeNow();
+      return;
+    }
+    vec.iov_len = static_cast<size_t>(n);
+    evbuffer_commit_space(out, &vec, 1);
+    file_offset_ += static_cast<uint64_t>(n);
+    file_remaining_ -= static_cast<uint64_t>(n);
+  }
+  if (file_fd_ >= 0 && file_remaining_ == 0) {
+    close(file_fd_);
+    file_fd_ = -1;
+    if (framing_ == Framing::Chunked) evbuffer_add(out, "\r\n", 2);
+    evbuffer_add_buffer(out, tail_.get());
+    if (finished_) maybeEndExchange();
+    if (phase_ == Phase::Closing && evbuffer_get_length(out) == 0) startLingering();
+  }
+}
+
+void ServerConnection::finish() {
+  if (!exchangeUsable()) return;
+  if (!head_sent_) {
+    ResponseHead head;
+    head.status = 200;
+    head.headers.add("Content-Length", "0");
+    sendHead(std::move(head));
+  }
+  evbuffer* out = sink();
+  if (framing_ == Framing::Chunked) evbuffer_add(out, "0\r\n\r\n", 5);
+  if (framing_ == Framing::ContentLength && response_length_ && bytes_sent_ != *response_length_) {
+    // The body does not match its Content-Length: the connection cannot be reused.
+    spdlog::warn("connection {}: response body {} bytes, Content-Length {}", info_.id, bytes_sent_,
+                 *response_length_);
+    close_after_response_ = true;
+  }
+  finished_ = true;
+  sink_ = nullptr;
+  if (!request_complete_) {
+    bool body_unread = body_delivered_ == 0 && evbuffer_get_length(pending_body_.get()) == 0;
+    auto declared = declaredLength();
+    uint64_t remaining = declared ? *declared - std::min(*declared, parser_.bodyBytes()) : 0;
+    if ((expect_continue_ && body_unread) || !declared || remaining > kMaxDiscardBytes) {
+      // RFC 9110 §10.1.1: without a 100 the client may or may not send the body; and an
+      // unbounded body is not worth reading. Close after the response instead.
+      close_after_response_ = true;
+    } else {
+      discard_body_ = true;
+      evbuffer_drain(pending_body_.get(), SIZE_MAX);
+      schedule();
+    }
+  }
+  maybeEndExchange();
+}
+
+void ServerConnection::reset() {
+  if (phase_ == Phase::Closed) return;
+  exchange_open_ = false;
+  sink_ = nullptr;
+  if (observer_) retired_observer_ = std::move(observer_);
+  closeNow();
+}
+
+bool ServerConnection::outputBlocked() const {
+  if (phase_ == Phase::Closed) return false;
+  if (file_fd_ >= 0) return true;
+  return evbuffer_get_length(bufferevent_get_output(bev_.get())) >= limits_.high_watermark;
+}
+
+// ---------------------------------------------------------------------------------------
+// http::BodySource
+
+void ServerConnection::setSink(BodySink* sink) {
+  if (!exchange_open_ || finished_) return;
+  sink_ = sink;
+  if (sink != nullptr) {
+    sendContinue();
+    schedule();
+  } else {
+    updateReading();
+  }
+}
+
+void ServerConnection::pause() {
+  if (body_paused_) return;
+  body_paused_ = true;
+  updateReading();
+}
+
+void ServerConnection::resume() {
+  if (!body_paused_) return;
+  body_paused_ = false;
+  schedule();
+}
+
+std::optional<uint64_t> ServerConnection::declaredLength() const {
+  if (parser_.framing() == BodyFraming::ContentLength) return parser_.contentLength();
+  if (parser_.framing() == BodyFraming::None) return 0;
+  return std::nullopt;
+}
+
+bool ServerConnection::empty() const {
+  return !parser_.bodyExpected();
+}
+
+bool ServerConnection::complete() const {
+  return request_complete_ && evbuffer_get_length(pending_body_.get()) == 0;
+}
+
+}  // namespace portico::http

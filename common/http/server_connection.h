@@ -1,0 +1,217 @@
+#pragma once
+// ServerConnection: one accepted HTTP/1.1 connection (plain or TLS bufferevent) carrying a
+// sequence of exchanges, one at a time. It is the ServerExchange and the request BodySource
+// of its current exchange.
+//
+// Life of a connection: accept → [head timeout] request head parsed → handler.onRequest →
+// body streamed to the handler's sink → handler finishes the response → keep-alive: parse the
+// next (possibly pipelined) request; else flush, half-close and linger briefly, then free.
+// Pipelined requests are parsed strictly one after another: request N+1 is not parsed before
+// response N is finished, so responses are in request order and input stays bounded.
+//
+// Ownership: a ConnectionSet per worker owns its connections. A connection leaves through
+// ConnectionSet::retire(); the set destroys it from the event loop, never inside a callback.
+// What this does not do: HTTP/2, Upgrade/CONNECT tunnels (answered, then closed), trailers
+// (parsed and dropped).
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/http/parser.h"
+#include "common/http/server.h"
+#include "common/net/event_ptr.h"
+
+namespace portico::net {
+class TlsServerContext;
+}
+
+namespace portico::http {
+
+class ServerConnection;
+
+// What an accepted connection needs from the listener it came on.
+struct ListenerContext {
+  std::string name;                            // ListenerSpec::name
+  std::string address;                         // as configured
+  std::shared_ptr<net::TlsServerContext> tls;  // null for plain HTTP
+  const ServerLimits* limits = nullptr;        // outlives the connections
+  RequestHandler* handler = nullptr;           // the worker's handler
+};
+
+// The connections of one worker.
+class ConnectionSet {
+ public:
+  explicit ConnectionSet(event_base& base);
+  ~ConnectionSet();
+  ConnectionSet(const ConnectionSet&) = delete;
+  ConnectionSet& operator=(const ConnectionSet&) = delete;
+
+  // Wraps an accepted socket (TCP_NODELAY already set) in a connection and starts it.
+  void accept(int fd, const sockaddr* peer, socklen_t peer_length, const ListenerContext& listener);
+  // Removes a connection; it is destroyed from the event loop shortly after.
+  void retire(ServerConnection& connection);
+  // Graceful stop: idle connections close now, busy ones after their current response.
+  // `on_empty` runs (from the loop) once no connection is left.
+  void drain(std::function<void()> on_empty);
+  // Closes every connection at once (in-flight exchanges are reset).
+  void closeAll();
+  size_t size() const { return live_.size(); }
+  bool draining() const { return draining_; }
+
+ private:
+  static void onReap(evutil_socket_t fd, short what, void* arg);
+  void reap();
+
+  event_base& base_;
+  std::unordered_map<ServerConnection*, std::unique_ptr<ServerConnection>> live_;
+  std::vector<std::unique_ptr<ServerConnection>> dead_;
+  net::EventPtr reaper_;
+  bool draining_ = false;
+  std::function<void()> on_empty_;
+};
+
+class ServerConnection final : public ServerExchange, public BodySource, private ParserCallbacks {
+ public:
+  ServerConnection(event_base& base, ConnectionSet& owner, net::BuffereventPtr bev,
+                   ConnectionInfo info, const ListenerContext& listener);
+  ~ServerConnection() override;
+  ServerConnection(const ServerConnection&) = delete;
+  ServerConnection& operator=(const ServerConnection&) = delete;
+
+  // Starts reading (called once by the ConnectionSet).
+  void start();
+  // Graceful stop: close now if idle, else after the current response.
+  void drain();
+  // Immediate close; a live exchange gets onExchangeReset(reason).
+  void abort(const Error& reason);
+  bool idle() const;
+
+  // http::ServerExchange
+  const RequestHead& request() const override { return request_; }
+  BodySource& requestBody() override { return *this; }
+  const ConnectionInfo& connection() const override { return info_; }
+  event_base& eventBase() override { return base_; }
+  void attach(std::unique_ptr<ExchangeObserver> state) override;
+  void sendContinue() override;
+  void sendHead(ResponseHead head) override;
+  void sendBody(evbuffer& data) override;
+  void sendBody(std::string_view data) override;
+  void sendFile(int fd, uint64_t offset, uint64_t length) override;
+  void finish() override;
+  void reset() override;
+  bool outputBlocked() const override;
+  bool headSent() const override { return head_sent_; }
+  uint64_t bytesSent() const override { return bytes_sent_; }
+
+  // http::BodySource
+  void setSink(BodySink* sink) override;
+  void pause() override;
+  void resume() override;
+  std::optional<uint64_t> declaredLength() const override;
+  bool empty() const override;
+  bool complete() const override;
+  uint64_t bytesReceived() const override { return body_delivered_; }
+
+ private:
+  enum class Phase {
+    Idle,       // waiting for (or reading) a request head
+    Exchange,   // a request is being handled
+    Closing,    // flushing the last response before closing
+    Lingering,  // write side shut down; discarding input until EOF or a short timeout
+    Closed,     // retired, waiting to be destroyed
+  };
+  enum class Framing { None, ContentLength, Chunked, UntilClose };
+  enum class Timer { None, Header, Idle, Linger };
+
+  // http::ParserCallbacks
+  void onRequestHead(RequestHead&& head) override;
+  void onBody(const char* data, size_t len) override;
+  void onMessageComplete() override;
+
+  void processInput();
+  bool canParse() const;
+  void dispatchHead();
+  void deliverBody();
+  void updateReading();
+  void schedule();
+  void onDeferred();
+  void armTimer(Timer timer);
+  void onTimer();
+  void onRead();
+  void onWrite();
+  void onEvent(short what);
+
+  void failRequest(const Error& error);
+  void writeErrorResponse(int status);
+  void maybeEndExchange();
+  void resetExchangeState();
+  void startClosing();
+  void startLingering();
+  void closeNow();
+  // Tells the sink and observer that the exchange died (not when the handler caused it).
+  void notifyReset(const Error& reason);
+  bool exchangeUsable() const { return phase_ == Phase::Exchange && exchange_open_ && !finished_; }
+  evbuffer* output();
+  // Where response bytes go: the socket's output, or the tail queued behind a file pump.
+  evbuffer* sink();
+  void pumpFile();
+  void fillTlsInfo();
+
+  static void readCallback(bufferevent* bev, void* arg);
+  static void writeCallback(bufferevent* bev, void* arg);
+  static void eventCallback(bufferevent* bev, short what, void* arg);
+  static void deferredCallback(evutil_socket_t fd, short what, void* arg);
+  static void timerCallback(evutil_socket_t fd, short what, void* arg);
+
+  event_base& base_;
+  ConnectionSet& owner_;
+  net::BuffereventPtr bev_;
+  ConnectionInfo info_;
+  const ServerLimits& limits_;
+  RequestHandler& handler_;
+  Parser parser_;
+  net::EventPtr deferred_;
+  net::EventPtr timer_;
+  Timer timer_kind_ = Timer::None;
+  net::EvbufferPtr pending_body_;  // de-chunked body bytes not yet handed to the sink
+  net::EvbufferPtr tail_;          // response bytes queued behind a file being pumped (TLS)
+  Phase phase_ = Phase::Idle;
+  bool tls_ = false;
+  bool tls_info_filled_ = false;
+  bool draining_ = false;
+  bool first_request_ = true;
+
+  // Request side of the current exchange.
+  RequestHead request_;
+  bool head_ready_ = false;        // parsed, not yet handed to the handler
+  bool exchange_open_ = false;     // handed to the handler, not yet ended
+  bool request_complete_ = false;  // the parser saw the end of the request
+  bool body_end_delivered_ = false;
+  bool body_paused_ = false;
+  bool discard_body_ = false;     // response finished first: drop the rest of the body
+  bool expect_continue_ = false;  // Expect: 100-continue and 100 not yet sent
+  bool keep_alive_ = true;        // the request allows another request after it
+  BodySink* sink_ = nullptr;
+  uint64_t body_delivered_ = 0;
+  std::unique_ptr<ExchangeObserver> observer_;
+  std::unique_ptr<ExchangeObserver> retired_observer_;
+
+  // Response side.
+  bool head_sent_ = false;
+  bool finished_ = false;
+  bool close_after_response_ = false;
+  bool output_was_blocked_ = false;
+  Framing framing_ = Framing::None;
+  std::optional<uint64_t> response_length_;
+  uint64_t bytes_sent_ = 0;
+  int file_fd_ = -1;
+  uint64_t file_offset_ = 0;
+  uint64_t file_remaining_ = 0;
+};
+
+}  // namespace portico::http
