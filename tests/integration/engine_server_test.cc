@@ -1,0 +1,378 @@
+// The server side of the HTTP engine, black-box: echo_server (HttpServer + an echo handler)
+// driven over real sockets on 127.0.0.1:0 with the fixtures' independent HTTP client.
+
+#include <openssl/ssl.h>
+
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/fixtures/http_client.h"
+#include "tests/fixtures/server_process.h"
+#include "tests/fixtures/test_certificates.h"
+
+using namespace portico::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string echoBinary() {
+  const char* path = std::getenv("PORTICO_ECHO_BIN");
+  if (path == nullptr) throw std::runtime_error("PORTICO_ECHO_BIN is not set");
+  return path;
+}
+
+ServerProcess startEcho(std::vector<std::string> extra = {}) {
+  std::vector<std::string> args = {"--listen", "127.0.0.1:0"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return ServerProcess::start(echoBinary(), args);
+}
+
+std::vector<std::string> tlsArgs() {
+  const auto& certs = TestCertificates::shared();
+  return {"--tls", certs.serverCert(), certs.serverKey()};
+}
+
+TlsClientOptions verifiedTls() {
+  TlsClientOptions tls;
+  tls.ca_file = TestCertificates::shared().caCert();
+  return tls;
+}
+
+size_t countOf(const std::string& haystack, std::string_view needle) {
+  size_t count = 0;
+  for (size_t at = haystack.find(needle); at != std::string::npos;
+       at = haystack.find(needle, at + 1)) {
+    ++count;
+  }
+  return count;
+}
+
+}  // namespace
+
+TEST_CASE("plain echo returns the request body and keeps the connection", "[engine]") {
+  auto server = startEcho();
+  HttpClient client(server.endpoint());
+  auto response = client.request("POST", "/echo", {}, "hello, engine");
+  CHECK(response.status == 200);
+  CHECK(response.body == "hello, engine");
+  CHECK(response.headers.get("Content-Length") == "13");
+  CHECK(response.headers.has("Date"));
+  auto second = client.get("/second");
+  CHECK(second.body == "GET /second\n");
+  CHECK(client.connectionCount() == 1);
+}
+
+TEST_CASE("chunked request bodies are echoed chunked", "[engine]") {
+  auto server = startEcho();
+  HttpClient client(server.endpoint());
+  auto response = client.requestWithGeneratedBody("PUT", "/echo", {}, 3 * 1024 * 1024 + 17,
+                                                  /*chunked=*/true);
+  CHECK(response.status == 200);
+  CHECK(response.headers.get("Transfer-Encoding") == "chunked");
+  CHECK(response.body_size == response.request_body_size);
+  CHECK(response.body_sha256 == response.request_body_sha256);
+}
+
+TEST_CASE("TLS echo works with the generated certificate and at least TLS 1.2", "[engine][tls]") {
+  auto server = startEcho(tlsArgs());
+  REQUIRE(server.endpoint().scheme == "https");
+  HttpClient client(server.endpoint(), verifiedTls());
+  auto response = client.request("POST", "/echo", {}, "secret body");
+  CHECK(response.status == 200);
+  CHECK(response.body == "secret body");
+  CHECK((client.tlsVersion() == "TLSv1.2" || client.tlsVersion() == "TLSv1.3"));
+  auto big = client.requestWithGeneratedBody("POST", "/echo", {}, 5 * 1024 * 1024);
+  CHECK(big.body_sha256 == big.request_body_sha256);
+  auto info = client.get("/info");
+  CHECK(info.body.find("tls=1") != std::string::npos);
+  CHECK(client.connectionCount() == 1);
+}
+
+TEST_CASE("ALPN negotiates http/1.1", "[engine][tls]") {
+  auto server = startEcho(tlsArgs());
+  auto tls = verifiedTls();
+  tls.alpn = {"h2", "http/1.1"};
+  HttpClient client(server.endpoint(), tls);
+  client.connect();
+  CHECK(client.alpnProtocol() == "http/1.1");
+}
+
+TEST_CASE("a TLS 1.1-only client is refused", "[engine][tls]") {
+  auto server = startEcho(tlsArgs());
+  auto tls = verifiedTls();
+  tls.max_version = TLS1_1_VERSION;
+  HttpClient client(server.endpoint(), tls);
+  client.setTimeout(10s);
+  CHECK_THROWS(client.connect());
+  // The server is unharmed.
+  HttpClient good(server.endpoint(), verifiedTls());
+  CHECK(good.get("/").status == 200);
+}
+
+TEST_CASE("SNI selects the certificate named by the client", "[engine][tls]") {
+  const auto& certs = TestCertificates::shared();
+  auto server = startEcho({"--tls", certs.serverCert(), certs.serverKey(), "--tls-cert",
+                           certs.otherCert(), certs.otherKey()});
+  auto other = verifiedTls();
+  other.server_name = "other.test";
+  HttpClient to_other(server.endpoint(), other);
+  auto response = to_other.get("/info");
+  CHECK(to_other.peerSubject().find("other.test") != std::string::npos);
+  CHECK(response.body.find("sni=other.test") != std::string::npos);
+
+  auto fallback = verifiedTls();
+  fallback.server_name = "localhost";
+  HttpClient to_default(server.endpoint(), fallback);
+  to_default.connect();
+  CHECK(to_default.peerSubject().find("localhost") != std::string::npos);
+}
+
+TEST_CASE("required client certificates: with one served, without one refused", "[engine][tls]") {
+  const auto& certs = TestCertificates::shared();
+  auto args = tlsArgs();
+  args.insert(args.end(), {"--client-ca", certs.caCert(), "--client-auth", "required"});
+  auto server = startEcho(args);
+  auto with_cert = verifiedTls();
+  with_cert.cert_file = certs.clientCert();
+  with_cert.key_file = certs.clientKey();
+  HttpClient good(server.endpoint(), with_cert);
+  CHECK(good.get("/").status == 200);
+
+  HttpClient anonymous(server.endpoint(), verifiedTls());
+  anonymous.setTimeout(10s);
+  // TLS 1.3 reports the missing certificate after the handshake: the request fails either way.
+  CHECK_THROWS(anonymous.get("/"));
+}
+
+TEST_CASE("1,000 keep-alive requests are served on one connection", "[engine]") {
+  auto server = startEcho();
+  HttpClient client(server.endpoint());
+  int ok = 0;
+  for (int i = 0; i < 1000; ++i) {
+    auto response = client.get("/r/" + std::to_string(i));
+    if (response.status == 200 && response.body == "GET /r/" + std::to_string(i) + "\n") ++ok;
+  }
+  CHECK(ok == 1000);
+  CHECK(client.connectionCount() == 1);
+}
+
+TEST_CASE("200 concurrent connections are all answered", "[engine]") {
+  auto server = startEcho();
+  std::vector<std::unique_ptr<HttpClient>> clients;
+  for (int i = 0; i < 200; ++i) {
+    clients.push_back(std::make_unique<HttpClient>(server.endpoint()));
+    clients.back()->connect();
+  }
+  // Every connection is open at once; each sends before any response is read.
+  for (int i = 0; i < 200; ++i) {
+    clients[i]->sendRaw("POST /c HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                        std::to_string(std::to_string(i).size()) + "\r\n\r\n" + std::to_string(i));
+  }
+  int ok = 0;
+  for (int i = 0; i < 200; ++i) {
+    auto response = clients[i]->readResponse();
+    if (response.status == 200 && response.body == std::to_string(i)) ++ok;
+  }
+  CHECK(ok == 200);
+}
+
+TEST_CASE("pipelined requests are answered in order", "[engine]") {
+  auto server = startEcho();
+  HttpClient client(server.endpoint());
+  client.sendRaw(
+      "GET /first HTTP/1.1\r\nHost: x\r\n\r\n"
+      "POST /second HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\nsecond"
+      "GET /bytes/100000 HTTP/1.1\r\nHost: x\r\n\r\n"
+      "PUT /fourth HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+      "chunked\r\n\r\n6\r\nfourth\r\n0\r\n\r\n"
+      "GET /fifth HTTP/1.1\r\nHost: x\r\n\r\n");
+  CHECK(client.readResponse().body == "GET /first\n");
+  CHECK(client.readResponse().body == "second");
+  CHECK(client.readResponse().body_size == 100000);
+  CHECK(client.readResponse().body == "fourth");
+  CHECK(client.readResponse().body == "GET /fifth\n");
+}
+
+TEST_CASE("HEAD responses carry no body and keep the connection", "[engine]") {
+  auto server = startEcho();
+  HttpClient client(server.endpoint());
+  client.sendRaw(
+      "HEAD /bytes/5000 HTTP/1.1\r\nHost: x\r\n\r\nGET /after HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto head = client.readResponse("HEAD");
+  CHECK(head.status == 200);
+  CHECK(head.headers.get("Content-Length") == "5000");
+  CHECK(head.body_size == 0);
+  CHECK(client.readResponse().body == "GET /after\n");
+}
+
+TEST_CASE("HTTP/1.0: closed after the response unless keep-alive is asked for", "[engine]") {
+  auto server = startEcho();
+  SECTION("without keep-alive the connection closes") {
+    HttpClient client(server.endpoint());
+    client.sendRaw("GET /old HTTP/1.0\r\n\r\n");
+    std::string all = client.readUntilClosed();
+    CHECK(all.starts_with("HTTP/1.1 200"));
+    CHECK(all.find("GET /old\n") != std::string::npos);
+  }
+  SECTION("with keep-alive the connection stays") {
+    HttpClient client(server.endpoint());
+    client.sendRaw("GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    auto first = client.readResponse();
+    CHECK(first.headers.get("Connection") == "keep-alive");
+    client.sendRaw("GET /b HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    CHECK(client.readResponse().body == "GET /b\n");
+  }
+  SECTION("a streamed body without length is delimited by close") {
+    HttpClient client(server.endpoint());
+    client.sendRaw("POST /echo HTTP/1.0\r\nContent-Length: 4\r\n\r\nbody");
+    std::string all = client.readUntilClosed();
+    CHECK(all.ends_with("\r\n\r\nbody"));
+  }
+}
+
+TEST_CASE("Expect: 100-continue gets 100 before the body is read", "[engine]") {
+  auto server = startEcho();
+  HttpClient client(server.endpoint());
+  client.sendRaw(
+      "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
+  auto interim = client.readResponse();
+  CHECK(interim.status == 100);
+  client.sendRaw("12345");
+  auto response = client.readResponse();
+  CHECK(response.status == 200);
+  CHECK(response.body == "12345");
+}
+
+TEST_CASE("Expect: 100-continue answered without reading: no 100, and the connection closes",
+          "[engine]") {
+  auto server = startEcho();
+  HttpClient client(server.endpoint());
+  client.sendRaw(
+      "POST /no-read HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n"
+      "Expect: 100-continue\r\n\r\n");
+  std::string all = client.readUntilClosed();
+  CHECK(all.starts_with("HTTP/1.1 200"));
+  CHECK(all.find("100 Continue") == std::string::npos);
+  CHECK(all.find("not read\n") != std::string::npos);
+}
+
+TEST_CASE("a small unread body is drained and the connection kept", "[engine]") {
+  auto server = startEcho();
+  HttpClient client(server.endpoint());
+  client.sendRaw("POST /no-read HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n0123456789");
+  CHECK(client.readResponse().body == "not read\n");
+  CHECK(client.get("/next").body == "GET /next\n");
+  CHECK(client.connectionCount() == 1);
+}
+
+TEST_CASE("malformed requests get 400, Connection: close, and nothing after is parsed",
+          "[engine][malformed]") {
+  auto server = startEcho();
+  auto [name, bytes] = GENERATE(table<std::string, std::string>({
+      {"Content-Length with Transfer-Encoding",
+       "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
+       "0\r\n\r\n"},
+      {"two different Content-Lengths",
+       "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!"},
+      {"invalid chunk size",
+       "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n"},
+      {"obs-fold", "GET / HTTP/1.1\r\nHost: x\r\nX-Folded: a\r\n  b\r\n\r\n"},
+      {"bare LF", "GET / HTTP/1.1\nHost: x\n\n"},
+      {"binary garbage",
+       std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\x00\xff\r\n\r\n", 17)},
+      {"not HTTP at all", "HELLO THERE\r\n\r\n"},
+  }));
+  INFO(name);
+  HttpClient client(server.endpoint());
+  client.sendRaw(bytes + "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::string all = client.readUntilClosed();
+  CHECK(all.starts_with("HTTP/1.1 400 "));
+  CHECK(all.find("Connection: close\r\n") != std::string::npos);
+  CHECK(countOf(all, "HTTP/1.1 ") == 1);
+  CHECK(all.find("smuggled") == std::string::npos);
+}
+
+TEST_CASE("oversized heads get 431 or 414 and a close", "[engine][limits]") {
+  auto server = startEcho({"--max-header-bytes", "4096", "--max-headers", "20"});
+  SECTION("header section over the byte limit is 431") {
+    HttpClient client(server.endpoint());
+    client.sendRaw("GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(8000, 'a') + "\r\n\r\n");
+    CHECK(client.readUntilClosed().starts_with("HTTP/1.1 431 "));
+  }
+  SECTION("too many header fields is 431") {
+    HttpClient client(server.endpoint());
+    std::string head = "GET / HTTP/1.1\r\nHost: x\r\n";
+    for (int i = 0; i < 30; ++i) head += "X-" + std::to_string(i) + ": v\r\n";
+    client.sendRaw(head + "\r\n");
+    CHECK(client.readUntilClosed().starts_with("HTTP/1.1 431 "));
+  }
+  SECTION("request line over the limit is 414") {
+    HttpClient client(server.endpoint());
+    client.sendRaw("GET /" + std::string(10000, 'u') + " HTTP/1.1\r\nHost: x\r\n\r\n");
+    CHECK(client.readUntilClosed().starts_with("HTTP/1.1 414 "));
+  }
+}
+
+TEST_CASE("a body over the configured limit is 413", "[engine][limits]") {
+  auto server = startEcho({"--max-body", "1000"});
+  HttpClient client(server.endpoint());
+  client.sendRaw("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n");
+  CHECK(client.readUntilClosed().starts_with("HTTP/1.1 413 "));
+  HttpClient small(server.endpoint());
+  CHECK(small.request("POST", "/echo", {}, "fits").body == "fits");
+}
+
+TEST_CASE("slowloris is cut off by the header timeout", "[engine][timeouts]") {
+  auto server = startEcho({"--header-timeout-ms", "300"});
+  HttpClient client(server.endpoint());
+  client.setTimeout(20s);
+  client.sendRaw("GET / HTTP/1.1\r\nHost: x\r\n");
+  client.sendRaw("X-Slow: 1\r\n");
+  // The server must close on its own: readUntilClosed returns only when it does.
+  std::string all = client.readUntilClosed();
+  CHECK(all.starts_with("HTTP/1.1 408 "));
+}
+
+TEST_CASE("an idle keep-alive connection is closed after the idle timeout", "[engine][timeouts]") {
+  auto server = startEcho({"--idle-timeout-ms", "300"});
+  HttpClient client(server.endpoint());
+  client.setTimeout(20s);
+  client.sendRaw("GET /once HTTP/1.1\r\nHost: x\r\n\r\n");
+  CHECK(client.readResponse().status == 200);
+  CHECK(client.isClosedByPeer(20s));
+}
+
+TEST_CASE("GET /bytes streams large responses over TLS", "[engine][tls]") {
+  auto server = startEcho(tlsArgs());
+  HttpClient client(server.endpoint(), verifiedTls());
+  auto response = client.requestDiscardingBody("GET", "/bytes/50000000");
+  CHECK(response.status == 200);
+  CHECK(response.body_size == 50000000);
+}
+
+TEST_CASE("SIGTERM lets the server stop cleanly", "[engine]") {
+  auto server = startEcho();
+  HttpClient client(server.endpoint());
+  CHECK(client.get("/").status == 200);
+  CHECK(server.stop(20s) == 0);
+}
+
+TEST_CASE("a 2 GiB body streams through the echo handler with peak RSS under 64 MiB",
+          "[engine][slow]") {
+  auto server = startEcho();
+  HttpClient client(server.endpoint());
+  client.setTimeout(120s);
+  const uint64_t size = 2ull * 1024 * 1024 * 1024;
+  auto response = client.requestWithGeneratedBody("PUT", "/echo", {}, size);
+  CHECK(response.status == 200);
+  CHECK(response.body_size == size);
+  CHECK(response.body_sha256 == response.request_body_sha256);
+  long peak = server.peakRssKiB();
+  INFO("server VmHWM " << peak << " KiB");
+  CHECK(peak > 0);
+  CHECK(peak < 64 * 1024);
+}
