@@ -531,3 +531,14 @@ TEST_CASE("a bad input split at every offset is rejected the same way", "[parser
     CHECK(*pieces.error == ParseError::Malformed);
   }
 }
+
+TEST_CASE("a response Transfer-Encoding not ending in chunked is delimited by close", "[parser]") {
+  Outcome outcome =
+      parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nraw", response("GET", true));
+  REQUIRE_FALSE(outcome.error);
+  REQUIRE(outcome.events.size() == 2);
+  CHECK(outcome.events[0] == "response 200 OK [Transfer-Encoding: gzip] framing=close keepalive=0");
+  CHECK(outcome.events[1] == "complete body=raw");
+  CHECK(errorOf("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+                response()) == ParseError::UnsupportedTransferCoding);
+}
