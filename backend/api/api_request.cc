@@ -1,0 +1,88 @@
+#include "backend/api/api_request.h"
+
+#include <spdlog/spdlog.h>
+
+#include "backend/api/error_response.h"
+#include "backend/api/location.h"
+#include "common/log/access_log.h"
+#include "common/log/log.h"
+
+namespace portico::api {
+
+ApiRequest::ApiRequest(http::ServerExchange& exchange, Services& services,
+                       const ApiOptions& options, const RouteTable& routes,
+                       log::AccessLog* access_log)
+    : exchange_(&exchange),
+      services_(&services),
+      options_(&options),
+      routes_(&routes),
+      access_log_(access_log),
+      id_(log::newRequestId()),
+      started_(std::chrono::steady_clock::now()) {}
+
+http::HeaderMap ApiRequest::baseHeaders() const {
+  http::HeaderMap headers;
+  headers.add("Docker-Distribution-Api-Version", "registry/2.0");
+  for (const auto& [name, value] : options_->headers) headers.add(name, value);
+  return headers;
+}
+
+std::string ApiRequest::location(std::string_view path) const {
+  return locationFor(request(), exchange_->connection().tls, *options_, path);
+}
+
+void ApiRequest::respond(int status, http::HeaderMap headers, std::string_view body) {
+  headers.set("Content-Length", std::to_string(body.size()));
+  sendHead(status, std::move(headers));
+  if (!isHead() && !body.empty()) exchange_->sendBody(body);
+  finish();
+}
+
+void ApiRequest::respondError(const Error& error, http::HeaderMap extra) {
+  ErrorResponse response = errorResponse(error);
+  if (response.status >= 500) {
+    spdlog::error("request {} {} {}: {} {}", id_, request().method, request().path, error.message(),
+                  error.detail());
+  } else {
+    spdlog::debug("request {} {} {}: {} {}", id_, request().method, request().path, error.message(),
+                  error.detail());
+  }
+  http::HeaderMap headers = baseHeaders();
+  for (const auto& [name, value] : extra) headers.set(name, value);
+  headers.set("Content-Type", std::string(kJsonContentType));
+  respond(response.status, std::move(headers), response.body);
+}
+
+void ApiRequest::sendHead(int status, http::HeaderMap headers) {
+  status_ = status;
+  http::ResponseHead head;
+  head.status = status;
+  head.headers = std::move(headers);
+  exchange_->sendHead(std::move(head));
+}
+
+void ApiRequest::finish() {
+  if (access_log_ != nullptr) {
+    const auto& req = request();
+    log::AccessRecord record;
+    record.remote_addr = exchange_->connection().peer_address;
+    record.method = req.method;
+    record.target = req.target;
+    record.protocol =
+        "HTTP/" + std::to_string(req.version.major) + "." + std::to_string(req.version.minor);
+    record.status = status_;
+    record.bytes_sent = exchange_->bytesSent();
+    record.bytes_received = exchange_->requestBody().bytesReceived();
+    if (auto v = req.headers.get("Referer")) record.referer = std::string(*v);
+    if (auto v = req.headers.get("User-Agent")) record.user_agent = std::string(*v);
+    if (auto v = req.headers.get("Host")) record.host = std::string(*v);
+    record.request_id = id_;
+    record.duration_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    if (routed) record.route = std::string(routeName(route.kind));
+    access_log_->write(record);
+  }
+  exchange_->finish();
+}
+
+}  // namespace portico::api

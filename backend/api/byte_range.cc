@@ -1,0 +1,62 @@
+#include "backend/api/byte_range.h"
+
+#include <charconv>
+
+namespace portico::api {
+namespace {
+
+std::optional<uint64_t> number(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  uint64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace
+
+ByteRangeResult parseByteRange(std::optional<std::string_view> header, uint64_t size) {
+  ByteRangeResult full{ByteRangeResult::Kind::Full, 0, size};
+  if (!header) return full;
+  std::string_view value = trim(*header);
+  if (!value.starts_with("bytes=")) return full;
+  value.remove_prefix(6);
+  value = trim(value);
+  if (value.find(',') != std::string_view::npos) return full;
+  size_t dash = value.find('-');
+  if (dash == std::string_view::npos) return full;
+  std::string_view first = trim(value.substr(0, dash));
+  std::string_view last = trim(value.substr(dash + 1));
+  ByteRangeResult unsatisfiable{ByteRangeResult::Kind::Unsatisfiable, 0, 0};
+  if (first.empty()) {  // suffix range: the last N bytes
+    auto suffix = number(last);
+    if (!suffix) return full;
+    if (*suffix == 0 || size == 0) return unsatisfiable;
+    uint64_t length = std::min(*suffix, size);
+    return {ByteRangeResult::Kind::Partial, size - length, length};
+  }
+  auto start = number(first);
+  if (!start) return full;
+  uint64_t end = size == 0 ? 0 : size - 1;
+  if (!last.empty()) {
+    auto parsed_end = number(last);
+    if (!parsed_end || *parsed_end < *start) return full;
+    end = std::min(end, *parsed_end);
+  }
+  if (*start >= size) return unsatisfiable;
+  return {ByteRangeResult::Kind::Partial, *start, end - *start + 1};
+}
+
+std::string contentRange(const ByteRangeResult& range, uint64_t size) {
+  if (range.kind != ByteRangeResult::Kind::Partial) return "bytes */" + std::to_string(size);
+  return "bytes " + std::to_string(range.start) + "-" +
+         std::to_string(range.start + range.length - 1) + "/" + std::to_string(size);
+}
+
+}  // namespace portico::api

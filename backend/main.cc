@@ -1,0 +1,315 @@
+// portico-registry: the Docker Registry HTTP API v2 / OCI Distribution Spec 1.1 server on
+// CNCF distribution's storage layout, configured with distribution's config.yml.
+//
+//   portico-registry serve CONFIG          run the registry
+//   portico-registry check-config CONFIG   validate CONFIG (exit 1 with file:line: key: ...)
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "backend/api/api_options.h"
+#include "backend/api/registry_handler.h"
+#include "backend/api/services.h"
+#include "backend/registry_config.h"
+#include "backend/storage/filesystem_driver.h"
+#include "backend/storage/memory_driver.h"
+#include "common/build_info.h"
+#include "common/http/http_server.h"
+#include "common/log/access_log.h"
+#include "common/log/log.h"
+#include "common/net/signals.h"
+#include "common/net/tls_context.h"
+
+namespace {
+
+using portico::backend::RegistryConfig;
+using portico::backend::RegistryConfigError;
+
+constexpr std::string_view kUsage = R"(usage: portico-registry COMMAND [CONFIG]
+
+A Docker Registry HTTP API v2 / OCI Distribution Spec 1.1 server that stores images in
+CNCF distribution's on-disk layout (a registry:2 volume works unchanged) and reads
+distribution's config.yml.
+
+Commands:
+  serve CONFIG          run the registry with the configuration file CONFIG
+  check-config CONFIG   validate CONFIG; prints "configuration OK", or the error as
+                        FILE:LINE: KEY: MESSAGE and exits with status 1
+  --help, -h            this text
+  --version, -v         the version
+
+Environment overrides (as in distribution): REGISTRY_<SECTION>_<KEY>=VALUE replaces the
+key at that path, e.g.
+  REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=/srv/registry
+  REGISTRY_HTTP_ADDR=127.0.0.1:5001
+  REGISTRY_STORAGE_DELETE_ENABLED=true
+  REGISTRY_LOG_LEVEL=debug
+
+Signals: SIGTERM/SIGINT drain in-flight requests (http.draintimeout) and exit;
+SIGHUP reloads the TLS certificate and key.
+
+Example:
+  portico-registry check-config conf/registry.yml
+  REGISTRY_HTTP_ADDR=127.0.0.1:5001 portico-registry serve conf/registry.yml
+
+Configuration reference: docs/configuration.md
+)";
+
+int usageError(std::string_view message) {
+  std::cerr << "portico-registry: " << message << "\n\n" << kUsage;
+  return 2;
+}
+
+RegistryConfig loadOrExit(const std::string& path, bool& ok) {
+  try {
+    ok = true;
+    return RegistryConfig::load(path, portico::backend::processEnvironment());
+  } catch (const RegistryConfigError& e) {
+    std::cerr << e.what() << "\n";
+  } catch (const std::exception& e) {
+    std::cerr << path << ": " << e.what() << "\n";
+  }
+  ok = false;
+  return {};
+}
+
+int checkConfig(const std::string& path) {
+  bool ok = false;
+  RegistryConfig config = loadOrExit(path, ok);
+  if (!ok) return 1;
+  for (const auto& warning : config.warnings) std::cout << "warning: " << warning << "\n";
+  std::cout << "configuration OK\n";
+  return 0;
+}
+
+portico::api::ApiOptions apiOptions(const RegistryConfig& config) {
+  portico::api::ApiOptions options;
+  options.delete_enabled = config.storage.delete_enabled;
+  options.read_only = config.storage.read_only;
+  options.relative_urls = config.http.relative_urls;
+  options.host = config.http.host;
+  options.prefix = config.http.prefix;
+  options.headers = config.http.headers;
+  return options;
+}
+
+// Runs UploadStore::purge every storage.maintenance.uploadpurging.interval (first run at
+// start), like distribution's upload purger. Stops promptly when asked.
+class UploadPurger {
+ public:
+  UploadPurger(portico::registry::UploadStore& uploads,
+               const RegistryConfig::UploadPurging& settings)
+      : uploads_(uploads), settings_(settings), thread_([this] { run(); }) {}
+  ~UploadPurger() {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  void run() {
+    std::unique_lock lock(mutex_);
+    while (!stop_) {
+      lock.unlock();
+      purgeOnce();
+      lock.lock();
+      wake_.wait_for(lock, settings_.interval, [this] { return stop_; });
+    }
+  }
+
+  void purgeOnce() {
+    auto cutoff = std::chrono::system_clock::now() - settings_.age;
+    if (settings_.dry_run) {
+      spdlog::info("upload purging: dry run, uploads older than {}s would be removed",
+                   settings_.age.count());
+      return;
+    }
+    auto purged = uploads_.purge(cutoff);
+    if (!purged) {
+      spdlog::error("upload purging failed: {} {}", purged.error().message(),
+                    purged.error().detail());
+    } else if (*purged > 0) {
+      spdlog::info("upload purging: removed {} stale upload(s)", *purged);
+    }
+  }
+
+  portico::registry::UploadStore& uploads_;
+  RegistryConfig::UploadPurging settings_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+// Answers the debug listener (http.debug.addr): /debug/health → 200 {}.
+class DebugHandler : public portico::http::RequestHandler {
+ public:
+  explicit DebugHandler(std::unique_ptr<portico::http::RequestHandler> api)
+      : api_(std::move(api)) {}
+  void onRequest(portico::http::ServerExchange& exchange) override {
+    if (exchange.connection().listener != "debug") return api_->onRequest(exchange);
+    portico::http::HeaderMap headers;
+    headers.set("Content-Type", "application/json; charset=utf-8");
+    if (exchange.request().path == "/debug/health" || exchange.request().path == "/health") {
+      exchange.respond(200, std::move(headers), "{}");
+    } else {
+      exchange.respond(404, std::move(headers), "{\"error\":\"not found\"}");
+    }
+  }
+
+ private:
+  std::unique_ptr<portico::http::RequestHandler> api_;
+};
+
+std::string listenAddress(const RegistryConfig& config) {
+  if (config.http.net == "unix") return "unix:" + config.http.addr;
+  return config.http.addr;
+}
+
+int serve(const std::string& path) {
+  portico::net::blockSignals();
+  bool ok = false;
+  RegistryConfig config = loadOrExit(path, ok);
+  if (!ok) return 1;
+
+  portico::log::Options log_options;
+  log_options.level = portico::log::parseLevel(config.log.level).value_or(spdlog::level::info);
+  log_options.format =
+      config.log.formatter == "json" ? portico::log::Format::Json : portico::log::Format::Text;
+  portico::log::setup(log_options);
+  for (const auto& warning : config.warnings) spdlog::warn("{}", warning);
+
+  std::unique_ptr<portico::storage::StorageDriver> driver;
+  if (config.storage.driver == "inmemory") {
+    driver = std::make_unique<portico::storage::MemoryDriver>();
+  } else {
+    driver = std::make_unique<portico::storage::FilesystemDriver>(config.storage.root_directory);
+  }
+  portico::api::Services services(*driver);
+  portico::api::ApiOptions options = apiOptions(config);
+
+  std::unique_ptr<portico::log::AccessLog> access_log;
+  if (!config.log.access_log_disabled) {
+    try {
+      access_log = portico::log::AccessLog::open("-", log_options.format, true);
+    } catch (const std::exception& e) {
+      std::cerr << "portico-registry: access log: " << e.what() << "\n";
+      return 1;
+    }
+  }
+
+  std::shared_ptr<portico::net::TlsServerContext> tls;
+  if (config.http.tls) {
+    portico::net::TlsServerOptions tls_options;
+    tls_options.certificates.push_back({config.http.tls->certificate, config.http.tls->key});
+    if (!config.http.tls->client_cas.empty()) {
+      tls_options.client_ca = config.http.tls->client_cas.front();
+      tls_options.client_auth = portico::net::ClientAuth::Required;
+      if (config.http.tls->client_cas.size() > 1) {
+        spdlog::warn("http.tls.clientcas: only the first file is used ({})", tls_options.client_ca);
+      }
+    }
+    tls_options.min_version = config.http.tls->minimum_tls;
+    auto created = portico::net::TlsServerContext::create(tls_options);
+    if (!created) {
+      std::cerr << config.source << ": http.tls: " << created.error().message() << " "
+                << created.error().detail() << "\n";
+      return 1;
+    }
+    tls = *created;
+  }
+
+  portico::http::ServerOptions server_options;
+  server_options.listeners.push_back({"http", listenAddress(config), tls});
+  if (!config.http.debug_addr.empty()) {
+    server_options.listeners.push_back({"debug", config.http.debug_addr, nullptr});
+  }
+  bool debug = !config.http.debug_addr.empty();
+  portico::log::AccessLog* access = access_log.get();
+  server_options.handler_factory =
+      [&services, &options, access,
+       debug](portico::net::Worker&) -> std::unique_ptr<portico::http::RequestHandler> {
+    auto api = std::make_unique<portico::api::RegistryHandler>(services, options, access);
+    if (!debug) return api;
+    return std::make_unique<DebugHandler>(std::move(api));
+  };
+
+  auto server = portico::http::HttpServer::start(std::move(server_options));
+  if (!server) {
+    std::cerr << "portico-registry: cannot listen on " << config.http.addr << ": "
+              << server.error().message() << " " << server.error().detail() << "\n";
+    return 1;
+  }
+  spdlog::info("portico-registry {} storage {} at {}", portico::version(), driver->name(),
+               config.storage.root_directory);
+
+  std::unique_ptr<UploadPurger> purger;
+  if (config.storage.upload_purging.enabled && !config.storage.read_only) {
+    purger = std::make_unique<UploadPurger>(services.uploads, config.storage.upload_purging);
+  }
+  portico::http::logListening(**server);
+
+  while (true) {
+    int sig = portico::net::waitForSignal();
+    if (sig == SIGHUP) {
+      if (tls) {
+        auto reloaded = tls->reload();
+        if (reloaded) {
+          spdlog::info("SIGHUP: TLS certificate reloaded");
+        } else {
+          spdlog::error("SIGHUP: TLS reload failed, keeping the old certificate: {} {}",
+                        reloaded.error().message(), reloaded.error().detail());
+        }
+      } else {
+        spdlog::info("SIGHUP: nothing to reload");
+      }
+      continue;
+    }
+    spdlog::info("signal {}: draining", sig);
+    break;
+  }
+  auto drain = config.http.drain_timeout.count() > 0 ? config.http.drain_timeout
+                                                     : std::chrono::milliseconds(10'000);
+  (*server)->stop(drain);
+  (*server)->wait();
+  purger.reset();
+  if (access_log) access_log->flush();
+  spdlog::info("stopped");
+  spdlog::shutdown();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty()) return usageError("a command is required");
+  const std::string& command = args[0];
+  if (command == "--help" || command == "-h" || command == "help") {
+    std::cout << kUsage;
+    return 0;
+  }
+  if (command == "--version" || command == "-v" || command == "version") {
+    std::cout << "portico-registry " << portico::version() << "\n";
+    return 0;
+  }
+  if (command == "serve" || command == "check-config") {
+    if (args.size() != 2) return usageError(command + " takes exactly one CONFIG file");
+    return command == "serve" ? serve(args[1]) : checkConfig(args[1]);
+  }
+  return usageError("unknown command \"" + command + "\"");
+}
