@@ -201,8 +201,8 @@ ProxySession::ProxySession(http::ServerExchange& exchange, ProxyWorker& worker,
 
 ProxySession::~ProxySession() {
   if (continue_timer_ != nullptr) event_free(continue_timer_);
+  // The exchange retires its observer after finish()/reset(): do not touch it here.
   if (response_body_ != nullptr && connection_) response_body_->setSink(nullptr);
-  if (request_body_started_) exchange_.requestBody().setSink(nullptr);
   if (connection_) releaseUpstream(false);
   if (server_active_) endUpstreamRequest(false);
   logRequest();
@@ -212,6 +212,14 @@ ProxySession::~ProxySession() {
 // route: the first matching rule decides; no rule → 404.
 void ProxySession::start() {
   const http::RequestHead& request = exchange_.request();
+  // What the access log needs, taken now: the engine reuses the head after the exchange.
+  log_.remote_addr = exchange_.connection().peer_address;
+  log_.method = request.method;
+  log_.target = request.target;
+  log_.protocol = request.version.minor == 0 ? "HTTP/1.0" : "HTTP/1.1";
+  if (auto v = request.headers.get("Referer")) log_.referer = std::string(*v);
+  if (auto v = request.headers.get("User-Agent")) log_.user_agent = std::string(*v);
+  if (auto v = request.headers.get("Host")) log_.host = std::string(*v);
   const RouteAction* action = snapshot_->router ? snapshot_->router->match(request) : nullptr;
   if (action == nullptr) {
     metrics_ = snapshot_->unrouted_metrics;
@@ -513,23 +521,15 @@ void ProxySession::logRequest() {
   auto now = Clock::now();
   auto duration = std::chrono::duration_cast<std::chrono::microseconds>(now - start_time_);
   if (metrics_ != nullptr) metrics_->record(status_, duration, bytes_in_, bytes_out_);
-  const http::RequestHead& request = exchange_.request();
   if (!error_.empty() && (status_ >= 500 || status_ == 0)) {
-    spdlog::warn("{} {} → {}: {}", request.method, request.target, status_, error_);
+    spdlog::warn("{} {} -> {}: {}", log_.method, log_.target, status_, error_);
   }
   ProxyRuntime& runtime = worker_.runtime();
   if (!runtime.access_log) return;
-  log::AccessRecord record;
-  record.remote_addr = exchange_.connection().peer_address;
-  record.method = request.method;
-  record.target = request.target;
-  record.protocol = request.version.minor == 0 ? "HTTP/1.0" : "HTTP/1.1";
+  log::AccessRecord& record = log_;
   record.status = status_;
   record.bytes_sent = bytes_out_;
   record.bytes_received = bytes_in_;
-  record.referer = std::string(request.headers.get("Referer").value_or(""));
-  record.user_agent = std::string(request.headers.get("User-Agent").value_or(""));
-  record.host = std::string(request.headers.get("Host").value_or(""));
   record.duration_seconds = secondsBetween(start_time_, now);
   record.route = route_name_;
   if (upstream_ != nullptr) {

@@ -30,6 +30,7 @@
 #include "common/http/client.h"
 #include "common/http/message.h"
 #include "common/http/server.h"
+#include "common/log/access_log.h"
 
 struct event;
 
@@ -146,6 +147,7 @@ class ProxySession final : public http::ExchangeObserver {
   uint64_t bytes_in_ = 0;    // request body bytes forwarded
   uint64_t bytes_out_ = 0;   // response body bytes sent
   std::string error_;        // why the proxy failed, for the log
+  log::AccessRecord log_;    // request facts for the access log, taken at start()
   std::chrono::steady_clock::time_point start_time_;
   std::chrono::steady_clock::time_point upstream_start_;
   std::chrono::steady_clock::time_point upstream_head_time_;
