@@ -1,0 +1,359 @@
+// One conformance suite for every StorageDriver (distribution's testsuites.go): each
+// TEMPLATE_TEST_CASE runs against FilesystemDriver (a temp dir) and MemoryDriver.
+
+#include "backend/storage/storage_driver.h"
+
+#include <event2/buffer.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tests/unit/backend/storage/driver_fixtures.h"
+
+using portico::storage::FileInfo;
+using portico::storage::StorageDriver;
+using portico::storage::StorageErrc;
+using portico::storage::WalkControl;
+using portico::storage::testing::FilesystemFixture;
+using portico::storage::testing::MemoryFixture;
+
+namespace {
+
+std::string readAll(portico::storage::FileReader& reader) {
+  std::string out;
+  char buffer[7];  // small on purpose: many reads
+  for (;;) {
+    auto n = reader.read(buffer, sizeof(buffer));
+    REQUIRE(n);
+    if (*n == 0) return out;
+    out.append(buffer, *n);
+  }
+}
+
+std::vector<std::string> walkPaths(StorageDriver& driver, const std::string& root,
+                                   const std::string& skip = "", const std::string& stop = "") {
+  std::vector<std::string> seen;
+  auto walked = driver.walk(root, [&](const FileInfo& info) {
+    seen.push_back(info.path + (info.is_dir ? "/" : ""));
+    if (info.path == skip) return WalkControl::SkipDir;
+    if (info.path == stop) return WalkControl::Stop;
+    return WalkControl::Continue;
+  });
+  REQUIRE(walked);
+  return seen;
+}
+
+}  // namespace
+
+#define DRIVERS FilesystemFixture, MemoryFixture
+
+TEMPLATE_TEST_CASE("putContent stores bytes that getContent returns, creating parents", "[storage]",
+                   DRIVERS) {
+  TestType f;
+  const std::string binary("a\0b\xff\n", 5);
+  REQUIRE(f.driver.putContent("/docker/registry/v2/x/y/file", binary));
+  auto content = f.driver.getContent("/docker/registry/v2/x/y/file");
+  REQUIRE(content);
+  CHECK(*content == binary);
+  auto dir = f.driver.stat("/docker/registry/v2/x/y");
+  REQUIRE(dir);
+  CHECK(dir->is_dir);
+}
+
+TEMPLATE_TEST_CASE("putContent replaces the whole previous content", "[storage]", DRIVERS) {
+  TestType f;
+  REQUIRE(f.driver.putContent("/a/link", "a much longer first content"));
+  REQUIRE(f.driver.putContent("/a/link", "short"));
+  CHECK(*f.driver.getContent("/a/link") == "short");
+  REQUIRE(f.driver.putContent("/a/empty", ""));
+  CHECK(f.driver.getContent("/a/empty")->empty());
+}
+
+TEMPLATE_TEST_CASE("missing paths are NotFound for every read operation", "[storage]", DRIVERS) {
+  TestType f;
+  CHECK(f.driver.getContent("/nope").error().is(StorageErrc::NotFound));
+  CHECK(f.driver.reader("/nope", 0).error().is(StorageErrc::NotFound));
+  CHECK(f.driver.stat("/nope").error().is(StorageErrc::NotFound));
+  CHECK(f.driver.list("/nope").error().is(StorageErrc::NotFound));
+  CHECK(f.driver.move("/nope", "/other").error().is(StorageErrc::NotFound));
+  CHECK(f.driver.remove("/nope").error().is(StorageErrc::NotFound));
+  CHECK(f.driver.walk("/nope", [](const FileInfo&) { return WalkControl::Continue; })
+            .error()
+            .is(StorageErrc::NotFound));
+  REQUIRE(f.driver.putContent("/file", "x"));
+  // A file used as a directory is not there either.
+  CHECK(f.driver.getContent("/file/below").error().is(StorageErrc::NotFound));
+}
+
+TEMPLATE_TEST_CASE("hostile paths are rejected as InvalidPath by every operation", "[storage]",
+                   DRIVERS) {
+  TestType f;
+  const std::string path = GENERATE(as<std::string>{}, "", "relative", "/..", "/../escape",
+                                    "/a/../../escape", "/a/..", "/a//b", "//a", "/a/", "/a/./b",
+                                    "/.", std::string("/a\0b", 4), std::string("/\0", 2));
+  INFO("path: " << path);
+  CHECK(f.driver.putContent(path, "x").error().is(StorageErrc::InvalidPath));
+  CHECK(f.driver.getContent(path).error().is(StorageErrc::InvalidPath));
+  CHECK(f.driver.reader(path, 0).error().is(StorageErrc::InvalidPath));
+  CHECK(f.driver.writer(path, true).error().is(StorageErrc::InvalidPath));
+  CHECK(f.driver.stat(path).error().is(StorageErrc::InvalidPath));
+  CHECK(f.driver.list(path).error().is(StorageErrc::InvalidPath));
+  CHECK(f.driver.move(path, "/ok").error().is(StorageErrc::InvalidPath));
+  CHECK(f.driver.move("/ok", path).error().is(StorageErrc::InvalidPath));
+  CHECK(f.driver.remove(path).error().is(StorageErrc::InvalidPath));
+  // Nothing was created anywhere.
+  auto root = f.driver.list("/");
+  if (root) CHECK(root->empty());
+}
+
+TEST_CASE("the filesystem driver never writes outside its root for hostile paths",
+          "[storage][filesystem]") {
+  FilesystemFixture f;
+  for (const std::string path : {"/../escape", "/a/../../escape", "/../root2/x"}) {
+    CHECK_FALSE(f.driver.putContent(path, "x"));
+    CHECK_FALSE(f.driver.writer(path, false));
+  }
+  std::vector<std::string> entries;
+  for (const auto& entry : std::filesystem::directory_iterator(f.scratch.path())) {
+    entries.push_back(entry.path().filename().string());
+  }
+  CHECK(entries.size() <= 1);  // at most the root itself
+  CHECK_FALSE(std::filesystem::exists(f.scratch.path() + "/escape"));
+}
+
+TEMPLATE_TEST_CASE("the root may be stated, listed and walked but not written", "[storage]",
+                   DRIVERS) {
+  TestType f;
+  REQUIRE(f.driver.putContent("/a/b", "x"));
+  auto root = f.driver.stat("/");
+  REQUIRE(root);
+  CHECK(root->is_dir);
+  CHECK(*f.driver.list("/") == std::vector<std::string>{"/a"});
+  CHECK(walkPaths(f.driver, "/") == std::vector<std::string>{"/a/", "/a/b"});
+  CHECK(f.driver.putContent("/", "x").error().is(StorageErrc::InvalidPath));
+  CHECK(f.driver.remove("/").error().is(StorageErrc::InvalidPath));
+}
+
+TEMPLATE_TEST_CASE("a writer appends across sessions and reports the file size", "[storage]",
+                   DRIVERS) {
+  TestType f;
+  const std::string path = "/uploads/id/data";
+  {
+    auto writer = f.driver.writer(path, false);
+    REQUIRE(writer);
+    CHECK((*writer)->size() == 0);
+    REQUIRE((*writer)->write("hello ", 6));
+    CHECK((*writer)->size() == 6);
+    REQUIRE((*writer)->close());
+  }
+  CHECK(f.driver.stat(path)->size == 6);
+  {
+    auto writer = f.driver.writer(path, true);
+    REQUIRE(writer);
+    CHECK((*writer)->size() == 6);
+    REQUIRE((*writer)->write("world", 5));
+    REQUIRE((*writer)->commit());
+    CHECK_FALSE((*writer)->write("!", 1));  // committed writers take no more bytes
+  }
+  CHECK(*f.driver.getContent(path) == "hello world");
+  {
+    // Destruction without close keeps the bytes, like close().
+    auto writer = f.driver.writer(path, true);
+    REQUIRE((*writer)->write("!", 1));
+  }
+  CHECK(*f.driver.getContent(path) == "hello world!");
+}
+
+TEMPLATE_TEST_CASE("a writer opened without append truncates", "[storage]", DRIVERS) {
+  TestType f;
+  REQUIRE(f.driver.putContent("/f", "old content"));
+  auto writer = f.driver.writer("/f", false);
+  REQUIRE(writer);
+  CHECK((*writer)->size() == 0);
+  REQUIRE((*writer)->write("new", 3));
+  REQUIRE((*writer)->close());
+  CHECK(*f.driver.getContent("/f") == "new");
+}
+
+TEMPLATE_TEST_CASE("a cancelled writer removes its file", "[storage]", DRIVERS) {
+  TestType f;
+  auto writer = f.driver.writer("/dir/f", false);
+  REQUIRE(writer);
+  REQUIRE((*writer)->write("abc", 3));
+  REQUIRE((*writer)->cancel());
+  CHECK(f.driver.stat("/dir/f").error().is(StorageErrc::NotFound));
+  CHECK_FALSE((*writer)->write("d", 1));
+}
+
+TEMPLATE_TEST_CASE("writing an evbuffer appends and drains all of it", "[storage]", DRIVERS) {
+  TestType f;
+  std::unique_ptr<evbuffer, void (*)(evbuffer*)> buffer(evbuffer_new(), evbuffer_free);
+  std::string expected;
+  for (int i = 0; i < 64; ++i) {
+    const std::string chunk(4096 + i, static_cast<char>('a' + i % 26));
+    evbuffer_add(buffer.get(), chunk.data(), chunk.size());  // many chains
+    expected += chunk;
+  }
+  auto writer = f.driver.writer("/big", false);
+  REQUIRE(writer);
+  REQUIRE((*writer)->write(*buffer));
+  CHECK(evbuffer_get_length(buffer.get()) == 0);
+  CHECK((*writer)->size() == expected.size());
+  REQUIRE((*writer)->commit());
+  auto reader = f.driver.reader("/big", 0);
+  REQUIRE(reader);
+  CHECK(readAll(**reader) == expected);
+}
+
+TEMPLATE_TEST_CASE("a reader starts at its offset; past the end is InvalidOffset", "[storage]",
+                   DRIVERS) {
+  TestType f;
+  REQUIRE(f.driver.putContent("/blob", "0123456789"));
+  auto reader = f.driver.reader("/blob", 4);
+  REQUIRE(reader);
+  CHECK((*reader)->size() == 10);
+  CHECK((*reader)->position() == 4);
+  CHECK(readAll(**reader) == "456789");
+  CHECK((*reader)->position() == 10);
+  auto at_end = f.driver.reader("/blob", 10);
+  REQUIRE(at_end);
+  CHECK(readAll(**at_end).empty());
+  CHECK(f.driver.reader("/blob", 11).error().is(StorageErrc::InvalidOffset));
+}
+
+TEMPLATE_TEST_CASE("releaseFd hands over a descriptor positioned at the reader's position",
+                   "[storage]", DRIVERS) {
+  TestType f;
+  REQUIRE(f.driver.putContent("/blob", "0123456789"));
+  auto reader = f.driver.reader("/blob", 3);
+  REQUIRE(reader);
+  char two[2];
+  REQUIRE(*(*reader)->read(two, 2) == 2);
+  const int fd = (*reader)->releaseFd();
+  REQUIRE(fd >= 0);
+  char rest[16];
+  const ssize_t n = ::read(fd, rest, sizeof(rest));
+  ::close(fd);
+  REQUIRE(n == 5);
+  CHECK(std::string(rest, 5) == "56789");
+  CHECK((*reader)->releaseFd() == -1);
+}
+
+TEMPLATE_TEST_CASE("stat reports size, kind and modification time", "[storage]", DRIVERS) {
+  TestType f;
+  const auto before = std::chrono::system_clock::now() - std::chrono::seconds(5);
+  REQUIRE(f.driver.putContent("/d/file", "12345"));
+  auto file = f.driver.stat("/d/file");
+  REQUIRE(file);
+  CHECK(file->path == "/d/file");
+  CHECK(file->size == 5);
+  CHECK_FALSE(file->is_dir);
+  CHECK(file->mod_time >= before);
+  auto dir = f.driver.stat("/d");
+  REQUIRE(dir);
+  CHECK(dir->is_dir);
+}
+
+TEMPLATE_TEST_CASE("list returns the sorted full paths of direct children", "[storage]", DRIVERS) {
+  TestType f;
+  REQUIRE(f.driver.putContent("/r/b/deep/file", "x"));
+  REQUIRE(f.driver.putContent("/r/a", "x"));
+  REQUIRE(f.driver.putContent("/r/c", "x"));
+  REQUIRE(f.driver.putContent("/r2", "x"));  // a sibling sharing the prefix is not a child
+  auto children = f.driver.list("/r");
+  REQUIRE(children);
+  CHECK(*children == std::vector<std::string>{"/r/a", "/r/b", "/r/c"});
+}
+
+TEMPLATE_TEST_CASE("move renames, replaces the target and creates its parents", "[storage]",
+                   DRIVERS) {
+  TestType f;
+  REQUIRE(f.driver.putContent("/up/data", "payload"));
+  REQUIRE(f.driver.putContent("/blobs/old", "replaced"));
+  REQUIRE(f.driver.move("/up/data", "/blobs/sha256/ab/abcd/data"));
+  CHECK(f.driver.stat("/up/data").error().is(StorageErrc::NotFound));
+  CHECK(*f.driver.getContent("/blobs/sha256/ab/abcd/data") == "payload");
+  REQUIRE(f.driver.move("/blobs/sha256/ab/abcd/data", "/blobs/old"));
+  CHECK(*f.driver.getContent("/blobs/old") == "payload");
+}
+
+TEMPLATE_TEST_CASE("remove deletes a file, or a directory with everything below", "[storage]",
+                   DRIVERS) {
+  TestType f;
+  REQUIRE(f.driver.putContent("/repo/_uploads/1/data", "x"));
+  REQUIRE(f.driver.putContent("/repo/_uploads/1/startedat", "x"));
+  REQUIRE(f.driver.putContent("/repo/_uploads/2/data", "x"));
+  REQUIRE(f.driver.putContent("/repo/_uploads10", "keep"));
+  REQUIRE(f.driver.remove("/repo/_uploads/2/data"));
+  CHECK(f.driver.stat("/repo/_uploads/2/data").error().is(StorageErrc::NotFound));
+  CHECK(f.driver.stat("/repo/_uploads/2")->is_dir);
+  REQUIRE(f.driver.remove("/repo/_uploads"));
+  CHECK(f.driver.stat("/repo/_uploads").error().is(StorageErrc::NotFound));
+  CHECK(f.driver.stat("/repo/_uploads/1/data").error().is(StorageErrc::NotFound));
+  CHECK(*f.driver.getContent("/repo/_uploads10") == "keep");
+  CHECK(*f.driver.list("/repo") == std::vector<std::string>{"/repo/_uploads10"});
+}
+
+TEMPLATE_TEST_CASE("walk visits depth first in sorted order and honours SkipDir and Stop",
+                   "[storage]", DRIVERS) {
+  TestType f;
+  for (const char* path : {"/w/b/2", "/w/a/1", "/w/a/0", "/w/c", "/w/b/x/3"}) {
+    REQUIRE(f.driver.putContent(path, "x"));
+  }
+  CHECK(walkPaths(f.driver, "/w") == std::vector<std::string>{"/w/a/", "/w/a/0", "/w/a/1", "/w/b/",
+                                                              "/w/b/2", "/w/b/x/", "/w/b/x/3",
+                                                              "/w/c"});
+  CHECK(walkPaths(f.driver, "/w", "/w/a") ==
+        std::vector<std::string>{"/w/a/", "/w/b/", "/w/b/2", "/w/b/x/", "/w/b/x/3", "/w/c"});
+  CHECK(walkPaths(f.driver, "/w", "", "/w/b/2") ==
+        std::vector<std::string>{"/w/a/", "/w/a/0", "/w/a/1", "/w/b/", "/w/b/2"});
+}
+
+TEMPLATE_TEST_CASE("getContent refuses files larger than kMaxContentSize", "[storage]", DRIVERS) {
+  TestType f;
+  auto writer = f.driver.writer("/huge", false);
+  REQUIRE(writer);
+  const std::string chunk(1 << 20, 'z');
+  for (uint64_t written = 0; written <= portico::storage::kMaxContentSize;
+       written += chunk.size()) {
+    REQUIRE((*writer)->write(chunk.data(), chunk.size()));
+  }
+  REQUIRE((*writer)->close());
+  auto content = f.driver.getContent("/huge");
+  REQUIRE_FALSE(content);
+  CHECK(content.error().is(StorageErrc::Io));
+}
+
+TEST_CASE("filesystem putContent leaves no temporary file and list hides them",
+          "[storage][filesystem]") {
+  FilesystemFixture f;
+  for (int i = 0; i < 20; ++i) REQUIRE(f.driver.putContent("/t/link", std::to_string(i)));
+  CHECK(*f.driver.list("/t") == std::vector<std::string>{"/t/link"});
+  // A stray temporary from a crashed process is invisible to list and walk.
+  std::filesystem::create_directories(f.root + "/t");
+  {
+    std::FILE* stray = std::fopen((f.root + "/t/.portico-tmp-link-dead").c_str(), "w");
+    REQUIRE(stray != nullptr);
+    std::fclose(stray);
+  }
+  CHECK(*f.driver.list("/t") == std::vector<std::string>{"/t/link"});
+  CHECK(walkPaths(f.driver, "/t") == std::vector<std::string>{"/t/link"});
+  std::filesystem::remove(f.root + "/t/.portico-tmp-link-dead");
+}
+
+TEST_CASE("filesystem paths map to <root><path> as distribution's driver does",
+          "[storage][filesystem]") {
+  FilesystemFixture f;
+  REQUIRE(f.driver.putContent("/docker/registry/v2/repositories/a/_layers/x/link", "sha"));
+  std::FILE* file =
+      std::fopen((f.root + "/docker/registry/v2/repositories/a/_layers/x/link").c_str(), "r");
+  REQUIRE(file != nullptr);
+  char buffer[8] = {};
+  CHECK(std::fread(buffer, 1, sizeof(buffer), file) == 3);
+  std::fclose(file);
+  CHECK(std::string(buffer) == "sha");
+}
