@@ -1,0 +1,51 @@
+#include "backend/api/byte_range.h"
+
+#include <catch2/catch.hpp>
+
+using portico::api::ByteRangeResult;
+using portico::api::contentRange;
+using portico::api::parseByteRange;
+using Kind = ByteRangeResult::Kind;
+
+namespace {
+
+struct Case {
+  const char* header;
+  uint64_t size;
+  Kind kind;
+  uint64_t start;
+  uint64_t length;
+};
+
+}  // namespace
+
+TEST_CASE("Range headers resolve per RFC 9110 §14", "[byte_range]") {
+  auto c = GENERATE(
+      Case{"bytes=0-0", 10, Kind::Partial, 0, 1}, Case{"bytes=2-5", 10, Kind::Partial, 2, 4},
+      Case{"bytes=5-", 10, Kind::Partial, 5, 5}, Case{"bytes=5-100", 10, Kind::Partial, 5, 5},
+      Case{"bytes=-3", 10, Kind::Partial, 7, 3}, Case{"bytes=-30", 10, Kind::Partial, 0, 10},
+      Case{"bytes=10-", 10, Kind::Unsatisfiable, 0, 0},
+      Case{"bytes=10-20", 10, Kind::Unsatisfiable, 0, 0},
+      Case{"bytes=-0", 10, Kind::Unsatisfiable, 0, 0},
+      Case{"bytes=0-", 0, Kind::Unsatisfiable, 0, 0}, Case{"bytes=5-2", 10, Kind::Full, 0, 10},
+      Case{"bytes=0-1,4-5", 10, Kind::Full, 0, 10}, Case{"items=0-1", 10, Kind::Full, 0, 10},
+      Case{"bytes=x-1", 10, Kind::Full, 0, 10}, Case{"garbage", 10, Kind::Full, 0, 10});
+  INFO(c.header);
+  auto r = parseByteRange(std::string_view(c.header), c.size);
+  CHECK(r.kind == c.kind);
+  if (c.kind != Kind::Unsatisfiable) {
+    CHECK(r.start == c.start);
+    CHECK(r.length == c.length);
+  }
+}
+
+TEST_CASE("no Range header means the whole representation", "[byte_range]") {
+  auto r = parseByteRange(std::nullopt, 42);
+  CHECK(r.kind == Kind::Full);
+  CHECK(r.length == 42);
+}
+
+TEST_CASE("Content-Range is bytes first-last/size, or */size when unsatisfiable", "[byte_range]") {
+  CHECK(contentRange({Kind::Partial, 2, 4}, 10) == "bytes 2-5/10");
+  CHECK(contentRange({Kind::Unsatisfiable, 0, 0}, 10) == "bytes */10");
+}
