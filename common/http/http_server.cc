@@ -129,7 +129,7 @@ void HttpServer::stop(std::chrono::milliseconds drain) {
     for (auto& owned : workers_) {
       WorkerState* state = owned.get();
       state->worker->post([state, drain] {
-        for (auto& listener : state->listeners) listener->disable();
+        state->listeners.clear();  // closes the sockets: new connections are refused
         timeval tv;
         tv.tv_sec = static_cast<time_t>(drain.count() / 1000);
         tv.tv_usec = static_cast<suseconds_t>((drain.count() % 1000) * 1000);

@@ -4,10 +4,13 @@
 //   echo_server --listen 127.0.0.1:0 [--listen ...] [--tls CERT KEY] [--tls-cert CERT KEY]
 //               [--client-ca FILE --client-auth none|optional|required] [--workers N]
 //               [--header-timeout-ms N] [--idle-timeout-ms N] [--body-timeout-ms N]
-//               [--max-body BYTES] [--max-header-bytes N] [--max-headers N]
+//               [--max-body BYTES] [--max-header-bytes N] [--max-headers N] [--file PATH]
 //
 // Routes:
-//   GET /bytes/N     N bytes ('a'..'z' repeating) streamed with backpressure
+//   GET /bytes/N     N bytes ('a'..'z' repeating) streamed with backpressure; with
+//                    ?announce=1 it logs "streaming N bytes" first
+//   GET /file        the file given with --file, by sendFile (Content-Length; ?offset=&length=
+//                    for a part); GET /file-chunked the same without Content-Length
 //   GET /info        connection facts (listener, tls version, sni, peer) as text
 //   ANY /no-read     answers 200 at once without reading the request body
 //   ANY other        with a body: the body echoed back streaming (Content-Length kept when
@@ -15,6 +18,11 @@
 //                    blocked; without a body: "<METHOD> <target>\n"
 // Prints the ready-line contract (http::logListening) and stops on SIGINT/SIGTERM.
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <charconv>
 #include <csignal>
 #include <cstdlib>
@@ -106,8 +114,14 @@ class BytesExchange final : public ExchangeObserver {
 
 class EchoHandler final : public RequestHandler {
  public:
+  explicit EchoHandler(std::string file) : file_(std::move(file)) {}
+
   void onRequest(ServerExchange& exchange) override {
     const RequestHead& request = exchange.request();
+    if (request.path == "/file" || request.path == "/file-chunked") {
+      serveFile(exchange, request.path == "/file");
+      return;
+    }
     if (request.path.starts_with("/bytes/")) {
       uint64_t total = 0;
       std::string_view digits = std::string_view(request.path).substr(7);
@@ -115,6 +129,8 @@ class EchoHandler final : public RequestHandler {
       auto bytes = std::make_unique<BytesExchange>(exchange, total);
       BytesExchange& raw = *bytes;
       exchange.attach(std::move(bytes));
+      // Tests synchronise on this line (e.g. to signal the server mid-response).
+      if (request.queryParam("announce")) spdlog::info("streaming {} bytes", total);
       raw.start();
       return;
     }
@@ -139,6 +155,37 @@ class EchoHandler final : public RequestHandler {
     exchange.attach(std::move(echo));
     exchange.requestBody().setSink(&raw);
   }
+
+ private:
+  void serveFile(ServerExchange& exchange, bool with_length) {
+    int fd = open(file_.c_str(), O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+      if (fd >= 0) close(fd);
+      exchange.respond(404, {}, "no file\n");
+      return;
+    }
+    const RequestHead& request = exchange.request();
+    uint64_t size = static_cast<uint64_t>(st.st_size);
+    uint64_t offset = 0;
+    uint64_t length = size;
+    if (auto text = request.queryParam("offset")) offset = std::min(size, toNumber(*text));
+    length = size - offset;
+    if (auto text = request.queryParam("length")) length = std::min(length, toNumber(*text));
+    ResponseHead head;
+    if (with_length) head.headers.add("Content-Length", std::to_string(length));
+    exchange.sendHead(std::move(head));
+    exchange.sendFile(fd, offset, length);
+    exchange.finish();
+  }
+
+  static uint64_t toNumber(const std::string& text) {
+    uint64_t value = 0;
+    std::from_chars(text.data(), text.data() + text.size(), value);
+    return value;
+  }
+
+  std::string file_;
 };
 
 [[noreturn]] void usage(const std::string& problem) {
@@ -158,6 +205,7 @@ uint64_t number(const std::string& text) {
 int main(int argc, char** argv) {
   net::blockSignals();
   std::vector<std::string> listen;
+  std::string file;
   net::TlsServerOptions tls;
   ServerOptions options;
   options.workers = 2;
@@ -184,6 +232,8 @@ int main(int argc, char** argv) {
       tls.client_auth = mode == "required"   ? net::ClientAuth::Required
                         : mode == "optional" ? net::ClientAuth::Optional
                                              : net::ClientAuth::None;
+    } else if (arg == "--file") {
+      file = next();
     } else if (arg == "--workers") {
       options.workers = number(next());
     } else if (arg == "--header-timeout-ms") {
@@ -216,7 +266,7 @@ int main(int argc, char** argv) {
   for (size_t i = 0; i < listen.size(); ++i) {
     options.listeners.push_back({"echo" + std::to_string(i), listen[i], context});
   }
-  options.handler_factory = [](net::Worker&) { return std::make_unique<EchoHandler>(); };
+  options.handler_factory = [file](net::Worker&) { return std::make_unique<EchoHandler>(file); };
 
   auto server = HttpServer::start(std::move(options));
   if (!server) {

@@ -4,6 +4,7 @@
 #include <openssl/ssl.h>
 
 #include <catch2/catch.hpp>
+#include <csignal>
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -12,6 +13,7 @@
 
 #include "tests/fixtures/http_client.h"
 #include "tests/fixtures/server_process.h"
+#include "tests/fixtures/temp_dir.h"
 #include "tests/fixtures/test_certificates.h"
 
 using namespace portico::testing;
@@ -352,6 +354,47 @@ TEST_CASE("GET /bytes streams large responses over TLS", "[engine][tls]") {
   auto response = client.requestDiscardingBody("GET", "/bytes/50000000");
   CHECK(response.status == 200);
   CHECK(response.body_size == 50000000);
+}
+
+TEST_CASE("sendFile serves files whole, in parts and chunked, plain and TLS", "[engine]") {
+  TempDir dir;
+  const uint64_t size = 3 * 1024 * 1024 + 123;
+  std::string path = dir.write("blob", GeneratedBody::bytes(size, 7));
+  std::string expected = GeneratedBody::sha256Hex(size, 7);
+  std::string part = GeneratedBody::bytes(size, 7).substr(1000, 5000);
+  bool tls = GENERATE(false, true);
+  INFO((tls ? "TLS" : "plain"));
+  std::vector<std::string> args = {"--file", path};
+  if (tls) {
+    auto extra = tlsArgs();
+    args.insert(args.end(), extra.begin(), extra.end());
+  }
+  auto server = startEcho(args);
+  HttpClient client(server.endpoint(), tls ? std::optional(verifiedTls()) : std::nullopt);
+  auto whole = client.requestDiscardingBody("GET", "/file");
+  CHECK(whole.status == 200);
+  CHECK(whole.headers.get("Content-Length") == std::to_string(size));
+  CHECK(whole.body_size == size);
+  CHECK(whole.body_sha256 == expected);
+  auto chunked = client.requestDiscardingBody("GET", "/file-chunked");
+  CHECK(chunked.headers.get("Transfer-Encoding") == "chunked");
+  CHECK(chunked.body_sha256 == expected);
+  auto piece = client.get("/file?offset=1000&length=5000");
+  CHECK(piece.body == part);
+  CHECK(client.connectionCount() == 1);
+}
+
+TEST_CASE("SIGTERM drains: an in-flight response completes, then the server exits", "[engine]") {
+  auto server = startEcho();
+  HttpClient client(server.endpoint());
+  client.sendRaw("GET /bytes/20000000?announce=1 HTTP/1.1\r\nHost: x\r\n\r\n");
+  REQUIRE(server.waitForOutput("streaming 20000000 bytes", 20s));
+  server.signal(SIGTERM);
+  auto response = client.readResponse();
+  CHECK(response.status == 200);
+  CHECK(response.body_size == 20000000);
+  CHECK(response.headers.get("Connection") == "");
+  CHECK(server.waitForExit(20s) == 0);
 }
 
 TEST_CASE("SIGTERM lets the server stop cleanly", "[engine]") {
