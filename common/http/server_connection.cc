@@ -331,6 +331,14 @@ void ServerConnection::processInput() {
 void ServerConnection::updateReading() {
   if (phase_ == Phase::Closed || phase_ == Phase::Closing) return;
   bool want = phase_ == Phase::Lingering || canParse();
+  if (!want && (phase_ == Phase::Idle || phase_ == Phase::Exchange)) {
+    // Waiting for the response (or the next turn of the loop) with nothing buffered: keep
+    // reading so that EOF is seen and the epoll set is not toggled on every request. What
+    // arrives meanwhile stays in the input (one read at most: reading stops once it is
+    // non-empty). A body that must not be read (no sink, paused) is the exception.
+    bool body_blocked = phase_ == Phase::Exchange && !request_complete_ && !head_ready_;
+    want = !body_blocked && evbuffer_get_length(bufferevent_get_input(bev_.get())) == 0;
+  }
   if (want) {
     bufferevent_enable(bev_.get(), EV_READ);
   } else {
@@ -459,6 +467,10 @@ void ServerConnection::onEvent(short what) {
       // The client half-closed after a complete request: answer it, then close.
       close_after_response_ = true;
       keep_alive_ = false;
+      return;
+    }
+    if (phase_ == Phase::Idle && !parser_.inMessage()) {
+      startClosing();  // flushes a response still queued, then closes
       return;
     }
     if (phase_ == Phase::Exchange) {
