@@ -15,6 +15,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <functional>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -236,6 +237,9 @@ class Recorder : public ClientCallbacks, public BodySink {
   BodySource* source = nullptr;
   bool pause_on_data = false;
   int data_calls = 0;
+  int drained = 0;
+  std::function<void()> on_data;  // runs after each onBodyData
+  std::function<void()> on_end;   // runs after onBodyEnd
 
   void onInformational(const ResponseHead& h) override { interim.push_back(h.status); }
   void onResponseHead(ResponseHead&& h, BodySource& b) override {
@@ -254,8 +258,13 @@ class Recorder : public ClientCallbacks, public BodySink {
     body.resize(old + n);
     evbuffer_remove(&data, body.data() + old, n);
     if (pause_on_data) source->pause();
+    if (on_data) on_data();
   }
-  void onBodyEnd() override { ended = true; }
+  void onBodyEnd() override {
+    ended = true;
+    if (on_end) on_end();
+  }
+  void onWriteDrained() override { ++drained; }
   void onBodyError(const Error& e) override { error = e; }
 
   bool done() const { return ended || error.has_value(); }
@@ -296,6 +305,20 @@ std::unique_ptr<Http1ClientConnection> connectTo(
   if (error) return nullptr;
   return connection;
 }
+
+// A signal from the test to a server script.
+class Release {
+ public:
+  void release() {
+    if (!released_.exchange(true)) promise_.set_value();
+  }
+  std::shared_future<void> future() { return future_; }
+
+ private:
+  std::promise<void> promise_;
+  std::shared_future<void> future_ = promise_.get_future().share();
+  std::atomic<bool> released_{false};
+};
 
 const char kHello[] = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
 
@@ -784,4 +807,93 @@ TEST_CASE("a TLS upstream whose certificate is not trusted fails to connect",
   CHECK_FALSE(connection);
   REQUIRE(failure);
   CHECK(failure->is(ClientErrc::ConnectFailed));
+}
+
+TEST_CASE("a blocked request body reports onWriteDrained once the upstream reads",
+          "[engine_client]") {
+  const size_t total = 16 * 1024 * 1024;
+  Release go;
+  ScriptedServer server([started = go.future()](Peer& peer) {
+    started.wait();
+    if (peer.readRequest()) peer.write(kHello);
+  });
+  // Destroyed before the server: a failing test never leaves the script waiting at join.
+  std::unique_ptr<Release, void (*)(Release*)> release_on_exit(&go,
+                                                               [](Release* r) { r->release(); });
+  Loop loop;
+  ClientConnectionOptions options;
+  options.high_watermark = 64 * 1024;
+  options.low_watermark = 16 * 1024;
+  auto connection = connectTo(*loop, server.address(), nullptr, options);
+  REQUIRE(connection);
+  Recorder recorder;
+  RequestHead put = get("/big-upload", "PUT");
+  put.headers.add("Content-Length", std::to_string(total));
+  connection->sendRequest(put, recorder);
+  connection->sendBody(std::string(total, 'u'));
+  REQUIRE(connection->outputBlocked());
+  go.release();
+  REQUIRE(runUntil(*loop, [&] { return recorder.drained > 0; }));
+  CHECK_FALSE(connection->outputBlocked());
+  connection->finishRequest();
+  REQUIRE(runUntil(*loop, [&] { return recorder.done(); }));
+  REQUIRE_FALSE(recorder.error);
+  CHECK(recorder.body == "hello");
+}
+
+TEST_CASE("an upstream that stops reading the request body is a WriteTimeout", "[engine_client]") {
+  // The script never reads; it waits for the client or the server's shutdown to hang up.
+  ScriptedServer server([](Peer& peer) {
+    pollfd hangup{peer.fd(), POLLRDHUP, 0};
+    ::poll(&hangup, 1, -1);
+  });
+  Loop loop;
+  ClientConnectionOptions options;
+  options.timeouts.write = std::chrono::milliseconds(200);
+  auto connection = connectTo(*loop, server.address(), nullptr, options);
+  REQUIRE(connection);
+  Recorder recorder;
+  RequestHead put = get("/stalled", "PUT");
+  const size_t total = 64 * 1024 * 1024;
+  put.headers.add("Content-Length", std::to_string(total));
+  connection->sendRequest(put, recorder);
+  connection->sendBody(std::string(total, 's'));
+  REQUIRE(runUntil(*loop, [&] { return recorder.done(); }));
+  CHECK(recorder.error_before_head);
+  CHECK(recorder.errc() == ClientErrc::WriteTimeout);
+}
+
+TEST_CASE("the owner may destroy the connection inside body callbacks", "[engine_client]") {
+  ScriptedServer server([](Peer& peer) {
+    while (peer.readRequest()) {
+      peer.write("HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nab");
+      peer.write("cdef");
+    }
+  });
+  Loop loop;
+  SECTION("in onBodyData") {
+    auto connection = connectTo(*loop, server.address());
+    REQUIRE(connection);
+    Recorder recorder;
+    recorder.on_data = [&] { connection.reset(); };
+    connection->sendRequest(get("/destroy"), recorder);
+    REQUIRE(runUntil(*loop, [&] { return connection == nullptr; }));
+    runFor(*loop, std::chrono::milliseconds(50));
+    CHECK_FALSE(recorder.ended);
+    CHECK_FALSE(recorder.error);
+  }
+  SECTION("in onBodyEnd, through the pool") {
+    auto pool = ClientPool::create(*loop, server.address(), nullptr, {});
+    std::unique_ptr<portico::http::ClientConnection> connection;
+    pool->acquire([&](std::unique_ptr<portico::http::ClientConnection> c, const Error*) {
+      connection = std::move(c);
+    });
+    REQUIRE(runUntil(*loop, [&] { return connection != nullptr; }));
+    Recorder recorder;
+    recorder.on_end = [&] { pool->release(std::move(connection)); };
+    connection->sendRequest(get("/release"), recorder);
+    REQUIRE(runUntil(*loop, [&] { return recorder.done(); }));
+    CHECK(recorder.body == "abcdef");
+    CHECK(pool->idleCount() == 1);
+  }
 }
