@@ -150,6 +150,45 @@ TEST_CASE("required client certificates: with one served, without one refused", 
   CHECK_THROWS(anonymous.get("/"));
 }
 
+TEST_CASE("SIGHUP reloads certificates for new connections and keeps live ones", "[engine][tls]") {
+  const auto& certs = TestCertificates::shared();
+  TempDir dir;
+  std::string cert = dir.write("server.pem", readFile(certs.serverCert()));
+  std::string key = dir.write("server.key", readFile(certs.serverKey()));
+  auto server = startEcho({"--tls", cert, key});
+  HttpClient live(server.endpoint(), verifiedTls());
+  CHECK(live.get("/before").status == 200);
+  CHECK(live.peerSubject().find("localhost") != std::string::npos);
+
+  dir.write("server.pem", readFile(certs.otherCert()));
+  dir.write("server.key", readFile(certs.otherKey()));
+  size_t mark = server.output().size();
+  server.signal(SIGHUP);
+  REQUIRE(server.waitForOutput("certificates reloaded", 20s, mark));
+
+  auto other = verifiedTls();
+  other.server_name = "other.test";
+  HttpClient fresh(server.endpoint(), other);
+  CHECK(fresh.get("/after").status == 200);
+  CHECK(fresh.peerSubject().find("other.test") != std::string::npos);
+  // The connection made before the reload still works, on its original certificate.
+  CHECK(live.get("/still").body == "GET /still\n");
+  CHECK(live.connectionCount() == 1);
+}
+
+TEST_CASE("a client vanishing mid-body leaves the server serving others", "[engine]") {
+  auto server = startEcho();
+  for (int i = 0; i < 20; ++i) {
+    HttpClient gone(server.endpoint());
+    gone.sendRaw("PUT /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\n" +
+                 std::string(200000, 'x'));
+    gone.close();
+  }
+  HttpClient client(server.endpoint());
+  CHECK(client.request("POST", "/echo", {}, "alive").body == "alive");
+  CHECK(server.running());
+}
+
 TEST_CASE("1,000 keep-alive requests are served on one connection", "[engine]") {
   auto server = startEcho();
   HttpClient client(server.endpoint());
