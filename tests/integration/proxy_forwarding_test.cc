@@ -242,3 +242,63 @@ TEST_CASE("a 2 GiB download streams through the proxy in bounded memory", "[prox
   INFO("peak RSS " << peak << " KiB");
   CHECK(peak < 64 * 1024);
 }
+
+TEST_CASE("HEAD is answered with the upstream's Content-Length and no body",
+          "[proxy][forwarding]") {
+  FakeUpstream v2;
+  v2.push(UpstreamReply::respond(200, std::string(1234, 'x'))
+              .withHeader("Docker-Content-Digest", "sha256:abc"));
+  RunningProxy proxy;
+  startProxy(proxy, {.v2 = {v2.address()}});
+  HttpClient client(proxy->endpoint());
+  auto head = client.request("HEAD", "/v2/foo/blobs/sha256:abc");
+  CHECK(head.status == 200);
+  CHECK(head.headers.get("Content-Length") == "1234");
+  CHECK(head.headers.get("Docker-Content-Digest") == "sha256:abc");
+  CHECK(head.body.empty());
+  CHECK(client.get("/v2/").status == 200);  // the connection is still in step
+}
+
+TEST_CASE("200 concurrent client connections are all answered", "[proxy][forwarding]") {
+  FakeUpstream v2;
+  v2.setDefaultReply(UpstreamReply::respond(200, "pong"));
+  RunningProxy proxy;
+  startProxy(proxy, {.v2 = {v2.address()}});
+  std::vector<std::unique_ptr<HttpClient>> clients;
+  for (int i = 0; i < 200; ++i) {
+    clients.push_back(std::make_unique<HttpClient>(proxy->endpoint()));
+    clients.back()->sendRaw("GET /v2/" + std::to_string(i) + " HTTP/1.1\r\nHost: h\r\n\r\n");
+  }
+  int answered = 0;
+  for (auto& client : clients) {
+    auto response = client->readResponse();
+    if (response.status == 200 && response.body == "pong") ++answered;
+  }
+  CHECK(answered == 200);
+  CHECK(v2.requestCount() == 200);
+}
+
+TEST_CASE("a client that disconnects mid-upload releases the upstream exchange",
+          "[proxy][forwarding]") {
+  FakeUpstream v2;
+  RunningProxy proxy;
+  startProxy(proxy, {.v2 = {v2.address()}, .workers = 1});
+  {
+    HttpClient client(proxy->endpoint());
+    client.sendRaw(
+        "PUT /v2/foo/blobs/uploads/1 HTTP/1.1\r\nHost: h\r\nContent-Length: 1000000\r\n\r\n" +
+        std::string(1000, 'a'));
+  }  // closed with 999000 bytes missing
+  HttpClient admin(proxy->endpoint("admin"));
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  std::string metrics;
+  do {
+    metrics = admin.get("/metrics").body;
+  } while (metrics.find("portico_proxy_active_requests 0\n") == std::string::npos &&
+           std::chrono::steady_clock::now() < deadline);
+  CHECK(metrics.find("portico_proxy_active_requests 0\n") != std::string::npos);
+  CHECK(metrics.find("portico_proxy_upstream_active_requests{upstream=\"v2\",server=\"" +
+                     v2.address() + "\"} 0\n") != std::string::npos);
+  HttpClient next(proxy->endpoint());
+  CHECK(next.get("/v2/").status == 200);
+}

@@ -120,3 +120,36 @@ TEST_CASE("SIGHUP applies new routes without a restart", "[proxy][reload]") {
   CHECK(response.body == "maintenance\n");
   CHECK(v2.requestCount() == 1);
 }
+
+TEST_CASE("SIGHUP reloads the certificate files for new connections", "[proxy][tls][reload]") {
+  FakeUpstream v2;
+  RunningProxy proxy;
+  const auto& certs = TestCertificates::shared();
+  std::string cert = proxy.dir.write("live.crt", readFile(certs.serverCert()));
+  std::string key = proxy.dir.write("live.key", readFile(certs.serverKey()));
+  ProxySetup setup{.v2 = {v2.address()}};
+  std::string yaml = proxyYaml(setup);
+  std::string listen = "listen:\n  - address: \"127.0.0.1:0\"\n";
+  yaml.replace(yaml.find(listen), listen.size(),
+               listen + "    tls:\n      certificates:\n        - {certificate: \"" + cert +
+                   "\", key: \"" + key + "\"}\n");
+  proxy.config_path = proxy.dir.write("proxy.yml", yaml);
+  proxy.process.emplace(ServerProcess::start(proxyBinary(), {"--config", proxy.config_path}));
+
+  HttpClient before(proxy->endpoint(), trustingTestCa());
+  before.connect();
+  CHECK(before.peerSubject().find("localhost") != std::string::npos);
+
+  proxy.dir.write("live.crt", readFile(certs.otherCert()));
+  proxy.dir.write("live.key", readFile(certs.otherKey()));
+  size_t mark = proxy->output().size();
+  proxy->signal(SIGHUP);
+  REQUIRE(proxy->waitForOutput("reloaded", 10s, mark));
+
+  auto tls = trustingTestCa();
+  tls.server_name = "other.test";
+  HttpClient after(proxy->endpoint(), tls);
+  CHECK(after.get("/v2/").status == 200);
+  CHECK(after.peerSubject().find("other.test") != std::string::npos);
+  CHECK(before.get("/v2/").status == 200);  // the old connection keeps working
+}
