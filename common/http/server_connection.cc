@@ -683,6 +683,17 @@ evbuffer* ServerConnection::sink() {
   return file_fd_ >= 0 ? tail_.get() : output();
 }
 
+size_t ServerConnection::bodyRoom(size_t length) {
+  uint64_t declared = response_length_.value_or(0);
+  uint64_t room = declared > bytes_sent_ ? declared - bytes_sent_ : 0;
+  if (length <= room) return length;
+  // More than Content-Length announced: never let it reach the client as a next response.
+  spdlog::warn("connection {}: response body exceeds its Content-Length {}; truncated", info_.id,
+               declared);
+  close_after_response_ = true;
+  return static_cast<size_t>(room);
+}
+
 void ServerConnection::sendBody(evbuffer& data) {
   size_t length = evbuffer_get_length(&data);
   if (!exchangeUsable() || !head_sent_ || length == 0) {
@@ -700,6 +711,10 @@ void ServerConnection::sendBody(evbuffer& data) {
       evbuffer_add(out, "\r\n", 2);
       break;
     case Framing::ContentLength:
+      length = bodyRoom(length);
+      evbuffer_remove_buffer(&data, out, length);
+      evbuffer_drain(&data, evbuffer_get_length(&data));
+      break;
     case Framing::UntilClose:
       evbuffer_add_buffer(out, &data);
       break;
@@ -720,6 +735,9 @@ void ServerConnection::sendBody(std::string_view data) {
       evbuffer_add(out, "\r\n", 2);
       break;
     case Framing::ContentLength:
+      data = data.substr(0, bodyRoom(data.size()));
+      evbuffer_add(out, data.data(), data.size());
+      break;
     case Framing::UntilClose:
       evbuffer_add(out, data.data(), data.size());
       break;
@@ -731,6 +749,11 @@ void ServerConnection::sendBody(std::string_view data) {
 void ServerConnection::sendFile(int fd, uint64_t offset, uint64_t length) {
   if (!exchangeUsable() || !head_sent_ || length == 0 || framing_ == Framing::None ||
       file_fd_ >= 0) {
+    close(fd);
+    return;
+  }
+  if (framing_ == Framing::ContentLength) length = bodyRoom(static_cast<size_t>(length));
+  if (length == 0) {
     close(fd);
     return;
   }

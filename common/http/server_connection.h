@@ -160,6 +160,9 @@ class ServerConnection final : public ServerExchange, public BodySource, private
   // Where response bytes go: the socket's output, or the tail queued behind a file pump.
   evbuffer* sink();
   void pumpFile();
+  // How many of `length` more body bytes fit the response's Content-Length (the rest is
+  // dropped and the connection closed after the response).
+  size_t bodyRoom(size_t length);
   void fillTlsInfo();
 
   static void readCallback(bufferevent* bev, void* arg);
