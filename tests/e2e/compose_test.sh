@@ -272,10 +272,14 @@ check "render-proxy-config.sh substitutes listen, certificate folder, registry a
 conf_checks() {
   local kind=$1 bin=$2
   if [ "$kind" = proxy ]; then
-    [ -f conf/proxy.yml ] || { echo "conf/proxy.yml missing"; return 1; }
-    PORTICO_LISTEN=0.0.0.0:5000 PORTICO_CERT_DIR="$work/certs" PORTICO_REGISTRY_UPSTREAM=registry:5001 \
-      compose/render-proxy-config.sh conf/proxy.yml "$work/compose-proxy.yml" || return 1
-    "$bin" check-config "$work/compose-proxy.yml"
+    local file
+    # The default config and the one the legacy profile selects (PORTICO_PROXY_CONFIG).
+    for file in proxy.yml proxy-legacy-v1.yml; do
+      [ -f "conf/$file" ] || { echo "conf/$file missing"; return 1; }
+      PORTICO_LISTEN=0.0.0.0:5000 PORTICO_CERT_DIR="$work/certs" PORTICO_REGISTRY_UPSTREAM=registry:5001 \
+        compose/render-proxy-config.sh "conf/$file" "$work/compose-$file" || return 1
+      "$bin" check-config "$work/compose-$file" || return 1
+    done
   else
     [ -f conf/registry.yml ] || { echo "conf/registry.yml missing"; return 1; }
     REGISTRY_HTTP_ADDR=0.0.0.0:5001 REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=/var/lib/registry \
@@ -283,7 +287,7 @@ conf_checks() {
   fi
 }
 if [ -x "${PORTICO_PROXY_BIN:-}" ]; then
-  check "conf/proxy.yml rendered for compose passes portico-proxy check-config" \
+  check "conf/proxy.yml and proxy-legacy-v1.yml rendered for compose pass portico-proxy check-config" \
     conf_checks proxy "$PORTICO_PROXY_BIN"
 else
   skip "conf/proxy.yml rendered for compose passes portico-proxy check-config" "portico-proxy not built"
