@@ -299,5 +299,24 @@ else
   skip "conf/registry.yml passes portico-registry check-config" "portico-registry not built"
 fi
 
+# runtime_has_libraries BIN...: every shared library the binaries link comes from a package the
+# Dockerfile's runtime stage installs (or that bookworm-slim already has).
+runtime_has_libraries() {
+  local installed lib pkg missing=0
+  installed=" libc6 libgcc-s1 libstdc++6 $(sed -n '/^FROM debian:bookworm-slim/,$p' "$dockerfile" |
+    sed -n '/apt-get install/,/rm -rf/p' | tr -s ' \\\n' ' ') "
+  for lib in $(ldd "$@" | awk '/=>/ {print $3}' | sort -u); do
+    pkg=$(dpkg -S "$(realpath "$lib")" 2>/dev/null || dpkg -S "$(realpath "$lib" | sed 's|^/usr/lib|/lib|')" 2>/dev/null)
+    pkg=${pkg%%:*}
+    [ -n "$pkg" ] || { echo "no package owns $lib"; missing=1; continue; }
+    [[ $installed == *" $pkg "* ]] || { echo "$lib ($pkg) is not installed in the runtime stage"; missing=1; }
+  done
+  return $missing
+}
+if [ -x "${PORTICO_PROXY_BIN:-}" ] && [ -x "${PORTICO_REGISTRY_BIN:-}" ]; then
+  check "the runtime stage installs every shared library the binaries link" \
+    runtime_has_libraries "$PORTICO_PROXY_BIN" "$PORTICO_REGISTRY_BIN"
+fi
+
 echo "1..$n"
 [ "$failed" -eq 0 ]
