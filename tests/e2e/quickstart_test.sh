@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # shellcheck disable=SC2317  # functions are run through check()
-# quickstart_test.sh TOP BUILD_DIR: the native start (compose/portico-up.sh, what `./run up`
-# execs after building) with the binaries of BUILD_DIR, on free ports, in a temporary state
-# folder: waits for it, checks TLS with the generated CA, pushes and pulls an image with skopeo,
-# stops it with SIGTERM, then starts it again and finds the same certificate and the image.
+# quickstart_test.sh TOP BUILD_DIR: the README's start command exactly as written, `./run up`,
+# with the documented settings PORTICO_BUILD_DIR=BUILD_DIR (reuse this build), PORTICO_PORT=0
+# (a free port) and PORTICO_STATE_DIR (a temporary state folder): waits for it, checks TLS
+# with the generated CA, pushes and pulls an image with skopeo, stops it with SIGTERM, then starts it again and finds the same certificate and the image.
 # Output is TAP: one "# name" line and one ok/not ok per check.
 set -uo pipefail
 
@@ -49,7 +49,7 @@ start_up() {
   local log=$1
   PORTICO_STATE_DIR=$state PORTICO_BUILD_DIR=$build PORTICO_PORT=0 PORTICO_BIND=127.0.0.1 \
     PORTICO_REGISTRY_ADDR=127.0.0.1:0 PORTICO_ADMIN_ADDR=127.0.0.1:0 \
-    "$top/compose/portico-up.sh" "$top" >"$log" 2>&1 &
+    "$top/run" up >"$log" 2>&1 &
   up_pid=$!
   for _ in $(seq 1200); do
     if grep -q '^Portico is up: ' "$log"; then
