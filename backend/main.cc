@@ -287,7 +287,9 @@ int serve(const std::string& path) {
   (*server)->stop(drain);
   (*server)->wait();
   purger.reset();
+  server->reset();
   if (access_log) access_log->flush();
+  access_log.reset();  // its logger must go before spdlog's thread pool
   spdlog::info("stopped");
   spdlog::shutdown();
   return 0;
