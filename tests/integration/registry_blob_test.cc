@@ -1,0 +1,76 @@
+// Blob reads and deletes over HTTP: HEAD/GET with the spec's headers, single Range → 206,
+// unsatisfiable → 416, DELETE 202 when storage.delete.enabled, else 405 UNSUPPORTED.
+
+#include <catch2/catch.hpp>
+
+#include "tests/integration/registry_harness.h"
+
+using namespace portico::testing;
+
+TEST_CASE("HEAD and GET of a blob carry its digest, length and Accept-Ranges", "[registry][blob]") {
+  RegistryServer registry;
+  auto client = registry.client();
+  std::string content = GeneratedBody::bytes(300'000, 5);
+  std::string digest = pushBlob(client, "lib/x", content);
+  auto head = client.request("HEAD", "/v2/lib/x/blobs/" + digest);
+  CHECK(head.status == 200);
+  CHECK(head.headers.get("Content-Length") == "300000");
+  CHECK(head.headers.get("Docker-Content-Digest") == digest);
+  CHECK(head.headers.get("Accept-Ranges") == "bytes");
+  CHECK(head.body.empty());
+  auto get = client.get("/v2/lib/x/blobs/" + digest);
+  CHECK(get.status == 200);
+  CHECK(get.body == content);
+  auto unknown = client.get("/v2/lib/x/blobs/" + sha256Digest("nope"));
+  CHECK(unknown.status == 404);
+  CHECK(errorCode(unknown) == "BLOB_UNKNOWN");
+  CHECK(unknown.headers.get("Docker-Distribution-Api-Version") == "registry/2.0");
+  auto other_repo = client.get("/v2/other/blobs/" + digest);
+  CHECK(other_repo.status == 404);
+}
+
+TEST_CASE("a single byte range is 206 with Content-Range; past the end is 416",
+          "[registry][blob]") {
+  RegistryServer registry;
+  auto client = registry.client();
+  std::string content = GeneratedBody::bytes(10'000, 9);
+  std::string digest = pushBlob(client, "r", content);
+  auto part = client.get("/v2/r/blobs/" + digest, {{"Range", "bytes=100-199"}});
+  CHECK(part.status == 206);
+  CHECK(part.headers.get("Content-Range") == "bytes 100-199/10000");
+  CHECK(part.body == content.substr(100, 100));
+  auto tail = client.get("/v2/r/blobs/" + digest, {{"Range", "bytes=9990-"}});
+  CHECK(tail.status == 206);
+  CHECK(tail.body == content.substr(9990));
+  auto suffix = client.get("/v2/r/blobs/" + digest, {{"Range", "bytes=-10"}});
+  CHECK(suffix.body == content.substr(9990));
+  auto beyond = client.get("/v2/r/blobs/" + digest, {{"Range", "bytes=10000-"}});
+  CHECK(beyond.status == 416);
+  CHECK(beyond.headers.get("Content-Range") == "bytes */10000");
+  auto multi = client.get("/v2/r/blobs/" + digest, {{"Range", "bytes=0-1,5-6"}});
+  CHECK(multi.status == 200);
+  CHECK(multi.body.size() == content.size());
+}
+
+TEST_CASE("DELETE of a blob is 202 when deletes are enabled", "[registry][blob][delete]") {
+  RegistryServer registry({.delete_enabled = true});
+  auto client = registry.client();
+  std::string digest = pushBlob(client, "r", "delete me");
+  CHECK(client.request("DELETE", "/v2/r/blobs/" + digest).status == 202);
+  CHECK(client.request("HEAD", "/v2/r/blobs/" + digest).status == 404);
+  auto again = client.request("DELETE", "/v2/r/blobs/" + digest);
+  CHECK(again.status == 404);
+  CHECK(errorCode(again) == "BLOB_UNKNOWN");
+}
+
+TEST_CASE("DELETE is 405 UNSUPPORTED when deletes are disabled", "[registry][blob][delete]") {
+  RegistryServer registry({.delete_enabled = false});
+  auto client = registry.client();
+  std::string digest = pushBlob(client, "r", "keep me");
+  auto r = client.request("DELETE", "/v2/r/blobs/" + digest);
+  CHECK(r.status == 405);
+  CHECK(errorCode(r) == "UNSUPPORTED");
+  CHECK(client.request("HEAD", "/v2/r/blobs/" + digest).status == 200);
+  auto manifest = client.request("DELETE", "/v2/r/manifests/latest");
+  CHECK(manifest.status == 405);
+}

@@ -1,0 +1,165 @@
+#pragma once
+// Shared by the registry integration tests: a temp storage root, a config.yml listening on
+// 127.0.0.1:0, the real portico-registry binary ($PORTICO_REGISTRY_BIN), and small helpers to
+// push blobs and manifests over HTTP with the fixtures' independent client.
+
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "tests/fixtures/fixtures.h"
+
+namespace portico::testing {
+
+inline std::string registryBinary() {
+  const char* path = std::getenv("PORTICO_REGISTRY_BIN");
+  if (path == nullptr) throw std::runtime_error("PORTICO_REGISTRY_BIN is not set");
+  return path;
+}
+
+inline std::string sha256Digest(std::string_view data) {
+  return "sha256:" + Sha256::hex(data);
+}
+
+struct RegistrySetup {
+  bool delete_enabled = true;
+  std::string extra;  // more YAML appended at the top level
+  ServerProcess::Env env;
+};
+
+// One registry process over a storage root that outlives restarts of the process.
+class RegistryServer {
+ public:
+  explicit RegistryServer(RegistrySetup setup = {})
+      : setup_(std::move(setup)), root_(dir_.mkdir("root")) {
+    start();
+  }
+
+  void start() {
+    std::string yaml = "version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n";
+    yaml += "    rootdirectory: " + root_ + "\n";
+    yaml +=
+        "  delete:\n    enabled: " + std::string(setup_.delete_enabled ? "true" : "false") + "\n";
+    yaml += "  maintenance:\n    uploadpurging:\n      enabled: false\n";
+    yaml += "http:\n  addr: 127.0.0.1:0\n";
+    yaml += setup_.extra;
+    config_ = dir_.write("config.yml", yaml);
+    process_.emplace(ServerProcess::start(registryBinary(), {"serve", config_}, setup_.env));
+  }
+  // SIGKILL and restart on the same storage (port changes).
+  void restart() {
+    process_.reset();
+    start();
+  }
+
+  ServerProcess& process() { return *process_; }
+  HttpClient client() { return HttpClient(process_->endpoint()); }
+  const std::string& root() const { return root_; }
+  const TempDir& dir() const { return dir_; }
+  std::string hostPort() const {
+    return process_->endpoint().host + ":" + std::to_string(process_->endpoint().port);
+  }
+
+ private:
+  RegistrySetup setup_;
+  TempDir dir_{"portico-registry-test"};
+  std::string root_;
+  std::string config_;
+  std::optional<ServerProcess> process_;
+};
+
+// The first JSON error code of an error response body.
+inline std::string errorCode(const Response& response) {
+  auto body = nlohmann::json::parse(response.body, nullptr, false);
+  if (body.is_discarded() || !body.contains("errors") || body["errors"].empty()) return "";
+  return body["errors"][0].value("code", "");
+}
+
+// The path part of a Location header (absolute or relative).
+inline std::string locationPath(const Response& response) {
+  std::string location = response.headers.get("Location");
+  size_t scheme = location.find("://");
+  if (scheme == std::string::npos) return location;
+  size_t slash = location.find('/', scheme + 3);
+  return slash == std::string::npos ? "/" : location.substr(slash);
+}
+
+// Monolithic upload; returns the digest (throws unless 201).
+inline std::string pushBlob(HttpClient& client, const std::string& repo,
+                            const std::string& content) {
+  std::string digest = sha256Digest(content);
+  auto r = client.request("POST", "/v2/" + repo + "/blobs/uploads/?digest=" + digest,
+                          {{"Content-Type", "application/octet-stream"}}, content);
+  if (r.status != 201) throw std::runtime_error("push blob: " + std::to_string(r.status) + r.body);
+  return digest;
+}
+
+inline nlohmann::json descriptor(const std::string& media_type, const std::string& content) {
+  return {{"mediaType", media_type}, {"digest", sha256Digest(content)}, {"size", content.size()}};
+}
+
+// Pushes config + layers and returns the manifest JSON (not yet pushed).
+inline nlohmann::json imageManifest(HttpClient& client, const std::string& repo,
+                                    const std::vector<std::string>& layers, bool docker = false,
+                                    const std::string& config_content = "") {
+  std::string config = config_content.empty()
+                           ? std::string("{\"architecture\":\"amd64\",\"os\":\"linux\",\"n\":") +
+                                 std::to_string(layers.size()) + "}"
+                           : config_content;
+  pushBlob(client, repo, config);
+  nlohmann::json manifest = {{"schemaVersion", 2}};
+  manifest["mediaType"] = docker ? "application/vnd.docker.distribution.manifest.v2+json"
+                                 : "application/vnd.oci.image.manifest.v1+json";
+  manifest["config"] = descriptor(docker ? "application/vnd.docker.container.image.v1+json"
+                                         : "application/vnd.oci.image.config.v1+json",
+                                  config);
+  manifest["layers"] = nlohmann::json::array();
+  for (const auto& layer : layers) {
+    pushBlob(client, repo, layer);
+    manifest["layers"].push_back(
+        descriptor(docker ? "application/vnd.docker.image.rootfs.diff.tar.gzip"
+                          : "application/vnd.oci.image.layer.v1.tar+gzip",
+                   layer));
+  }
+  return manifest;
+}
+
+// PUT a manifest; returns the response.
+inline Response putManifest(HttpClient& client, const std::string& repo,
+                            const std::string& reference, const std::string& bytes,
+                            const std::string& media_type) {
+  return client.request("PUT", "/v2/" + repo + "/manifests/" + reference,
+                        {{"Content-Type", media_type}}, bytes);
+}
+
+// Runs `command` (via sh) and returns {exit status, combined output}.
+inline std::pair<int, std::string> runCommand(const std::string& command) {
+  std::string output;
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  if (pipe == nullptr) throw std::runtime_error("popen failed");
+  char buffer[4096];
+  size_t n;
+  while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) output.append(buffer, n);
+  int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), output};
+}
+
+// Every regular file below `dir` (recursive), as paths relative to it.
+inline std::vector<std::string> filesBelow(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
+    if (entry.is_regular_file()) {
+      out.push_back(std::filesystem::relative(entry.path(), dir).string());
+    }
+  }
+  return out;
+}
+
+}  // namespace portico::testing
