@@ -99,10 +99,13 @@ Listener::Listener(event_base& base, int fd, AcceptCallback callback)
       listener_(evconnlistener_new(&base, &Listener::onAccept, this,
                                    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd)) {
   evconnlistener_set_error_cb(listener_.get(), &Listener::onError);
+  retry_.reset(evtimer_new(&base, &Listener::onRetry, this));
 }
 
 void Listener::disable() {
+  disabled_ = true;
   if (listener_) evconnlistener_disable(listener_.get());
+  if (retry_) event_del(retry_.get());
 }
 
 void Listener::onAccept(evconnlistener* /*listener*/, evutil_socket_t fd, sockaddr* peer,
@@ -117,9 +120,21 @@ void Listener::onAccept(evconnlistener* /*listener*/, evutil_socket_t fd, sockad
   self->callback_(fd, peer, static_cast<socklen_t>(length));
 }
 
-void Listener::onError(evconnlistener* /*listener*/, void* /*arg*/) {
-  // EMFILE/ENFILE and the like: libevent keeps the listener; log and carry on.
-  spdlog::warn("accept failed: {}", strerror(errno));
+void Listener::onError(evconnlistener* /*listener*/, void* arg) {
+  auto* self = static_cast<Listener*>(arg);
+  int error = errno;
+  spdlog::warn("accept failed: {}", strerror(error));
+  if (error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM) {
+    // The pending connection stays queued and would wake us at once: back off briefly.
+    evconnlistener_disable(self->listener_.get());
+    timeval tv{0, 100 * 1000};
+    evtimer_add(self->retry_.get(), &tv);
+  }
+}
+
+void Listener::onRetry(evutil_socket_t /*fd*/, short /*what*/, void* arg) {
+  auto* self = static_cast<Listener*>(arg);
+  if (!self->disabled_) evconnlistener_enable(self->listener_.get());
 }
 
 }  // namespace portico::net

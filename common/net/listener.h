@@ -39,9 +39,12 @@ class Listener {
   static void onAccept(evconnlistener* listener, evutil_socket_t fd, sockaddr* peer, int length,
                        void* arg);
   static void onError(evconnlistener* listener, void* arg);
+  static void onRetry(evutil_socket_t fd, short what, void* arg);
 
   AcceptCallback callback_;
   ListenerPtr listener_;
+  EventPtr retry_;  // re-enables accepting after running out of descriptors
+  bool disabled_ = false;
 };
 
 }  // namespace portico::net
