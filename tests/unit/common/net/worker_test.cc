@@ -27,9 +27,7 @@ TEST_CASE("posted tasks run on the worker's thread, in order", "[worker]") {
 }
 
 TEST_CASE("tasks posted before requestStop still run, and join returns", "[worker]") {
-  {
-    Worker never_started(0);
-  }
+  { Worker never_started(0); }
   Worker worker(1);
   REQUIRE(worker.start());
   bool ran = false;
