@@ -6,11 +6,12 @@ Systems under test, all plain processes on 127.0.0.1 ports chosen by the OS:
   portico-proxy     vs  nginx with the classic v1/v2 rules             -- same upstream, same cert
 
 Workloads are generated (random, incompressible), never downloaded. Every server is
-stopped at the end, even on failure. `--smoke` shrinks every size and runs each load for
-one second, so the test suite can run the scripts and they cannot rot.
+stopped at the end, even on failure. Every HTTP workload is checked to answer 2xx: a
+benchmark of errors is refused (the run fails). `--smoke` shrinks every size and runs each
+load for one second, so the test suite can run the scripts and they cannot rot.
 
 Writes bench/RESULTS.md (or --out FILE): machine facts, every figure, every ratio, the
-exact commands.
+targets of issue 6 and where each stands, the exact commands.
 """
 import argparse
 import contextlib
@@ -28,20 +29,39 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
 NGINX_LEGACY_UA = r'^(docker\/1\.(3|4|5(?!\.[0-9]-dev))|Go ).*$'
+UA = "docker/27.0.0 go/go1.21 os/linux arch/amd64"
+MANIFEST_ACCEPT = "application/vnd.docker.distribution.manifest.v2+json"
 COMMANDS = []  # every external command run, for RESULTS.md
 
 
+class BenchError(RuntimeError):
+    """A workload that did not do what it should (non-2xx, wrong count): the run fails."""
+
+
+START = time.monotonic()
+
+
 def log(msg):
-    print(f"bench: {msg}", file=sys.stderr, flush=True)
+    print(f"bench: [{time.monotonic() - START:6.1f}s] {msg}", file=sys.stderr, flush=True)
+
+
+def note(cmd):
+    text = " ".join(cmd)
+    if text not in COMMANDS:
+        COMMANDS.append(text)
 
 
 def run(cmd, **kw):
-    COMMANDS.append(" ".join(cmd))
-    return subprocess.run(cmd, check=True, text=True, capture_output=True, **kw)
+    note(cmd)
+    p = subprocess.run(cmd, text=True, capture_output=True, **kw)
+    if p.returncode != 0:
+        raise BenchError(f"{' '.join(cmd)} exited {p.returncode}: {p.stderr[-2000:]}")
+    return p
 
 
 def free_port():
@@ -51,29 +71,27 @@ def free_port():
 
 
 def wait_port(port, proc, deadline=30.0):
-    """Waits until something accepts on the port (event: a successful connect)."""
+    """Waits until something accepts on the port (for servers without a ready line)."""
     end = time.monotonic() + deadline
     while time.monotonic() < end:
         if proc.poll() is not None:
-            raise RuntimeError(f"process exited early with {proc.returncode}")
+            raise BenchError(f"process exited early with {proc.returncode}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 return
         except OSError:
-            time.sleep(0.05)  # polling a port that has no ready line (nginx, distribution)
-    raise RuntimeError(f"port {port} never opened")
+            time.sleep(0.05)  # polling a port: nginx and distribution print no ready line
+    raise BenchError(f"port {port} never opened")
 
 
-def peak_rss_kib(pids):
+def rss_kib(pids, field="VmHWM"):
     total = 0
     for pid in pids:
-        try:
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
             with open(f"/proc/{pid}/status") as f:
                 for line in f:
-                    if line.startswith("VmHWM:"):
+                    if line.startswith(field + ":"):
                         total += int(line.split()[1])
-        except FileNotFoundError:
-            pass
     return total
 
 
@@ -89,34 +107,39 @@ class Processes:
         self.workdir = workdir
         self.procs = []
 
-    def start(self, name, cmd, env=None, port=None, ready=None):
+    def start(self, name, cmd, env=None, port=None, ready=False):
+        """Starts cmd; waits for its `ready` line (returns {listener name: port}) or port."""
         logf = open(os.path.join(self.workdir, f"{name}.log"), "w")
-        COMMANDS.append(" ".join(cmd))
-        proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT,
+        note(cmd)
+        proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 env={**os.environ, **(env or {})}, start_new_session=True)
+        logf.close()
         self.procs.append((name, proc))
+        ports = {}
         if ready:
-            self._wait_line(name, proc, ready)
+            ports = self._wait_ready(name, proc)
         elif port:
             wait_port(port, proc)
-        return proc
+        return proc, ports
 
-    def _wait_line(self, name, proc, pattern):
+    def _wait_ready(self, name, proc):
+        """Tails the log for `listening on URL (listener)` lines and then `ready`."""
         path = os.path.join(self.workdir, f"{name}.log")
         end = time.monotonic() + 30
+        buf = ""
         with open(path) as f:
-            buf = ""
             while time.monotonic() < end:
                 chunk = f.read()
                 if chunk:
                     buf += chunk
-                    if re.search(pattern, buf):
-                        return
+                    if re.search(r"\bready\s*$", buf, re.M):
+                        return {m.group(2): int(m.group(1)) for m in re.finditer(
+                            r"listening on \w+://[^ ]*:(\d+) \(([^)]+)\)", buf)}
                 elif proc.poll() is not None:
-                    raise RuntimeError(f"{name} exited: {buf[-2000:]}")
+                    raise BenchError(f"{name} exited {proc.returncode}: {buf[-2000:]}")
                 else:
                     time.sleep(0.05)  # tailing a log file written by another process
-        raise RuntimeError(f"{name} not ready: {buf[-2000:]}")
+        raise BenchError(f"{name} not ready: {buf[-2000:]}")
 
     def __enter__(self):
         return self
@@ -124,25 +147,42 @@ class Processes:
     def __exit__(self, *exc):
         for name, proc in reversed(self.procs):
             if proc.poll() is None:
+                log(f"stopping {name}")
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGTERM)
                 try:
-                    proc.wait(timeout=10)
+                    proc.wait(timeout=15)
                 except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(proc.pid, signal.SIGKILL)
                     proc.wait()
 
 
-# ---------------------------------------------------------------- storage seeding
+# ---------------------------------------------------------------- data generation
 
-def sha256_file(path):
+def random_file(path, size, gzip_stored=False):
+    """Writes `size` random bytes (or a gzip stream of them with stored blocks, so registry
+    clients see a compressed layer they leave alone); returns (sha256 hex, bytes written)."""
     h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while True:
-            b = f.read(1 << 20)
-            if not b:
-                return h.hexdigest()
-            h.update(b)
+    written = 0
+    comp = zlib.compressobj(0, zlib.DEFLATED, 31) if gzip_stored else None
+    with open(path, "wb") as f:
+        left = size
+        while left > 0:
+            n = min(left, 1 << 20)
+            data = os.urandom(n)
+            left -= n
+            if comp:
+                data = comp.compress(data)
+            h.update(data)
+            f.write(data)
+            written += len(data)
+        if comp:
+            data = comp.flush()
+            h.update(data)
+            f.write(data)
+            written += len(data)
+    return h.hexdigest(), written
 
 
 class Storage:
@@ -159,7 +199,13 @@ class Storage:
 
     def blob(self, data=None, size=0):
         if data is None:
-            data = os.urandom(size)
+            tmp = os.path.join(self.root, "incoming")
+            os.makedirs(self.root, exist_ok=True)
+            hexd, size = random_file(tmp, size)
+            path = os.path.join(self.v2, "blobs", "sha256", hexd[:2], hexd, "data")
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            os.replace(tmp, path)
+            return hexd, size
         hexd = hashlib.sha256(data).hexdigest()
         self._write(os.path.join(self.v2, "blobs", "sha256", hexd[:2], hexd, "data"), data)
         return hexd, len(data)
@@ -181,7 +227,7 @@ class Storage:
                            "size": lsize, "digest": f"sha256:{lhex}"})
         manifest = json.dumps({
             "schemaVersion": 2,
-            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "mediaType": MANIFEST_ACCEPT,
             "config": {"mediaType": "application/vnd.docker.container.image.v1+json",
                        "size": csize, "digest": f"sha256:{chex}"},
             "layers": layers}, indent=3).encode()
@@ -196,85 +242,220 @@ class Storage:
         self._write(os.path.join(base, "index", "sha256", mhex, "link"), f"sha256:{mhex}".encode())
 
 
+class OciLayout:
+    """A local OCI image layout (skopeo's `oci:DIR:TAG`) of generated images."""
+
+    def __init__(self, path):
+        self.path = path
+        self.blobs = os.path.join(path, "blobs", "sha256")
+        os.makedirs(self.blobs, exist_ok=True)
+        with open(os.path.join(path, "oci-layout"), "w") as f:
+            json.dump({"imageLayoutVersion": "1.0.0"}, f)
+        self.index = []
+
+    def _blob(self, data):
+        hexd = hashlib.sha256(data).hexdigest()
+        with open(os.path.join(self.blobs, hexd), "wb") as f:
+            f.write(data)
+        return hexd, len(data)
+
+    def image(self, tag, layer_sizes):
+        """Adds an image of random gzip layers; returns its total byte size."""
+        layers = []
+        for size in layer_sizes:
+            tmp = os.path.join(self.blobs, "incoming")
+            hexd, n = random_file(tmp, size, gzip_stored=True)
+            os.replace(tmp, os.path.join(self.blobs, hexd))
+            layers.append({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                           "digest": f"sha256:{hexd}", "size": n})
+        config = json.dumps({"architecture": "amd64", "os": "linux", "created": tag,
+                             "rootfs": {"type": "layers",
+                                        "diff_ids": [l["digest"] for l in layers]}}).encode()
+        chex, csize = self._blob(config)
+        manifest = json.dumps({
+            "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                       "digest": f"sha256:{chex}", "size": csize},
+            "layers": layers}).encode()
+        mhex, msize = self._blob(manifest)
+        self.index.append({"mediaType": "application/vnd.oci.image.manifest.v1+json",
+                           "digest": f"sha256:{mhex}", "size": msize,
+                           "annotations": {"org.opencontainers.image.ref.name": tag}})
+        with open(os.path.join(self.path, "index.json"), "w") as f:
+            json.dump({"schemaVersion": 2, "manifests": self.index}, f)
+        return sum(l["size"] for l in layers) + csize + msize
+
+
 # ---------------------------------------------------------------- load generation
 
-def wrk(url, seconds, connections, method="GET", extra_headers=(), threads=2):
+def probe(url, method, headers, cafile=None):
+    """One request like the workload's; it must answer 2xx (else the workload is void)."""
+    args = ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "-X", method]
+    if method == "HEAD":
+        args = ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "-I"]
+    if cafile:
+        args += ["--cacert", cafile]
+    for h in headers:
+        args += ["-H", h]
+    args.append(url.replace("127.0.0.1", "localhost") if cafile else url)
+    code = run(args).stdout.strip()
+    if not code.startswith("2"):
+        raise BenchError(f"{method} {url} answers {code}, not 2xx: refusing to benchmark it")
+
+
+def wrk(url, seconds, connections, method="GET", headers=(), threads=2, cafile=None):
+    """Runs wrk; fails unless every response was 2xx. Returns rps and p50/p99 latency."""
+    probe(url, method, headers, cafile)
     script = None
-    args = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--latency"]
+    args = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--latency",
+            "--timeout", "10s"]
+    # wrk counts statuses >= 400 as "Non-2xx or 3xx"; the probe above rules out 1xx/3xx.
+    # No Lua response() hook: it would copy every body into Lua and slow wrk down.
     if method != "GET":
         script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
         script.write(f'wrk.method = "{method}"\n')
         script.close()
         args += ["-s", script.name]
-    for h in extra_headers:
+    for h in headers:
         args += ["-H", h]
     args.append(url)
-    out = run(args).stdout
-    if script:
-        os.unlink(script.name)
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    try:
+        out = run(args).stdout
+    finally:
+        if script:
+            os.unlink(script.name)
+    m = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    total = re.search(r"(\d+) requests in", out)
+    if not m or not total or int(total.group(1)) == 0:
+        raise BenchError(f"wrk {method} {url}: no requests completed:\n{out}")
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if non2xx and int(non2xx.group(1)) > 0:
+        raise BenchError(f"wrk {method} {url}: {non2xx.group(1)} non-2xx responses:\n{out}")
+    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    if sock and (int(sock.group(1)) or int(sock.group(4))):
+        raise BenchError(f"wrk {method} {url}: connect errors or timeouts:\n{out}")
 
     def pct(p):
-        m = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        m = re.search(rf"^\s+{p}(?:\.000)?%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
         if not m:
             return None
         v = float(m.group(1))
         return v / 1000 if m.group(2) == "us" else v * 1000 if m.group(2) == "s" else v
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {"rps": rps, "p50_ms": pct(50), "p99_ms": pct(99),
-            "non2xx": int(errors.group(1)) if errors else 0}
+    return {"rps": float(m.group(1)), "p50_ms": pct(50), "p99_ms": pct(99),
+            "requests": int(total.group(1))}
 
 
-def transfer(url, method, size, cacert=None):
-    """Uploads (PUT/PATCH) or downloads `size` bytes with curl; returns MB/s."""
-    args = ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code} %{time_total}",
-            "-H", "User-Agent: docker/27.0.0 go/go1.21"]
+def ab(url, seconds, connections, headers=(), cafile=None):
+    """HEAD load with ApacheBench (`ab -k -i`): wrk 4.1 cannot do HEAD (its parser waits
+    for the body the Content-Length announces). Fails unless every response was 2xx."""
+    probe(url, "HEAD", headers, cafile)
+    args = ["ab", "-k", "-i", "-q", "-c", str(connections), "-t", str(seconds),
+            "-n", str(60000 * seconds), "-s", "10"]
+    for h in headers:
+        args += ["-H", h]
+    args.append(url)
+    out = run(args).stdout
+    m = re.search(r"Requests per second:\s+([\d.]+)", out)
+    done = re.search(r"Complete requests:\s+(\d+)", out)
+    if not m or not done or int(done.group(1)) == 0:
+        raise BenchError(f"ab HEAD {url}: no requests completed:\n{out}")
+    for what in ("Non-2xx responses", "Failed requests"):
+        bad = re.search(rf"{what}:\s+(\d+)", out)
+        if bad and int(bad.group(1)) > 0:
+            raise BenchError(f"ab HEAD {url}: {bad.group(1)} {what}:\n{out}")
+
+    def pct(p):
+        m = re.search(rf"^\s+{p}%\s+(\d+)", out, re.M)
+        return float(m.group(1)) if m else None
+    return {"rps": float(m.group(1)), "p50_ms": pct(50), "p99_ms": pct(99),
+            "requests": int(done.group(1))}
+
+
+def load(url, seconds, connections, method, headers, cafile=None):
+    if method == "HEAD":
+        return ab(url, seconds, connections, headers, cafile)
+    return wrk(url, seconds, connections, method, headers, cafile=cafile)
+
+
+def curl_transfer(url, method, path=None, cacert=None, headers=()):
+    """Uploads a file (chunked, streamed from disk) or downloads to /dev/null with curl.
+    Returns (status, seconds, Location header)."""
+    args = ["curl", "-sS", "-o", "/dev/null", "-D", "-", "-w", "\n%{http_code} %{time_total}",
+            "-H", f"User-Agent: {UA}"]
+    for h in headers:
+        args += ["-H", h]
     if cacert:
         args += ["--cacert", cacert]
-    if method == "GET":
-        args += [url]
-        COMMANDS.append(" ".join(args))
-        out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
-    else:
-        args += ["-X", method, "-H", "Content-Type: application/octet-stream",
-                 "-H", "Transfer-Encoding: chunked", "--data-binary", "@-", url]
-        COMMANDS.append("head -c SIZE /dev/urandom-like | " + " ".join(args))
-        p = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=False)
-        block = os.urandom(1 << 20)
-        left = size
-        while left > 0:
-            n = min(left, len(block))
-            p.stdin.write(block[:n])
-            left -= n
-        p.stdin.close()
-        out = p.stdout.read().decode()
-        p.wait()
-    code, secs = out.split()
+        url = url.replace("127.0.0.1", "localhost")
+    if method != "GET":
+        args += ["-X", method]
+    if path:
+        args += ["-T", path, "-H", "Content-Type: application/octet-stream",
+                 "-H", "Transfer-Encoding: chunked"]
+    elif method != "GET":
+        args += ["-H", "Content-Length: 0"]
+    args.append(url)
+    out = run(args).stdout
+    code, secs = out.strip().splitlines()[-1].split()
+    loc = re.search(r"^location:\s*(\S+)", out, re.M | re.I)
     if not code.startswith("2"):
-        raise RuntimeError(f"{method} {url} -> {code}")
-    return size / float(secs) / 1e6
+        raise BenchError(f"{method} {url} -> {code}")
+    return int(code), float(secs), loc.group(1) if loc else None
 
 
-def upload_session(host, port, repo, tls_ctx=None):
-    conn = (http.client.HTTPSConnection(host, port, context=tls_ctx) if tls_ctx
-            else http.client.HTTPConnection(host, port))
-    conn.request("POST", f"/v2/{repo}/blobs/uploads/",
-                 headers={"User-Agent": "docker/27.0.0", "Content-Length": "0"})
-    r = conn.getresponse()
-    r.read()
-    if r.status != 202:
-        raise RuntimeError(f"POST upload -> {r.status}")
-    loc = r.getheader("Location")
-    conn.close()
-    m = re.match(r"^(?:https?://[^/]+)?(/.*)$", loc)
-    return m.group(1)
+def path_of(location):
+    return re.match(r"^(?:https?://[^/]+)?(/.*)$", location).group(1)
 
 
-# ---------------------------------------------------------------- the benchmark
+def push_blob(base, repo, path, hexd, size, cacert=None):
+    """POST, one chunked PATCH of the whole file, PUT ?digest=: the docker client's push.
+    Returns MB/s over the three requests."""
+    t = time.monotonic()
+    _, _, loc = curl_transfer(f"{base}/v2/{repo}/blobs/uploads/", "POST", cacert=cacert)
+    _, _, loc = curl_transfer(base + path_of(loc), "PATCH", path=path, cacert=cacert)
+    sep = "&" if "?" in loc else "?"
+    curl_transfer(f"{base}{path_of(loc)}{sep}digest=sha256:{hexd}", "PUT", cacert=cacert)
+    return size / (time.monotonic() - t) / 1e6
+
+
+def pull_blob(base, repo, hexd, size, cacert=None):
+    _, secs, _ = curl_transfer(f"{base}/v2/{repo}/blobs/sha256:{hexd}", "GET", cacert=cacert)
+    return size / secs / 1e6
+
+
+def list_all(port, path, key):
+    """GETs a listing and follows its Link rel=next pages; returns (entries, pages)."""
+    entries, pages = [], 0
+    while path:
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        c.request("GET", path, headers={"User-Agent": UA})
+        r = c.getresponse()
+        body = r.read()
+        c.close()
+        if r.status != 200:
+            raise BenchError(f"GET {path} -> {r.status} {body[:200]}")
+        entries += json.loads(body)[key] or []
+        pages += 1
+        link = r.getheader("Link")
+        m = re.search(r"<([^>]+)>", link) if link else None
+        path = path_of(m.group(1)) if m else None
+    return entries, pages
+
+
+def skopeo(src, dst):
+    t = time.monotonic()
+    run(["skopeo", "--insecure-policy", "copy", "-q", "--src-tls-verify=false",
+         "--dest-tls-verify=false", src, dst])
+    return time.monotonic() - t
+
+
+# ---------------------------------------------------------------- machine and limits
 
 def machine_facts():
-    facts = {"python": platform.python_version(), "kernel": platform.release(),
-             "cores": os.cpu_count()}
+    facts = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+             "python": platform.python_version(), "kernel": platform.release(),
+             "cores": os.cpu_count(), "load average at start": " ".join(
+                 f"{x:.2f}" for x in os.getloadavg())}
     with contextlib.suppress(Exception):
         with open("/proc/cpuinfo") as f:
             facts["cpu"] = re.search(r"model name\s*:\s*(.*)", f.read()).group(1)
@@ -282,7 +463,8 @@ def machine_facts():
         with open("/proc/meminfo") as f:
             facts["memory"] = f.readline().split(":")[1].strip()
     for tool, cmd in {"nginx": ["nginx", "-v"], "distribution": ["docker-registry", "--version"],
-                      "wrk": ["wrk", "-v"], "openssl": ["openssl", "version"]}.items():
+                      "wrk": ["wrk", "-v"], "openssl": ["openssl", "version"],
+                      "skopeo": ["skopeo", "--version"], "curl": ["curl", "--version"]}.items():
         with contextlib.suppress(Exception):
             p = subprocess.run(cmd, capture_output=True, text=True)
             facts[tool] = (p.stdout + p.stderr).strip().splitlines()[0]
@@ -291,19 +473,20 @@ def machine_facts():
 
 def physical_limits(smoke, workdir):
     limits = {}
-    out = run(["openssl", "speed", "-seconds", "1" if smoke else "3", "-evp", "sha256"]).stdout
-    last = [l for l in out.splitlines() if l.startswith("sha256") or l.startswith("SHA256")][-1]
+    out = run(["openssl", "speed", "-seconds", "1" if smoke else "3", "-bytes", "16384",
+               "-evp", "sha256"]).stdout
+    last = [l for l in out.splitlines() if l.lower().startswith("sha256")][-1]
     limits["sha256_MBps"] = float(last.split()[-1].rstrip("k")) * 1000 / 1e6
-    size = (64 if smoke else 1024) << 20
+    size = (16 if smoke else 1024) << 20
     path = os.path.join(workdir, "disk.bin")
+    block = os.urandom(1 << 20)
     t = time.monotonic()
     with open(path, "wb") as f:
-        block = os.urandom(1 << 20)
         for _ in range(size >> 20):
             f.write(block)
         f.flush()
         os.fsync(f.fileno())
-    limits["disk_write_MBps"] = size / (time.monotonic() - t) / 1e6
+    limits["disk_write_fsync_MBps"] = size / (time.monotonic() - t) / 1e6
     os.unlink(path)
     # loopback: one TCP stream, 1 MiB writes
     srv = socket.socket()
@@ -313,7 +496,6 @@ def physical_limits(smoke, workdir):
     pid = os.fork()
     if pid == 0:
         c = socket.create_connection(("127.0.0.1", port))
-        block = b"\0" * (1 << 20)
         for _ in range(size >> 20):
             c.sendall(block)
         c.close()
@@ -321,52 +503,20 @@ def physical_limits(smoke, workdir):
     conn, _ = srv.accept()
     t = time.monotonic()
     got = 0
+    buf = bytearray(1 << 20)
     while True:
-        b = conn.recv(1 << 20)
-        if not b:
+        n = conn.recv_into(buf)
+        if not n:
             break
-        got += len(b)
-    limits["loopback_MBps"] = got / (time.monotonic() - t) / 1e6
+        got += n
+    limits["loopback_tcp_MBps"] = got / (time.monotonic() - t) / 1e6
     os.waitpid(pid, 0)
     conn.close()
     srv.close()
     return limits
 
 
-def ratio(a, b):
-    return a / b if b else float("nan")
-
-
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--smoke", action="store_true", help="tiny sizes, 1 s per workload")
-    ap.add_argument("--build", default=os.path.join(TOP, "build-release"),
-                    help="build dir holding proxy/portico-proxy and backend/portico-registry")
-    ap.add_argument("--out", default=os.path.join(HERE, "RESULTS.md"))
-    ap.add_argument("--seconds", type=int, default=None)
-    ap.add_argument("--connections", type=int, default=64)
-    args = ap.parse_args()
-
-    secs = args.seconds or (1 if args.smoke else 10)
-    big = (4 << 20) if args.smoke else (1 << 30)
-    n_repos = 50 if args.smoke else 10_000
-    registry_bin = os.path.join(args.build, "backend", "portico-registry")
-    proxy_bin = os.path.join(args.build, "proxy", "portico-proxy")
-    for b in (registry_bin, proxy_bin):
-        if not os.access(b, os.X_OK):
-            sys.exit(f"bench: {b} missing: build first (./run build)")
-
-    work = tempfile.mkdtemp(prefix="portico-bench-")
-    results = {"facts": machine_facts(), "smoke": args.smoke, "seconds": secs}
-    try:
-        results["limits"] = physical_limits(args.smoke, work)
-        log(f"limits: {results['limits']}")
-        results.update(run_suites(args, work, registry_bin, proxy_bin, secs, big, n_repos))
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    write_results(args.out, results)
-    log(f"wrote {args.out}")
-
+# ---------------------------------------------------------------- configurations
 
 def make_cert(work):
     key, crt = os.path.join(work, "domain.key"), os.path.join(work, "domain.crt")
@@ -376,12 +526,13 @@ def make_cert(work):
     return crt, key
 
 
-def registry_configs(work, root, port, name):
+def registry_config(work, root, addr, name, level):
+    """distribution's config.yml schema; portico-registry reads the same file."""
     cfg = os.path.join(work, f"{name}.yml")
     with open(cfg, "w") as f:
         f.write(f"""version: 0.1
 log:
-  level: error
+  level: {level}
   accesslog:
     disabled: true
 storage:
@@ -393,17 +544,18 @@ storage:
     uploadpurging:
       enabled: false
 http:
-  addr: 127.0.0.1:{port}
+  addr: {addr}
 """)
     return cfg
 
 
-def proxy_config(work, port, tls_port, admin_port, upstream_port, crt, key):
+def proxy_config(work, upstream_port, crt, key):
+    """The classic nginx rules (conf/proxy.yml) on ports chosen by the OS; see docs/proxy.md."""
     cfg = os.path.join(work, "proxy.yml")
     with open(cfg, "w") as f:
         f.write(f"""listen:
-  - address: "127.0.0.1:{port}"
-  - address: "127.0.0.1:{tls_port}"
+  - address: "127.0.0.1:0"
+  - address: "127.0.0.1:0"
     tls:
       certificates:
         - {{certificate: {crt}, key: {key}}}
@@ -411,6 +563,7 @@ upstreams:
   v2:
     servers: ["127.0.0.1:{upstream_port}"]
     keepalive: 32
+    timeouts: {{connect: 5s, read: 900s, write: 900s}}
 routes:
   - name: legacy-docker-v2
     match: {{path_prefix: /v2/, user_agent: {{docker_version: "< 1.6"}}}}
@@ -422,8 +575,9 @@ routes:
     match: {{path_prefix: /v2/}}
     forward: v2
 access_log: {{path: "{os.path.join(work, 'portico-access.log')}", format: text}}
-admin: {{address: "127.0.0.1:{admin_port}"}}
-workers: 2
+admin: {{address: "127.0.0.1:0"}}
+log: {{level: info}}
+workers: 0
 """)
     return cfg
 
@@ -431,7 +585,8 @@ workers: 2
 def nginx_config(work, port, tls_port, upstream_port, crt, key):
     cfg = os.path.join(work, "nginx.conf")
     with open(cfg, "w") as f:
-        f.write(f"""worker_processes 2;
+        f.write(f"""worker_processes auto;
+user root;
 pid {work}/nginx.pid;
 error_log {work}/nginx-error.log warn;
 daemon off;
@@ -440,6 +595,9 @@ http {{
   access_log {work}/nginx-access.log combined;
   client_body_temp_path {work}/nginx-body;
   proxy_temp_path {work}/nginx-proxy;
+  fastcgi_temp_path {work}/nginx-fastcgi;
+  uwsgi_temp_path {work}/nginx-uwsgi;
+  scgi_temp_path {work}/nginx-scgi;
   upstream v2 {{ server 127.0.0.1:{upstream_port}; keepalive 32; }}
   server {{
     listen 127.0.0.1:{port};
@@ -467,116 +625,166 @@ http {{
     return cfg
 
 
-def run_suites(args, work, registry_bin, proxy_bin, secs, big, n_repos):
+# ---------------------------------------------------------------- the suites
+
+class Sizes:
+    def __init__(self, smoke):
+        self.big = (4 << 20) if smoke else (1 << 30)            # 1 GiB blob up/down
+        self.image_layers = [1 << 20] * 4 if smoke else [256 << 20] * 4   # skopeo big image
+        self.small_images = 2 if smoke else 50
+        self.small_layers = [256 << 10, 16 << 10]                # per small image
+        self.listing = 50 if smoke else 10_000                   # repos and tags
+        self.listing_reps = 1 if smoke else 3
+
+
+def registry_suite(args, work, sz, ports, storage, small):
+    """portico-registry vs distribution directly: small requests, listings, blob push/pull,
+    skopeo copy push/pull."""
+    reg = {}
+    for name in ("portico", "dist"):
+        for label, method, path, hdrs in small:
+            log(f"registry {name} {label}")
+            reg.setdefault(label, {})[name] = load(
+                f"http://127.0.0.1:{ports[name]}{path}", args.secs, args.connections, method, hdrs)
+    for name in ("portico", "dist"):
+        for label, path, key in (("catalog_all", "/v2/_catalog?n=1000", "repositories"),
+                                 ("tags_list_all", "/v2/bench/tags/tags/list", "tags")):
+            t = time.monotonic()
+            for _ in range(sz.listing_reps):
+                entries, pages = list_all(ports[name], path, key)
+            ms = (time.monotonic() - t) / sz.listing_reps * 1000
+            want = sz.listing + (2 if key == "repositories" else 0)
+            if len(entries) < sz.listing or (key == "tags" and len(entries) != want):
+                raise BenchError(f"{name} {path}: {len(entries)} entries, want {want}")
+            reg.setdefault(label, {})[name] = {"ms": ms, "pages": pages,
+                                               "entries": len(entries)}
+    log(f"registry blob push/pull {sz.big >> 20} MiB")
+    for name in ("portico", "dist"):
+        path = os.path.join(work, f"big-{name}.bin")
+        hexd, size = random_file(path, sz.big)
+        base = f"http://127.0.0.1:{ports[name]}"
+        reg.setdefault("blob_push_big", {})[name] = {
+            "MBps": push_blob(base, f"bench/push-{name}", path, hexd, size)}
+        reg.setdefault("blob_pull_big", {})[name] = {
+            "MBps": pull_blob(base, f"bench/push-{name}", hexd, size)}
+        os.unlink(path)
+    return reg
+
+
+def skopeo_suite(work, sz, ports):
+    """skopeo copy oci:DIR -> registry (push) and registry -> a fresh oci:DIR (pull)."""
+    sk = {}
+    for name in ("portico", "dist"):
+        log(f"skopeo {name}: generating images")
+        layout = OciLayout(os.path.join(work, f"oci-{name}"))
+        big_bytes = layout.image("big", sz.image_layers)
+        small_bytes = sum(layout.image(f"small-{i}", sz.small_layers)
+                          for i in range(sz.small_images))
+        reg = f"docker://127.0.0.1:{ports[name]}"
+        pulled = os.path.join(work, f"oci-{name}-pulled")
+        log(f"skopeo {name}: big image {big_bytes >> 20} MiB")
+        secs = skopeo(f"oci:{layout.path}:big", f"{reg}/bench/big:latest")
+        sk.setdefault("push_big_image", {})[name] = {"s": secs, "MBps": big_bytes / secs / 1e6}
+        secs = skopeo(f"{reg}/bench/big:latest", f"oci:{pulled}:big")
+        sk.setdefault("pull_big_image", {})[name] = {"s": secs, "MBps": big_bytes / secs / 1e6}
+        log(f"skopeo {name}: {sz.small_images} small images")
+        t = time.monotonic()
+        for i in range(sz.small_images):
+            skopeo(f"oci:{layout.path}:small-{i}", f"{reg}/bench/small-{i}:latest")
+        secs = time.monotonic() - t
+        sk.setdefault(f"push_{sz.small_images}_small_images", {})[name] = {
+            "s": secs, "MBps": small_bytes / secs / 1e6}
+        t = time.monotonic()
+        for i in range(sz.small_images):
+            skopeo(f"{reg}/bench/small-{i}:latest", f"oci:{pulled}:small-{i}")
+        secs = time.monotonic() - t
+        sk.setdefault(f"pull_{sz.small_images}_small_images", {})[name] = {
+            "s": secs, "MBps": small_bytes / secs / 1e6}
+        shutil.rmtree(layout.path)
+        shutil.rmtree(pulled)
+    return sk
+
+
+def proxy_suite(args, work, sz, targets, small, crt, procs_rss):
+    prx = {}
+    for name, (port, tls_port) in targets.items():
+        for label, method, path, hdrs in small:
+            log(f"proxy {name} {label}")
+            prx.setdefault(f"{label}_http", {})[name] = load(
+                f"http://127.0.0.1:{port}{path}", args.secs, args.connections, method, hdrs)
+            prx.setdefault(f"{label}_https", {})[name] = load(
+                f"https://127.0.0.1:{tls_port}{path}", args.secs, args.connections, method, hdrs, crt)
+        log(f"proxy {name} tls handshakes")
+        prx.setdefault("tls_handshakes", {})[name] = wrk(
+            f"https://127.0.0.1:{tls_port}/v2/", args.secs, 16, "GET",
+            [f"User-Agent: {UA}", "Connection: close"], cafile=crt)
+        log(f"proxy {name} upload/download {sz.big >> 20} MiB over https")
+        path = os.path.join(work, f"proxy-big-{name}.bin")
+        hexd, size = random_file(path, sz.big)
+        base = f"https://127.0.0.1:{tls_port}"
+        prx.setdefault("blob_push_big_https", {})[name] = {
+            "MBps": push_blob(base, f"bench/proxy-{name}", path, hexd, size, cacert=crt)}
+        prx.setdefault("blob_pull_big_https", {})[name] = {
+            "MBps": pull_blob(base, f"bench/proxy-{name}", hexd, size, cacert=crt)}
+        os.unlink(path)
+        procs_rss[name] = procs_rss[name]()
+    return prx
+
+
+def run_suites(args, work, registry_bin, proxy_bin, sz):
     out = {}
     root = os.path.join(work, "storage")
     st = Storage(root)
-    log("seeding storage")
+    log(f"seeding storage ({sz.listing} repositories, {sz.listing} tags)")
     img = st.image("bench/app", "latest", [1 << 20])
     blob_1m = img["layers"][0]
-    for i in range(n_repos):
+    for i in range(sz.listing):
         st.image(f"catalog/repo-{i:05d}", "v1", [128])
-    _, _ = st.blob(b"x")
     man = st.image("bench/tags", "t00000", [64])["manifest"]
-    for i in range(1, n_repos):
+    for i in range(1, sz.listing):
         st.tag("bench/tags", f"t{i:05d}", man)
     crt, key = make_cert(work)
-    ctx = ssl.create_default_context(cafile=crt)
+    log("starting the registries")
 
-    ports = {n: free_port() for n in ("portico", "dist", "pproxy", "pproxy_tls", "padmin",
-                                      "nginx", "nginx_tls")}
-    ua = "User-Agent: docker/27.0.0 go/go1.21 os/linux arch/amd64"
-    small = [("ping", "GET", "/v2/"),
-             ("manifest_by_tag", "GET", "/v2/bench/app/manifests/latest"),
-             ("blob_head", "HEAD", f"/v2/bench/app/blobs/{blob_1m}"),
-             ("blob_get_1MiB", "GET", f"/v2/bench/app/blobs/{blob_1m}")]
-    accept = "Accept: application/vnd.docker.distribution.manifest.v2+json"
+    ua = f"User-Agent: {UA}"
+    small = [("ping", "GET", "/v2/", [ua]),
+             ("manifest_by_tag", "GET", "/v2/bench/app/manifests/latest",
+              [ua, f"Accept: {MANIFEST_ACCEPT}"]),
+             ("blob_head", "HEAD", f"/v2/bench/app/blobs/{blob_1m}", [ua]),
+             ("blob_get_1MiB", "GET", f"/v2/bench/app/blobs/{blob_1m}", [ua])]
+    ports = {"dist": free_port(), "nginx": free_port(), "nginx_tls": free_port()}
 
     with Processes(work) as procs:
-        preg = procs.start("portico-registry",
-                           [registry_bin, "serve",
-                            registry_configs(work, root, ports["portico"], "portico")],
-                           ready=r"\bready\b")
-        dreg = procs.start("distribution",
-                           ["docker-registry", "serve",
-                            registry_configs(work, root, ports["dist"], "dist")],
-                           port=ports["dist"])
-        pprx = procs.start("portico-proxy",
-                           [proxy_bin, "--config",
-                            proxy_config(work, ports["pproxy"], ports["pproxy_tls"],
-                                         ports["padmin"], ports["portico"], crt, key)],
-                           ready=r"\bready\b")
-        os.makedirs(os.path.join(work, "nginx-body"), exist_ok=True)
-        os.makedirs(os.path.join(work, "nginx-proxy"), exist_ok=True)
-        ngx = procs.start("nginx", ["nginx", "-c", nginx_config(
-            work, ports["nginx"], ports["nginx_tls"], ports["portico"], crt, key)],
-            port=ports["nginx"])
+        preg, pports = procs.start("portico-registry", [registry_bin, "serve", registry_config(
+            work, root, "127.0.0.1:0", "portico", "info")], ready=True)
+        ports["portico"] = pports["http"]
+        dreg, _ = procs.start("distribution", ["docker-registry", "serve", registry_config(
+            work, root, f"127.0.0.1:{ports['dist']}", "dist", "error")], port=ports["dist"])
 
-        # Registries directly.
-        reg = {}
-        for name, label, method, path in [(n, *s) for n in ("portico", "dist") for s in small]:
-            log(f"registry {name} {label}")
-            reg.setdefault(label, {})[name] = wrk(
-                f"http://127.0.0.1:{ports[name]}{path}", secs, args.connections, method,
-                [ua, accept])
-        for name in ("portico", "dist"):
-            for label, path in (("catalog_all", f"/v2/_catalog?n={n_repos + 10}"),
-                                ("tags_list_all", "/v2/bench/tags/tags/list")):
-                t = time.monotonic()
-                reps = 3
-                for _ in range(reps):
-                    c = http.client.HTTPConnection("127.0.0.1", ports[name])
-                    c.request("GET", path)
-                    r = c.getresponse()
-                    body = r.read()
-                    c.close()
-                    if r.status != 200:
-                        raise RuntimeError(f"{name} {path} -> {r.status} {body[:200]}")
-                reg.setdefault(label, {})[name] = {"ms": (time.monotonic() - t) / reps * 1000}
-        for name, port in (("portico", ports["portico"]), ("dist", ports["dist"])):
-            log(f"registry {name} push/pull {big >> 20} MiB")
-            loc = upload_session("127.0.0.1", port, "bench/push")
-            data_url = f"http://127.0.0.1:{port}{loc}"
-            t = time.monotonic()
-            transfer(data_url, "PATCH", big)
-            reg.setdefault("upload_big_MBps", {})[name] = {
-                "MBps": big / (time.monotonic() - t) / 1e6}
-            reg.setdefault("download_1MiB_blob_MBps", {})[name] = {
-                "MBps": transfer(f"http://127.0.0.1:{port}/v2/bench/app/blobs/{blob_1m}",
-                                 "GET", 1 << 20)}
+        reg = registry_suite(args, work, sz, ports, st, small)
+        reg.update(skopeo_suite(work, sz, ports))
         out["registry"] = reg
-        out["registry_rss_kib"] = {"portico": peak_rss_kib([preg.pid]),
-                                   "dist": peak_rss_kib([dreg.pid])}
+        out["registry_rss_kib"] = {"portico": rss_kib([preg.pid]), "dist": rss_kib([dreg.pid])}
 
-        # Proxies in front of portico-registry.
-        prx = {}
-        big_blob = st.blob(size=big)[0]
-        st.link("bench/app", "_layers", big_blob)
-        targets = {"portico": (ports["pproxy"], ports["pproxy_tls"]),
+        pprx, xports = procs.start("portico-proxy", [proxy_bin, "--config", proxy_config(
+            work, ports["portico"], crt, key)], ready=True)
+        for d in ("nginx-body", "nginx-proxy", "nginx-fastcgi", "nginx-uwsgi", "nginx-scgi"):
+            os.makedirs(os.path.join(work, d), exist_ok=True)
+        ngx, _ = procs.start("nginx", ["nginx", "-e", os.path.join(work, "nginx-error.log"),
+                                       "-c", nginx_config(work, ports["nginx"], ports["nginx_tls"],
+                                                          ports["portico"], crt, key)],
+                             port=ports["nginx"])
+        wait_port(ports["nginx_tls"], ngx)
+        targets = {"portico": (xports["listen[0]"], xports["listen[1]"]),
                    "nginx": (ports["nginx"], ports["nginx_tls"])}
-        for name, (port, tls_port) in targets.items():
-            for label, method, path in small:
-                log(f"proxy {name} {label}")
-                prx.setdefault(f"{label}_http", {})[name] = wrk(
-                    f"http://127.0.0.1:{port}{path}", secs, args.connections, method, [ua, accept])
-                prx.setdefault(f"{label}_https", {})[name] = wrk(
-                    f"https://127.0.0.1:{tls_port}{path}", secs, args.connections, method,
-                    [ua, accept])
-            prx.setdefault("tls_handshakes", {})[name] = wrk(
-                f"https://127.0.0.1:{tls_port}/v2/", secs, 16, "GET", [ua, "Connection: close"])
-            log(f"proxy {name} upload/download {big >> 20} MiB")
-            loc = upload_session("127.0.0.1", port, "bench/proxy-push")
-            prx.setdefault("upload_big_https_MBps", {})[name] = {"MBps": transfer(
-                f"https://localhost:{tls_port}{loc}", "PATCH", big, cacert=crt)}
-            prx.setdefault("download_big_https_MBps", {})[name] = {"MBps": transfer(
-                f"https://localhost:{tls_port}/v2/bench/app/blobs/sha256:{big_blob}", "GET", big,
-                cacert=crt)}
-        out["proxy"] = prx
-        out["proxy_rss_kib"] = {"portico": peak_rss_kib([pprx.pid]),
-                                "nginx": peak_rss_kib([ngx.pid] + child_pids(ngx.pid))}
-    del ctx
+        rss = {"portico": lambda: rss_kib([pprx.pid]),
+               "nginx": lambda: rss_kib([ngx.pid] + child_pids(ngx.pid))}
+        out["proxy"] = proxy_suite(args, work, sz, targets, small, crt, rss)
+        out["proxy_rss_kib"] = rss
     return out
 
+
+# ---------------------------------------------------------------- report
 
 def fmt(v):
     if v is None:
@@ -586,41 +794,163 @@ def fmt(v):
     return str(v)
 
 
-def write_results(path, r):
+def ratio(a, b):
+    return a / b if a and b else None
+
+
+LOWER_IS_BETTER = ("p50_ms", "p99_ms", "ms", "s", "KiB")
+
+
+def rows(section, a, b):
+    """(workload, metric, a value, b value, ratio 'times better than the anchor')."""
+    for label, vals in section.items():
+        pa, pb = vals.get(a, {}), vals.get(b, {})
+        for metric in ("rps", "p50_ms", "p99_ms", "MBps", "ms", "s"):
+            if metric in pa:
+                va, vb = pa[metric], pb.get(metric)
+                rt = ratio(vb, va) if metric in LOWER_IS_BETTER else ratio(va, vb)
+                yield label, metric, va, vb, rt
+
+
+def get(r, section, label, metric, who):
+    return r.get(section, {}).get(label, {}).get(who, {}).get(metric)
+
+
+def targets(r):
+    """Issue 6's targets: (target, measured, met?)."""
+    out = []
+    reg, prx = "registry", "proxy"
+
+    def mean_ratio(section, labels, a, b):
+        rs = [ratio(get(r, section, l, "rps", a), get(r, section, l, "rps", b)) for l in labels]
+        rs = [x for x in rs if x]
+        return sum(rs) / len(rs) if rs else None
+
+    small = ["ping", "manifest_by_tag", "blob_head", "blob_get_1MiB"]
+    small_p = [f"{l}_{s}" for l in small for s in ("http", "https")]
+    x = mean_ratio(prx, small_p, "portico", "nginx")
+    out.append(("portico-proxy ≥ 1.3× nginx requests/s on the small-request set (mean of 8)",
+                x, x is not None and x >= 1.3))
+    for label in ("blob_push_big_https", "blob_pull_big_https"):
+        x = ratio(get(r, prx, label, "MBps", "portico"), get(r, prx, label, "MBps", "nginx"))
+        out.append((f"portico-proxy ≥ nginx on large-body throughput ({label})", x,
+                    x is not None and x >= 1.0))
+    prss = r.get("proxy_rss_kib", {})
+    x = ratio(prss.get("nginx"), prss.get("portico"))
+    out.append(("portico-proxy lower peak RSS than nginx (nginx ÷ portico)", x,
+                x is not None and x > 1.0))
+    for label in ("manifest_by_tag", "blob_head"):
+        x = ratio(get(r, reg, label, "rps", "portico"), get(r, reg, label, "rps", "dist"))
+        out.append((f"portico-registry ≥ 2× distribution requests/s on {label}", x,
+                    x is not None and x >= 2.0))
+    sha = r.get("limits", {}).get("sha256_MBps")
+    for label in ("blob_push_big", "blob_pull_big", "push_big_image", "pull_big_image"):
+        x = ratio(get(r, reg, label, "MBps", "portico"), get(r, reg, label, "MBps", "dist"))
+        out.append((f"portico-registry ≥ distribution on {label} throughput", x,
+                    x is not None and x >= 1.0))
+    for label in ("blob_push_big", "push_big_image", "pull_big_image"):
+        x = ratio(get(r, reg, label, "MBps", "portico"), sha)
+        out.append((f"portico-registry {label} ≥ 80% of single-core SHA-256 (fraction)", x,
+                    x is not None and x >= 0.8))
+    for label in ("catalog_all", "tags_list_all"):
+        x = ratio(get(r, reg, label, "ms", "dist"), get(r, reg, label, "ms", "portico"))
+        out.append((f"portico-registry {label} ≥ 5× faster than distribution", x,
+                    x is not None and x >= 5.0))
+    rrss = r.get("registry_rss_kib", {})
+    x = ratio(rrss.get("dist"), rrss.get("portico"))
+    out.append(("portico-registry peak RSS vs distribution (distribution ÷ portico; "
+                "reported, no target)", x, None))
+    return out
+
+
+def write_results(path, r, notes_file=None):
     lines = ["# Benchmark results", "",
-             "Generated by `./run bench` (bench/bench.py); "
+             "Generated by `bench/run` (bench/bench.py); "
              + ("**smoke mode: sizes are tiny, figures mean nothing**." if r["smoke"] else
-                f"{r['seconds']} s per load."), "",
+                f"{r['seconds']} s per load, {r['connections']} connections."),
+             "The machine is shared and noisy: read the ratios, not the absolute numbers.", "",
              "## Machine", ""]
     for k, v in r["facts"].items():
         lines.append(f"- {k}: {v}")
+    lines.append(f"- load average at end: {r.get('load_end', '-')}")
     lines += ["", "## Physical limits", ""]
     for k, v in r.get("limits", {}).items():
         lines.append(f"- {k}: {fmt(v)}")
-    for section, a, b in (("registry", "portico", "dist"), ("proxy", "portico", "nginx")):
+    for section, a, b, title in (
+            ("registry", "portico", "dist", "registry: portico-registry vs distribution 2.8"),
+            ("proxy", "portico", "nginx", "proxy: portico-proxy vs nginx (classic rules)")):
         if section not in r:
             continue
         other = "distribution 2.8" if b == "dist" else "nginx"
-        lines += ["", f"## {section}: portico vs {other}", "",
+        lines += ["", f"## {title}", "",
                   f"| workload | metric | portico | {other} | ratio |", "|---|---|---|---|---|"]
-        for label, vals in r[section].items():
-            pa, pb = vals.get(a, {}), vals.get(b, {})
-            for metric in ("rps", "p50_ms", "p99_ms", "MBps", "ms"):
-                if metric in pa:
-                    va, vb = pa[metric], pb.get(metric)
-                    better_low = metric in ("p50_ms", "p99_ms", "ms")
-                    rt = ratio(vb, va) if better_low else ratio(va, vb or 0)
-                    lines.append(f"| {label} | {metric} | {fmt(va)} | {fmt(vb)} | "
-                                 f"{fmt(rt) if va and vb else '-'} |")
+        for label, metric, va, vb, rt in rows(r[section], a, b):
+            lines.append(f"| {label} | {metric} | {fmt(va)} | {fmt(vb)} | {fmt(rt)} |")
         rss = r.get(f"{section}_rss_kib", {})
         lines.append(f"| peak RSS | KiB | {rss.get(a)} | {rss.get(b)} | "
-                     f"{fmt(ratio(rss.get(b, 0), rss.get(a, 0)))} |")
-    lines += ["", "Ratios are 'times better than the anchor' (for latencies and times, "
-              "anchor ÷ portico).", "", "## Commands", "", "```"]
-    lines += COMMANDS[:200]
+                     f"{fmt(ratio(rss.get(b), rss.get(a)))} |")
+    lines += ["", "Ratios are 'times better than the anchor': portico ÷ anchor for rates "
+              "(rps, MBps), anchor ÷ portico for latencies, times (ms, s) and RSS.", "",
+              "MBps is 10^6 bytes per second. `s` is wall time of the whole operation "
+              "(skopeo rows include skopeo's own start-up, once per image).", "",
+              "## Targets (issue 6)", "",
+              "| target | measured | met |", "|---|---|---|"]
+    for name, value, met in targets(r):
+        lines.append(f"| {name} | {fmt(value)} | "
+                     f"{'-' if met is None else 'yes' if met else '**no**'} |")
+    if notes_file and os.path.exists(notes_file):
+        with open(notes_file) as f:
+            lines += ["", f.read().rstrip()]
+    lines += ["", "## Commands", "", "```"]
+    lines += COMMANDS[:300]
     lines += ["```", ""]
     with open(path, "w") as f:
         f.write("\n".join(lines))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--smoke", action="store_true", help="tiny sizes, 1 s per workload")
+    ap.add_argument("--build", default=os.path.join(TOP, "build-release"),
+                    help="build dir holding proxy/portico-proxy and backend/portico-registry")
+    ap.add_argument("--registry-bin", help="portico-registry binary (default: in --build)")
+    ap.add_argument("--proxy-bin", help="portico-proxy binary (default: in --build)")
+    ap.add_argument("--out", default=os.path.join(HERE, "RESULTS.md"))
+    ap.add_argument("--notes", default=os.path.join(HERE, "NOTES.md"),
+                    help="analysis appended to the results (when the file exists)")
+    ap.add_argument("--seconds", type=int, default=None)
+    ap.add_argument("--connections", type=int, default=None,
+                    help="wrk/ab connections (default 64; smoke: 8)")
+    args = ap.parse_args()
+
+    args.secs = args.seconds or (1 if args.smoke else 10)
+    args.connections = args.connections or (8 if args.smoke else 64)
+    sz = Sizes(args.smoke)
+    registry_bin = args.registry_bin or os.path.join(args.build, "backend", "portico-registry")
+    proxy_bin = args.proxy_bin or os.path.join(args.build, "proxy", "portico-proxy")
+    for b in (registry_bin, proxy_bin):
+        if not os.access(b, os.X_OK):
+            sys.exit(f"bench: {b} missing: build first (./run build)")
+
+    work = tempfile.mkdtemp(prefix="portico-bench-")
+    results = {"facts": machine_facts(), "smoke": args.smoke, "seconds": args.secs,
+               "connections": args.connections}
+    try:
+        results["limits"] = physical_limits(args.smoke, work)
+        log(f"limits: {results['limits']}")
+        results.update(run_suites(args, work, registry_bin, proxy_bin, sz))
+    except BenchError as e:
+        log(f"FAILED: {e}")
+        log(f"server logs were in {work} (removed)")
+        sys.exit(1)
+    finally:
+        if os.environ.get("BENCH_KEEP"):
+            log(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    results["load_end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    write_results(args.out, results, None if args.smoke else args.notes)
+    log(f"wrote {args.out}")
 
 
 if __name__ == "__main__":
