@@ -8,6 +8,7 @@
 
 #include "common/http/hop_by_hop.h"
 #include "common/log/access_log.h"
+#include "common/log/log.h"
 #include "proxy/metrics.h"
 #include "proxy/proxy_runtime.h"
 #include "proxy/router.h"
@@ -220,6 +221,7 @@ void ProxySession::start() {
   if (auto v = request.headers.get("Referer")) log_.referer = std::string(*v);
   if (auto v = request.headers.get("User-Agent")) log_.user_agent = std::string(*v);
   if (auto v = request.headers.get("Host")) log_.host = std::string(*v);
+  if (worker_.runtime().access_log) log_.request_id = log::newRequestId();
   const RouteAction* action = snapshot_->router ? snapshot_->router->match(request) : nullptr;
   if (action == nullptr) {
     metrics_ = snapshot_->unrouted_metrics;
@@ -240,6 +242,10 @@ void ProxySession::start() {
   if (upstream == nullptr) {
     failToProxy(FailureSource::Internal, 502,
                 "upstream " + action->upstream + " is not configured");
+    return;
+  }
+  if (upstream->group->size() == 0) {
+    failToProxy(FailureSource::Internal, 502, "upstream " + action->upstream + " has no servers");
     return;
   }
   upstream_ = &worker_.upstream(*upstream);

@@ -153,3 +153,16 @@ TEST_CASE("SIGHUP reloads the certificate files for new connections", "[proxy][t
   CHECK(after.peerSubject().find("other.test") != std::string::npos);
   CHECK(before.get("/v2/").status == 200);  // the old connection keeps working
 }
+
+TEST_CASE("an upstream can be reached over TLS verified with its CA", "[proxy][tls]") {
+  FakeUpstream v2({.tls = true});
+  RunningProxy proxy;
+  startProxy(proxy,
+             {.v2 = {v2.address()},
+              .v2_extra = "tls: {ca_file: \"" + TestCertificates::shared().caCert() + "\"}"});
+  HttpClient client(proxy->endpoint());
+  auto response = client.get("/v2/");
+  CHECK(response.status == 200);
+  REQUIRE(v2.requestCount() == 1);
+  CHECK(v2.requests()[0].headers.get("X-Forwarded-Proto") == "http");
+}
