@@ -317,7 +317,9 @@ void ProxySession::forwardRequestHead() {
   }
   if (expect_continue_ && !exchange_.headSent()) {
     // Wait for the upstream's 100 (or its final answer) before reading the body.
-    continue_timer_ = evtimer_new(&worker_.base(), &ProxySession::onContinueTimer, this);
+    if (continue_timer_ == nullptr) {
+      continue_timer_ = evtimer_new(&worker_.base(), &ProxySession::onContinueTimer, this);
+    }
     if (continue_timer_ != nullptr) {
       evtimer_add(continue_timer_, &kContinueWait);
       return;
@@ -362,7 +364,7 @@ void ProxySession::onRequestBodyError(const Error& error) {
   exchange_.requestBody().setSink(nullptr);
   request_body_started_ = false;
   if (connection_) releaseUpstream(false);
-  if (server_active_) endUpstreamRequest(true);
+  if (server_active_) endUpstreamRequest(false);
   if (!finished_) {
     finished_ = true;
     if (!exchange_.headSent()) status_ = 400;
@@ -391,7 +393,9 @@ void ProxySession::onResponseHead(http::ResponseHead&& head, http::BodySource& b
   response_head_received_ = true;
   upstream_status_ = head.status;
   if (continue_timer_ != nullptr) evtimer_del(continue_timer_);
-  if (server_active_) endUpstreamRequest(true);
+  // The server answered: a success for passive ejection. It stays "active" (least
+  // connections) until its body has been relayed.
+  upstream_->group->server(server_index_).recordSuccess();
   rewriteResponseHead(head);
   status_ = head.status;
   exchange_.sendHead(std::move(head));
@@ -429,6 +433,7 @@ void ProxySession::onResponseBodyEnd() {
     request_body_started_ = false;
   }
   releaseUpstream(reusable);
+  if (server_active_) endUpstreamRequest(true);
   finished_ = true;
   exchange_.finish();  // may destroy the session
 }
