@@ -10,6 +10,8 @@
 #include <memory>
 #include <regex>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "backend/storage/layout.h"
 #include "tests/unit/backend/storage/driver_fixtures.h"
@@ -326,4 +328,36 @@ TEST_CASE("purge on an empty storage removes nothing", "[upload_store]") {
   auto purged = uploads.purge(std::chrono::system_clock::now());
   REQUIRE(purged);
   CHECK(*purged == 0);
+}
+
+TEMPLATE_TEST_CASE("sixteen concurrent uploads of one blob all commit to one correct blob",
+                   "[upload_store]", DRIVERS) {
+  TestType f;
+  BlobStore blobs(f.driver);
+  UploadStore uploads(f.driver, blobs);
+  const std::string layer(256 * 1024, 'L');
+  const Digest digest = Digest::of(layer);
+  std::vector<char> committed(16, 0);  // not vector<bool>: threads write distinct elements
+  std::vector<std::thread> pushers;
+  for (size_t i = 0; i < committed.size(); ++i) {
+    pushers.emplace_back([&, i] {
+      const Repository r = *Repository::parse("r" + std::to_string(i % 4));
+      auto session = uploads.start(r);
+      if (!session) return;
+      auto writer = uploads.append(*session);
+      if (!writer || !(*writer)->write(layer) || !(*writer)->close()) return;
+      committed[i] = uploads.commit(r, session->id, digest, layer.size()).has_value();
+    });
+  }
+  for (auto& pusher : pushers) pusher.join();
+  for (size_t i = 0; i < committed.size(); ++i) {
+    INFO("pusher " << i);
+    CHECK(committed[i]);
+  }
+  for (const char* name : {"r0", "r1", "r2", "r3"}) {
+    CHECK(readBlob(blobs, repo(name), digest) == layer);
+    auto leftovers = f.driver.list(layout::uploadsDir(name));
+    REQUIRE(leftovers);
+    CHECK(leftovers->empty());
+  }
 }
