@@ -371,6 +371,12 @@ void ServerConnection::onMessageComplete() {
 }
 
 void ServerConnection::dispatchHead() {
+  // RFC 9112 §3.2: HTTP/1.1 requests need exactly one Host; no request may carry two.
+  size_t hosts = request_.headers.getAll("Host").size();
+  if (hosts > 1 || (hosts == 0 && request_.version == Version{1, 1})) {
+    failRequest(Error(ParseError::Malformed, "missing or repeated Host header"));
+    return;
+  }
   head_ready_ = false;
   exchange_open_ = true;
   first_request_ = false;

@@ -326,6 +326,8 @@ TEST_CASE("malformed requests get 400, Connection: close, and nothing after is p
       {"binary garbage",
        std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\x00\xff\r\n\r\n", 17)},
       {"not HTTP at all", "HELLO THERE\r\n\r\n"},
+      {"HTTP/1.1 without Host", "GET / HTTP/1.1\r\nAccept: */*\r\n\r\n"},
+      {"two Host fields", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"},
   }));
   INFO(name);
   HttpClient client(server.endpoint());
