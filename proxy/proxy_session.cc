@@ -1,5 +1,7 @@
 #include "proxy/proxy_session.h"
 
+#include <algorithm>
+
 #include <event2/buffer.h>
 #include <event2/event.h>
 
@@ -92,6 +94,17 @@ double secondsBetween(Clock::time_point from, Clock::time_point to) {
   return std::chrono::duration<double>(to - from).count();
 }
 
+// RFC 9110 §5.6.2 token characters.
+bool isToken(std::string_view name) {
+  if (name.empty()) return false;
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+    if (!ok) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 bool isV2Path(std::string_view path) {
@@ -110,6 +123,13 @@ http::RequestHead buildUpstreamRequestHead(const http::RequestHead& request,
   head.version = http::Version{1, 1};
   head.headers = request.headers;
   http::stripHopByHop(head.headers);
+  // Defence in depth against desynchronisation: a field whose name is not a token (e.g.
+  // "Transfer-Encoding " with a space before the colon, RFC 9112 §5.1) is never forwarded,
+  // since an upstream might read it as framing that this hop did not apply.
+  auto& fields = head.headers.fields();
+  fields.erase(std::remove_if(fields.begin(), fields.end(),
+                              [](const http::HeaderMap::Field& f) { return !isToken(f.first); }),
+               fields.end());
 
   // Framing is decided again for the upstream hop (RFC 9112 §6.3, §7.1).
   head.headers.remove("Content-Length");

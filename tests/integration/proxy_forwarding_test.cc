@@ -302,3 +302,22 @@ TEST_CASE("a client that disconnects mid-upload releases the upstream exchange",
   HttpClient next(proxy->endpoint());
   CHECK(next.get("/v2/").status == 200);
 }
+
+TEST_CASE("ambiguous request framing is refused before anything reaches the upstream",
+          "[proxy][smuggling]") {
+  std::string framing = GENERATE(std::string("Content-Length: 5\r\nContent-Length: 45\r\n"),
+                                 std::string("Transfer-Encoding: chunked, identity\r\n"),
+                                 std::string("Transfer-Encoding: xchunked\r\n"));
+  INFO(framing);
+  FakeUpstream v2;
+  RunningProxy proxy;
+  startProxy(proxy, {.v2 = {v2.address()}, .workers = 1});
+  HttpClient client(proxy->endpoint());
+  client.sendRaw("POST /v2/a HTTP/1.1\r\nHost: h\r\n" + framing +
+                 "\r\n0\r\n\r\nGET /v2/smuggled HTTP/1.1\r\nHost: h\r\n\r\n");
+  auto response = client.readResponse("POST");
+  CHECK(response.status >= 400);
+  CHECK(response.status < 500);
+  CHECK(client.isClosedByPeer(5s));
+  CHECK(v2.requestCount() == 0);
+}

@@ -163,3 +163,12 @@ TEST_CASE("only /v2 and /v2/... are v2 paths", "[proxy_session]") {
   CHECK_FALSE(isV2Path("/v1/_ping"));
   CHECK_FALSE(isV2Path("/"));
 }
+
+TEST_CASE("a field whose name is not a token is never forwarded", "[proxy_session]") {
+  auto head = buildUpstreamRequestHead(
+      request({{"Host", "h"}, {"Transfer-Encoding ", "chunked"}, {"X Bad", "1"}, {"X-Good", "2"}}),
+      client(), std::nullopt, false, "u");
+  CHECK_FALSE(head.headers.has("Transfer-Encoding "));
+  CHECK_FALSE(head.headers.has("X Bad"));
+  CHECK(head.headers.has("X-Good"));
+}
