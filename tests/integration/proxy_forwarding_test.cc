@@ -316,8 +316,7 @@ TEST_CASE("ambiguous request framing is refused before anything reaches the upst
   client.sendRaw("POST /v2/a HTTP/1.1\r\nHost: h\r\n" + framing +
                  "\r\n0\r\n\r\nGET /v2/smuggled HTTP/1.1\r\nHost: h\r\n\r\n");
   auto response = client.readResponse("POST");
-  CHECK(response.status >= 400);
-  CHECK(response.status < 500);
+  CHECK(response.status >= 400);  // 400, or 501 for a transfer coding it does not implement
   CHECK(client.isClosedByPeer(5s));
   CHECK(v2.requestCount() == 0);
 }
