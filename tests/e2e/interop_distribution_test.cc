@@ -133,20 +133,19 @@ void checkPull(HttpClient& client, const std::string& repo, const std::string& t
                const Image& image) {
   auto manifest = client.get("/v2/" + repo + "/manifests/" + tag, {{"Accept", image.media_type}});
   REQUIRE(manifest.status == 200);
-  CHECK(manifest.body == image.manifest);
+  CHECK(sha256Digest(manifest.body) == sha256Digest(image.manifest));
   CHECK(manifest.headers.get("Content-Type") == image.media_type);
   CHECK(manifest.headers.get("Docker-Content-Digest") == sha256Digest(image.manifest));
   for (const auto& blob : image.blobs) {
     auto r = client.get("/v2/" + repo + "/blobs/" + sha256Digest(blob));
     CHECK(r.status == 200);
-    CHECK(r.body == blob);
+    CHECK(sha256Digest(r.body) == sha256Digest(blob));
   }
 }
 
 json getJson(HttpClient& client, const std::string& target) {
   auto r = client.get(target);
-  INFO(target << " → " << r.status << " " << r.body);
-  REQUIRE(r.status == 200);
+  if (r.status != 200) FAIL(target << " → " << r.status << " " << r.body);
   return json::parse(r.body);
 }
 
@@ -248,17 +247,16 @@ TEST_CASE("skopeo copies an OCI layout image into portico and out through distri
   auto [push_status, push_output] =
       runCommand("skopeo copy" + flags + "oci:" + layout + ":v1 docker://" + portico.hostPort() +
                  "/skopeo/app:v1");
-  INFO(push_output);
-  REQUIRE(push_status == 0);
+  if (push_status != 0) FAIL(push_output);
 
   std::string out = portico.dir().path() + "/pulled";
   auto [pull_status, pull_output] = runCommand(
       "skopeo copy" + flags + "docker://127.0.0.1:" + std::to_string(distribution.port()) +
       "/skopeo/app:v1 oci:" + out + ":v1");
-  INFO(pull_output);
-  REQUIRE(pull_status == 0);
+  if (pull_status != 0) FAIL(pull_output);
   for (const auto& blob : image.blobs) {
-    CHECK(readFile(out + "/blobs/sha256/" + sha256Digest(blob).substr(7)) == blob);
+    CHECK(sha256Digest(readFile(out + "/blobs/sha256/" + sha256Digest(blob).substr(7))) ==
+          sha256Digest(blob));
   }
   CHECK(readFile(out + "/blobs/sha256/" + sha256Digest(image.manifest).substr(7)) ==
         image.manifest);
@@ -267,8 +265,7 @@ TEST_CASE("skopeo copies an OCI layout image into portico and out through distri
   auto [copy_status, copy_output] = runCommand(
       "skopeo copy" + flags + "docker://127.0.0.1:" + std::to_string(distribution.port()) +
       "/skopeo/app:v1 docker://" + portico.hostPort() + "/skopeo/copy:v2");
-  INFO(copy_output);
-  REQUIRE(copy_status == 0);
+  if (copy_status != 0) FAIL(copy_output);
   auto ours = portico.client();
   checkPull(ours, "skopeo/copy", "v2", image);
 }

@@ -20,7 +20,7 @@ TEST_CASE("HEAD and GET of a blob carry its digest, length and Accept-Ranges", "
   CHECK(head.body.empty());
   auto get = client.get("/v2/lib/x/blobs/" + digest);
   CHECK(get.status == 200);
-  CHECK(get.body == content);
+  CHECK(sha256Digest(get.body) == sha256Digest(content));
   auto unknown = client.get("/v2/lib/x/blobs/" + sha256Digest("nope"));
   CHECK(unknown.status == 404);
   CHECK(errorCode(unknown) == "BLOB_UNKNOWN");
@@ -38,12 +38,12 @@ TEST_CASE("a single byte range is 206 with Content-Range; past the end is 416",
   auto part = client.get("/v2/r/blobs/" + digest, {{"Range", "bytes=100-199"}});
   CHECK(part.status == 206);
   CHECK(part.headers.get("Content-Range") == "bytes 100-199/10000");
-  CHECK(part.body == content.substr(100, 100));
+  CHECK(sha256Digest(part.body) == sha256Digest(content.substr(100, 100)));
   auto tail = client.get("/v2/r/blobs/" + digest, {{"Range", "bytes=9990-"}});
   CHECK(tail.status == 206);
-  CHECK(tail.body == content.substr(9990));
+  CHECK(sha256Digest(tail.body) == sha256Digest(content.substr(9990)));
   auto suffix = client.get("/v2/r/blobs/" + digest, {{"Range", "bytes=-10"}});
-  CHECK(suffix.body == content.substr(9990));
+  CHECK(sha256Digest(suffix.body) == sha256Digest(content.substr(9990)));
   auto beyond = client.get("/v2/r/blobs/" + digest, {{"Range", "bytes=10000-"}});
   CHECK(beyond.status == 416);
   CHECK(beyond.headers.get("Content-Range") == "bytes */10000");
