@@ -37,6 +37,7 @@ NGINX_LEGACY_UA = r'^(docker\/1\.(3|4|5(?!\.[0-9]-dev))|Go ).*$'
 UA = "docker/27.0.0 go/go1.21 os/linux arch/amd64"
 MANIFEST_ACCEPT = "application/vnd.docker.distribution.manifest.v2+json"
 COMMANDS = []  # every external command run, for RESULTS.md
+STOPS = {}  # server name -> how it ended on SIGTERM, for RESULTS.md
 
 
 class BenchError(RuntimeError):
@@ -148,14 +149,20 @@ class Processes:
         for name, proc in reversed(self.procs):
             if proc.poll() is None:
                 log(f"stopping {name}")
+                t = time.monotonic()
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGTERM)
                 try:
                     proc.wait(timeout=15)
+                    STOPS[name] = (f"exit status {proc.returncode} after "
+                                   f"{time.monotonic() - t:.1f} s")
                 except subprocess.TimeoutExpired:
                     with contextlib.suppress(ProcessLookupError):
                         os.killpg(proc.pid, signal.SIGKILL)
                     proc.wait()
+                    STOPS[name] = "still running 15 s after SIGTERM: killed"
+            else:
+                STOPS[name] = f"exited on its own with status {proc.returncode}"
 
 
 # ---------------------------------------------------------------- data generation
@@ -903,6 +910,9 @@ def write_results(path, r, notes_file=None):
     for name, value, met in targets(r):
         lines.append(f"| {name} | {fmt(value)} | "
                      f"{'-' if met is None else 'yes' if met else '**no**'} |")
+    if r.get("stops"):
+        lines += ["", "## Server stops (SIGTERM at the end)", ""]
+        lines += [f"- {name}: {how}" for name, how in r["stops"].items()]
     if notes_file and os.path.exists(notes_file):
         with open(notes_file) as f:
             lines += ["", f.read().rstrip()]
@@ -963,6 +973,7 @@ def main():
         else:
             subprocess.run(["rm", "-rf", work])  # much faster than shutil on 10,000 repos
     results["load_end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    results["stops"] = STOPS
     write_results(args.out, results, None if args.smoke else args.notes)
     with open(os.path.splitext(args.out)[0] + ".json", "w") as f:
         json.dump({**results, "commands": COMMANDS}, f, indent=1)
