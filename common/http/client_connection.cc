@@ -12,6 +12,7 @@
 #include <cstring>
 #include <utility>
 
+#include "common/net/bufferevent_tuning.h"
 #include "common/net/tls_context.h"
 
 namespace portico::http {
@@ -114,6 +115,7 @@ void Http1ClientConnection::startConnect(ConnectCallback done) {
     return;
   }
   bev_.reset(bev);
+  net::tuneBufferevent(bev);
   bufferevent_setcb(bev, &Http1ClientConnection::onReadCb, &Http1ClientConnection::onWriteCb,
                     &Http1ClientConnection::onEventCb, this);
   timeval connect_timeout = toTimeval(options_.timeouts.connect);

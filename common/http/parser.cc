@@ -1,5 +1,7 @@
 #include "common/http/parser.h"
 
+#include <cctype>
+
 #include <http_parser.h>
 
 #include <climits>
@@ -32,6 +34,18 @@ bool onlyChunked(const std::vector<std::string_view>& values) {
     }
   }
   return codings == 1 && chunked;
+}
+
+// RFC 9110 §5.6.2: token = 1*tchar.
+bool isToken(std::string_view name) {
+  if (name.empty()) return false;
+  for (unsigned char c : name) {
+    const bool tchar =
+        std::isalnum(c) != 0 ||
+        std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
+    if (!tchar) return false;
+  }
+  return true;
 }
 
 bool isControl(unsigned char c) {
@@ -434,6 +448,11 @@ int Parser::cbHeaderField(http_parser* p, const char* at, size_t len) {
 
 int Parser::cbHeaderValue(http_parser* p, const char* at, size_t len) {
   auto* self = static_cast<Parser*>(p->data);
+  if (!self->in_value_ && !isToken(self->field_)) {
+    // RFC 9112 §5.1: no whitespace between the field name and the colon ("Transfer-Encoding :
+    // chunked" is a classic smuggling vector); RFC 9110 §5.1: names are tokens.
+    return self->failInCallback(ParseError::Malformed, "invalid header field name");
+  }
   self->in_value_ = true;
   self->value_.append(at, len);
   return 0;

@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/net/address.h"
+#include "common/net/bufferevent_tuning.h"
 #include "common/net/tls_context.h"
 
 namespace portico::http {
@@ -111,6 +112,7 @@ void ConnectionSet::accept(int fd, const sockaddr* peer, socklen_t peer_length,
     close(fd);
     return;
   }
+  net::tuneBufferevent(bev.get());
   auto connection =
       std::make_unique<ServerConnection>(base_, *this, std::move(bev), std::move(info), listener);
   ServerConnection* raw = connection.get();

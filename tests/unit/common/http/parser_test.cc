@@ -372,6 +372,14 @@ TEST_CASE("obs-fold line folding is rejected", "[parser]") {
         ParseError::Malformed);
 }
 
+TEST_CASE("whitespace before the colon or a non-token field name is rejected", "[parser]") {
+  auto field = GENERATE(std::string("Transfer-Encoding : chunked"),
+                        std::string("Transfer-Encoding\t: chunked"),
+                        std::string("Content Length: 5"), std::string("X(y): 1"));
+  CHECK(errorOf("POST / HTTP/1.1\r\nHost: a\r\n" + field + "\r\n\r\n0\r\n\r\n") ==
+        ParseError::Malformed);
+}
+
 TEST_CASE("a bare LF or bare CR in the head is rejected", "[parser]") {
   auto input = GENERATE(std::string("GET / HTTP/1.1\nHost: a\r\n\r\n"),
                         std::string("GET / HTTP/1.1\r\nHost: a\n\r\n"),
