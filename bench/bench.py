@@ -919,6 +919,7 @@ def write_results(path, r, notes_file=None):
     lines += ["", "## Commands", "", "```"]
     lines += COMMANDS[:300]
     lines += ["```", ""]
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "w") as f:
         f.write("\n".join(lines))
 
@@ -963,6 +964,12 @@ def main():
         results["limits"] = physical_limits(args.smoke, work)
         log(f"limits: {results['limits']}")
         results.update(run_suites(args, work, registry_bin, proxy_bin, sz))
+        results["load_end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+        results["stops"] = STOPS
+        # Results first: removing 10,000 repositories and GiBs can take minutes on a busy disk.
+        write_results(args.out, results, None if args.smoke else args.notes)
+        with open(os.path.splitext(args.out)[0] + ".json", "w") as f:
+            json.dump({**results, "commands": COMMANDS}, f, indent=1)
     except BenchError as e:
         log(f"FAILED: {e}")
         log(f"server logs were in {work} (removed)")
@@ -972,11 +979,6 @@ def main():
             log(f"kept {work}")
         else:
             subprocess.run(["rm", "-rf", work])  # much faster than shutil on 10,000 repos
-    results["load_end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    results["stops"] = STOPS
-    write_results(args.out, results, None if args.smoke else args.notes)
-    with open(os.path.splitext(args.out)[0] + ".json", "w") as f:
-        json.dump({**results, "commands": COMMANDS}, f, indent=1)
     log(f"wrote {args.out}")
 
 
