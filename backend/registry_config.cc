@@ -385,8 +385,9 @@ class Loader {
         kind = scalar(v, "storage.cache.blobdescriptor");
       if (auto v = find(cache, {"layerinfo"})) kind = scalar(v, "storage.cache.layerinfo");
       if (kind == "redis") {
-        fail(cache, "storage.cache.blobdescriptor",
-             "the redis descriptor cache is not implemented yet (use inmemory or remove it)");
+        warnings_.push_back(
+            "storage.cache.blobdescriptor: redis is not implemented yet; using the in-memory "
+            "cache");
       }
     }
     if (find(node, {"redirect"})) {
@@ -496,13 +497,15 @@ class Loader {
           if (auto v = find(endpoint, {"disabled"}))
             disabled = boolean(v, "notifications.endpoints[]");
           if (!disabled) {
+            // Issue 3: accepted with a warning naming them. (Auth, by contrast, fails: serving
+            // without the authentication an operator configured would expose the registry.)
             auto name_node = find(endpoint, {"name"});
             std::string name = name_node && name_node.IsScalar() ? name_node.Scalar() : "?";
-            fail(endpoint, "notifications.endpoints[" + name + "]",
-                 "notifications are not implemented yet; set disabled: true or remove it");
+            warnings_.push_back("notifications.endpoints[" + name +
+                                "]: notifications are not implemented yet; no events are sent");
           }
         }
-        warnings_.push_back("notifications are accepted but not implemented (all disabled)");
+        warnings_.push_back("notifications are accepted but not implemented");
       }
     }
     if (find(root, {"redis"})) {

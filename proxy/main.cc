@@ -297,7 +297,9 @@ int run(const std::string& path) {
   server->stop(kDrainGrace);
   server->wait();
   health->stop();
+  server.reset();
   if (runtime.access_log) runtime.access_log->flush();
+  runtime.access_log.reset();  // its async logger must go before spdlog's thread pool
   spdlog::info("stopped");
   spdlog::shutdown();
   return 0;

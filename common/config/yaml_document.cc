@@ -11,11 +11,18 @@ namespace {
 
 std::string whatOf(const std::string& file, int line, const std::string& key,
                    const std::string& message) {
+  // Appends piece by piece: g++ 12 at -O3 reports a false -Wrestrict on `":" + std::string`.
   std::string out = file;
-  if (line > 0) out += ":" + std::to_string(line);
-  out += ": ";
-  if (!key.empty()) out += key + ": ";
-  out += message;
+  if (line > 0) {
+    out.append(":");
+    out.append(std::to_string(line));
+  }
+  out.append(": ");
+  if (!key.empty()) {
+    out.append(key);
+    out.append(": ");
+  }
+  out.append(message);
   return out;
 }
 

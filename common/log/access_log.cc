@@ -123,7 +123,12 @@ AccessLog::AccessLog(std::shared_ptr<spdlog::logger> logger, Format format)
 }
 
 AccessLog::~AccessLog() {
-  if (logger_) logger_->flush();
+  // A destructor must not throw: an async logger flushed after spdlog::shutdown() does.
+  try {
+    if (logger_) logger_->flush();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "access log: final flush failed: %s\n", e.what());
+  }
 }
 
 void AccessLog::write(const AccessRecord& record) {
