@@ -104,8 +104,9 @@ def child_pids(pid):
 class Processes:
     """Starts servers and guarantees they are stopped (context manager)."""
 
-    def __init__(self, workdir):
+    def __init__(self, workdir, stop_timeout=15):
         self.workdir = workdir
+        self.stop_timeout = stop_timeout  # SIGTERM -> SIGKILL grace
         self.procs = []
 
     def start(self, name, cmd, env=None, port=None, ready=False):
@@ -153,14 +154,14 @@ class Processes:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGTERM)
                 try:
-                    proc.wait(timeout=15)
+                    proc.wait(timeout=self.stop_timeout)
                     STOPS[name] = (f"exit status {proc.returncode} after "
                                    f"{time.monotonic() - t:.1f} s")
                 except subprocess.TimeoutExpired:
                     with contextlib.suppress(ProcessLookupError):
                         os.killpg(proc.pid, signal.SIGKILL)
                     proc.wait()
-                    STOPS[name] = "still running 15 s after SIGTERM: killed"
+                    STOPS[name] = f"still running {self.stop_timeout} s after SIGTERM: killed"
             else:
                 STOPS[name] = f"exited on its own with status {proc.returncode}"
 
@@ -766,7 +767,7 @@ def run_suites(args, work, registry_bin, proxy_bin, sz):
              ("blob_get_1MiB", "GET", f"/v2/bench/app/blobs/{blob_1m}", [ua])]
     ports = {"dist": free_port(), "nginx": free_port(), "nginx_tls": free_port()}
 
-    with Processes(work) as procs:
+    with Processes(work, 5 if args.smoke else 15) as procs:
         preg, pports = procs.start("portico-registry", [registry_bin, "serve", registry_config(
             work, root, "127.0.0.1:0", "portico", "info")], ready=True)
         ports["portico"] = pports["http"]
