@@ -18,27 +18,8 @@ dockerfile=compose/Dockerfile
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-n=0
-failed=0
-# check NAME CMD...: runs CMD; its output is shown only on failure.
-check() {
-  local name=$1
-  shift
-  n=$((n + 1))
-  echo "# $name"
-  if "$@" >"$work/out" 2>&1; then
-    echo "ok $n - $name"
-  else
-    failed=$((failed + 1))
-    echo "not ok $n - $name"
-    sed 's/^/#> /' "$work/out"
-  fi
-}
-skip() {
-  n=$((n + 1))
-  echo "# $1"
-  echo "ok $n - $1 # SKIP $2"
-}
+# shellcheck source=tests/e2e/tap.sh
+source "$top/tests/e2e/tap.sh"
 
 have_compose=false
 command -v docker-compose >/dev/null && have_compose=true
@@ -318,5 +299,4 @@ if [ -x "${PORTICO_PROXY_BIN:-}" ] && [ -x "${PORTICO_REGISTRY_BIN:-}" ]; then
     runtime_has_libraries "$PORTICO_PROXY_BIN" "$PORTICO_REGISTRY_BIN"
 fi
 
-echo "1..$n"
-[ "$failed" -eq 0 ]
+finish

@@ -22,26 +22,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-n=0
-failed=0
-check() {
-  local name=$1
-  shift
-  n=$((n + 1))
-  echo "# $name"
-  if "$@" >"$work/out" 2>&1; then
-    echo "ok $n - $name"
-  else
-    failed=$((failed + 1))
-    echo "not ok $n - $name"
-    sed 's/^/#> /' "$work/out"
-  fi
-}
-finish() {
-  echo "1..$n"
-  [ "$failed" -eq 0 ]
-  exit $?
-}
+# shellcheck source=tests/e2e/tap.sh
+source "$top/tests/e2e/tap.sh"
 
 # start_up LOG: runs portico-up.sh in the background on free ports; waits (120 s) for its
 # "Portico is up" line and sets $port, $admin.
