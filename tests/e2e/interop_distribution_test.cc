@@ -11,6 +11,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <mutex>
+#include <random>
 #include <regex>
 #include <thread>
 
@@ -153,36 +154,94 @@ bool haveSkopeo() {
   return runCommand("skopeo --version").first == 0;
 }
 
-// Writes an OCI image layout with one multi-layer image tagged `tag`; returns its dir.
-std::string writeOciLayout(const TempDir& dir, const std::string& name, const std::string& tag,
-                           Image& image) {
-  std::string layout = dir.mkdir(name);
-  dir.write(name + "/oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}");
-  image.blobs = {
-      "{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{\"type\":\"layers\","
-      "\"diff_ids\":[]},\"config\":{}}",
-      GeneratedBody::bytes(300'000, 77), GeneratedBody::bytes(1000, 78)};
+// Flags shared by every skopeo copy here: no policy.json needed, plain HTTP, digests kept.
+const char* kSkopeoFlags =
+    " --insecure-policy --preserve-digests --src-tls-verify=false --dest-tls-verify=false ";
+
+// An OCI image manifest for linux/`arch` over a config and `layers` (stored nowhere yet).
+Image ociImage(const std::string& arch, const std::vector<std::string>& layers) {
+  Image image;
+  image.blobs = {"{\"architecture\":\"" + arch +
+                 "\",\"os\":\"linux\",\"rootfs\":{\"type\":\"layers\","
+                 "\"diff_ids\":[]},\"config\":{}}"};
+  image.blobs.insert(image.blobs.end(), layers.begin(), layers.end());
   image.media_type = "application/vnd.oci.image.manifest.v1+json";
   json manifest = {
       {"schemaVersion", 2},
       {"mediaType", image.media_type},
       {"config", descriptor("application/vnd.oci.image.config.v1+json", image.blobs[0])},
-      {"layers",
-       {descriptor("application/vnd.oci.image.layer.v1.tar", image.blobs[1]),
-        descriptor("application/vnd.oci.image.layer.v1.tar", image.blobs[2])}}};
-  image.manifest = manifest.dump();
-  for (const auto& blob : image.blobs) {
-    dir.write(name + "/blobs/sha256/" + sha256Digest(blob).substr(7), blob);
+      {"layers", json::array()}};
+  for (size_t i = 1; i < image.blobs.size(); ++i) {
+    manifest["layers"].push_back(
+        descriptor("application/vnd.oci.image.layer.v1.tar", image.blobs[i]));
   }
-  dir.write(name + "/blobs/sha256/" + sha256Digest(image.manifest).substr(7), image.manifest);
+  image.manifest = manifest.dump();
+  return image;
+}
+
+// Stores `content` under the layout's blobs/sha256/.
+void writeLayoutBlob(const TempDir& dir, const std::string& name, const std::string& content) {
+  dir.write(name + "/blobs/sha256/" + sha256Digest(content).substr(7), content);
+}
+
+// Stores the image's config, layers and manifest in the layout.
+void writeLayoutImage(const TempDir& dir, const std::string& name, const Image& image) {
+  for (const auto& blob : image.blobs) writeLayoutBlob(dir, name, blob);
+  writeLayoutBlob(dir, name, image.manifest);
+}
+
+// Creates the layout's oci-layout and an index.json whose one entry, tagged `tag`, is the
+// (already stored) manifest `top` of type `media_type`; returns the layout dir.
+std::string writeLayoutIndex(const TempDir& dir, const std::string& name, const std::string& tag,
+                             const std::string& media_type, const std::string& top) {
+  std::string layout = dir.mkdir(name);
+  dir.write(name + "/oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}");
   json index = {{"schemaVersion", 2},
                 {"manifests",
-                 {{{"mediaType", image.media_type},
-                   {"digest", sha256Digest(image.manifest)},
-                   {"size", image.manifest.size()},
+                 {{{"mediaType", media_type},
+                   {"digest", sha256Digest(top)},
+                   {"size", top.size()},
                    {"annotations", {{"org.opencontainers.image.ref.name", tag}}}}}}};
   dir.write(name + "/index.json", index.dump());
   return layout;
+}
+
+// Writes an OCI image layout with one multi-layer image tagged `tag`; returns its dir.
+std::string writeOciLayout(const TempDir& dir, const std::string& name, const std::string& tag,
+                           Image& image) {
+  image = ociImage("amd64", {GeneratedBody::bytes(300'000, 77), GeneratedBody::bytes(1000, 78)});
+  writeLayoutImage(dir, name, image);
+  return writeLayoutIndex(dir, name, tag, image.media_type, image.manifest);
+}
+
+const char* kOciIndexType = "application/vnd.oci.image.index.v1+json";
+
+// An OCI image index over one image per platform (linux/amd64 and linux/arm64).
+struct ImageIndex {
+  std::string manifest;
+  std::vector<Image> images;
+};
+
+// Writes an OCI image layout whose `tag` is an image index over two platform images, each with
+// its own config and two small random layers; returns its dir.
+std::string writeOciIndexLayout(const TempDir& dir, const std::string& name, const std::string& tag,
+                                ImageIndex& index) {
+  std::random_device random;
+  index.images.clear();
+  json manifests = json::array();
+  for (const std::string arch : {"amd64", "arm64"}) {
+    Image image = ociImage(arch, {GeneratedBody::bytes(4096 + random() % 4096, random()),
+                                  GeneratedBody::bytes(512 + random() % 512, random())});
+    writeLayoutImage(dir, name, image);
+    json entry = descriptor(image.media_type, image.manifest);
+    entry["platform"] = {{"architecture", arch}, {"os", "linux"}};
+    manifests.push_back(entry);
+    index.images.push_back(std::move(image));
+  }
+  index.manifest =
+      json{{"schemaVersion", 2}, {"mediaType", kOciIndexType}, {"manifests", manifests}}.dump();
+  writeLayoutBlob(dir, name, index.manifest);
+  return writeLayoutIndex(dir, name, tag, kOciIndexType, index.manifest);
 }
 
 }  // namespace
@@ -242,8 +301,7 @@ TEST_CASE("skopeo copies an OCI layout image into portico and out through distri
   DistributionProcess distribution(portico.dir(), portico.root());
   Image image;
   std::string layout = writeOciLayout(portico.dir(), "layout", "v1", image);
-  std::string flags =
-      " --insecure-policy --preserve-digests --src-tls-verify=false --dest-tls-verify=false ";
+  std::string flags = kSkopeoFlags;
   auto [push_status, push_output] =
       runCommand("skopeo copy" + flags + "oci:" + layout + ":v1 docker://" + portico.hostPort() +
                  "/skopeo/app:v1");
@@ -268,4 +326,68 @@ TEST_CASE("skopeo copies an OCI layout image into portico and out through distri
   if (copy_status != 0) FAIL(copy_output);
   auto ours = portico.client();
   checkPull(ours, "skopeo/copy", "v2", image);
+}
+
+TEST_CASE("skopeo copies an image index (two platforms) into portico and back out unchanged",
+          "[e2e][interop][skopeo]") {
+  if (!haveSkopeo()) {
+    WARN("skopeo is not installed; skipping");
+    return;
+  }
+  RegistryServer portico;
+  DistributionProcess distribution(portico.dir(), portico.root());
+  ImageIndex index;
+  std::string layout = writeOciIndexLayout(portico.dir(), "index-layout", "v1", index);
+  std::string index_digest = sha256Digest(index.manifest);
+  std::string flags = std::string(" --all") + kSkopeoFlags;
+  std::string remote = "docker://" + portico.hostPort() + "/multi/index:v1";
+  auto [push_status, push_output] =
+      runCommand("skopeo copy" + flags + "oci:" + layout + ":v1 " + remote);
+  if (push_status != 0) FAIL(push_output);
+
+  // portico serves the index by tag with the pushed bytes and digest, and each child by digest.
+  auto ours = portico.client();
+  auto served = ours.get("/v2/multi/index/manifests/v1", {{"Accept", kOciIndexType}});
+  REQUIRE(served.status == 200);
+  CHECK(served.headers.get("Docker-Content-Digest") == index_digest);
+  CHECK(served.headers.get("Content-Type") == kOciIndexType);
+  CHECK(sha256Digest(served.body) == index_digest);
+  for (const auto& image : index.images) {
+    auto child = ours.get("/v2/multi/index/manifests/" + sha256Digest(image.manifest),
+                          {{"Accept", image.media_type}});
+    CHECK(child.status == 200);
+    CHECK(child.body == image.manifest);
+    CHECK(child.headers.get("Docker-Content-Digest") == sha256Digest(image.manifest));
+    for (const auto& blob : image.blobs) {
+      auto r = ours.get("/v2/multi/index/blobs/" + sha256Digest(blob));
+      CHECK(r.status == 200);
+      CHECK(sha256Digest(r.body) == sha256Digest(blob));
+    }
+  }
+
+  // distribution 2.8 on the same storage serves the same index for the tag.
+  auto theirs = distribution.client();
+  auto from_distribution = theirs.get("/v2/multi/index/manifests/v1", {{"Accept", kOciIndexType}});
+  REQUIRE(from_distribution.status == 200);
+  CHECK(from_distribution.headers.get("Docker-Content-Digest") == index_digest);
+  CHECK(sha256Digest(from_distribution.body) == index_digest);
+
+  // Pulled back out of portico, the layout holds the same index, manifests and blobs.
+  std::string out = portico.dir().path() + "/index-pulled";
+  auto [pull_status, pull_output] =
+      runCommand("skopeo copy" + flags + remote + " oci:" + out + ":v1");
+  if (pull_status != 0) FAIL(pull_output);
+  json pulled_index = json::parse(readFile(out + "/index.json"));
+  REQUIRE(pulled_index["manifests"].size() == 1);
+  CHECK(pulled_index["manifests"][0]["digest"] == index_digest);
+  CHECK(pulled_index["manifests"][0]["mediaType"] == kOciIndexType);
+  CHECK(readFile(out + "/blobs/sha256/" + index_digest.substr(7)) == index.manifest);
+  for (const auto& image : index.images) {
+    CHECK(readFile(out + "/blobs/sha256/" + sha256Digest(image.manifest).substr(7)) ==
+          image.manifest);
+    for (const auto& blob : image.blobs) {
+      CHECK(sha256Digest(readFile(out + "/blobs/sha256/" + sha256Digest(blob).substr(7))) ==
+            sha256Digest(blob));
+    }
+  }
 }
