@@ -1,5 +1,7 @@
 #include "proxy/metrics.h"
 
+#include "common/http/http_server.h"
+
 #include <cstdio>
 
 namespace portico::proxy {
@@ -145,8 +147,7 @@ void ProxyMetrics::render(std::string& out) const {
 
   out += "# HELP portico_proxy_open_connections Client connections currently open.\n";
   out += "# TYPE portico_proxy_open_connections gauge\n";
-  out += "portico_proxy_open_connections " +
-         std::to_string(open_connections.load(std::memory_order_relaxed)) + "\n";
+  out += "portico_proxy_open_connections " + std::to_string(http::openServerConnections()) + "\n";
   out += "# HELP portico_proxy_active_requests Requests currently in flight.\n";
   out += "# TYPE portico_proxy_active_requests gauge\n";
   out += "portico_proxy_active_requests " +

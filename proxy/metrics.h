@@ -54,8 +54,7 @@ class ProxyMetrics {
   // takes a lock. The reference stays valid for the life of this object.
   RouteMetrics& route(std::string_view route, std::string_view upstream);
 
-  std::atomic<int64_t> open_connections{0};  // downstream connections currently open
-  std::atomic<int64_t> active_requests{0};   // exchanges in flight
+  std::atomic<int64_t> active_requests{0};  // exchanges in flight
   std::atomic<uint64_t> reloads{0};
   std::atomic<uint64_t> reload_failures{0};
 

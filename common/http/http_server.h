@@ -82,4 +82,7 @@ class HttpServer {
 // Logs the ready-line contract for `server` (spdlog, info level) and flushes.
 void logListening(const HttpServer& server);
 
+// Server connections open in this process, over every HttpServer and worker (for metrics).
+int64_t openServerConnections();
+
 }  // namespace portico::http

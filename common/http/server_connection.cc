@@ -166,6 +166,14 @@ void ConnectionSet::reap() {
 // ---------------------------------------------------------------------------------------
 // ServerConnection: setup and teardown
 
+namespace {
+std::atomic<int64_t> g_open_connections{0};
+}  // namespace
+
+int64_t openServerConnections() {
+  return g_open_connections.load(std::memory_order_relaxed);
+}
+
 ServerConnection::ServerConnection(event_base& base, ConnectionSet& owner, net::BuffereventPtr bev,
                                    ConnectionInfo info, const ListenerContext& listener)
     : base_(base),
@@ -179,9 +187,12 @@ ServerConnection::ServerConnection(event_base& base, ConnectionSet& owner, net::
       timer_(event_new(&base, -1, 0, &ServerConnection::timerCallback, this)),
       pending_body_(evbuffer_new()),
       tail_(evbuffer_new()),
-      tls_(listener.tls != nullptr) {}
+      tls_(listener.tls != nullptr) {
+  g_open_connections.fetch_add(1, std::memory_order_relaxed);
+}
 
 ServerConnection::~ServerConnection() {
+  g_open_connections.fetch_sub(1, std::memory_order_relaxed);
   if (bev_) bufferevent_setcb(bev_.get(), nullptr, nullptr, nullptr, nullptr);
   // The observer may refer to the exchange; destroy it while the connection is whole.
   observer_.reset();

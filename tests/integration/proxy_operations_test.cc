@@ -81,6 +81,8 @@ TEST_CASE("/health answers ok and /metrics counts requests by route, upstream an
   CHECK(text.find("portico_proxy_upstream_up{upstream=\"v2\",server=\"" + v2.address() +
                   "\"} 1\n") != std::string::npos);
   CHECK(text.find("# TYPE portico_proxy_active_requests gauge") != std::string::npos);
+  // Two client connections are open now: `client` (kept alive) and `admin`.
+  CHECK(text.find("portico_proxy_open_connections 2\n") != std::string::npos);
   CHECK(admin.get("/nothing").status == 404);
 }
 
