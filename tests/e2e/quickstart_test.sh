@@ -122,7 +122,7 @@ inspect_image() {
     grep -q "sha256:$(cat "$work/layer.digest")"
 }
 
-check "portico-up.sh starts registry and proxy and prints where" start_up "$work/up1.log"
+check "./run up starts registry and proxy and prints where" start_up "$work/up1.log"
 [ "$failed" -eq 0 ] || finish
 check "GET /v2/ over TLS verified with the generated CA answers 200 registry/2.0" ping_v2
 check "the proxy's admin /health answers" health
