@@ -190,6 +190,7 @@ int serve(const std::string& path) {
   log_options.level = portico::log::parseLevel(config.log.level).value_or(spdlog::level::info);
   log_options.format =
       config.log.formatter == "json" ? portico::log::Format::Json : portico::log::Format::Text;
+  log_options.fields.assign(config.log.fields.begin(), config.log.fields.end());
   portico::log::setup(log_options);
   for (const auto& warning : config.warnings) spdlog::warn("{}", warning);
 

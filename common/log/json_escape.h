@@ -21,6 +21,6 @@ std::string nginxEscape(std::string_view text);
 // Starts spdlog's shared async thread pool once per process.
 void ensureThreadPool();
 // The formatter of the process log for `format`.
-std::unique_ptr<spdlog::formatter> makeFormatter(Format format);
+std::unique_ptr<spdlog::formatter> makeFormatter(Format format, const Fields& fields = {});
 
 }  // namespace portico::log

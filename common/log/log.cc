@@ -50,13 +50,32 @@ void ensureThreadPool() {
   });
 }
 
-std::unique_ptr<spdlog::formatter> makeFormatter(Format format) {
+std::unique_ptr<spdlog::formatter> makeFormatter(Format format, const Fields& fields) {
+  // Fields are static, so they are baked into the pattern ('%' escaped as "%%").
+  auto pattern_text = [](std::string_view text) {
+    std::string out;
+    for (char c : text) {
+      if (c == '%') out += '%';
+      out += c;
+    }
+    return out;
+  };
   auto formatter = std::make_unique<spdlog::pattern_formatter>();
   if (format == Format::Json) {
+    std::string members;
+    for (const auto& [key, value] : fields) {
+      members +=
+          "\"" + pattern_text(jsonEscape(key)) + "\":\"" + pattern_text(jsonEscape(value)) + "\",";
+    }
     formatter->add_flag<JsonMessageFlag>('*').set_pattern(
-        R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","thread":%t,"msg":"%*"})");
+        R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","thread":%t,)" + members +
+        R"("msg":"%*"})");
   } else {
-    formatter->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %l [%t] %v");
+    std::string suffix;
+    for (const auto& [key, value] : fields) {
+      suffix += " " + pattern_text(key) + "=" + pattern_text(nginxEscape(value));
+    }
+    formatter->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %l [%t] %v" + suffix);
   }
   return formatter;
 }
@@ -71,7 +90,7 @@ void setup(const Options& options) {
   } else {
     logger = std::make_shared<spdlog::logger>("portico", sink);
   }
-  logger->set_formatter(makeFormatter(options.format));
+  logger->set_formatter(makeFormatter(options.format, options.fields));
   logger->set_level(options.level);
   logger->flush_on(spdlog::level::warn);
   spdlog::set_default_logger(std::move(logger));

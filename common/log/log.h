@@ -8,15 +8,21 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace portico::log {
 
 enum class Format { Text, Json };
 
+// Static key/value pairs added to every line (distribution's `log.fields`).
+using Fields = std::vector<std::pair<std::string, std::string>>;
+
 struct Options {
   spdlog::level::level_enum level = spdlog::level::info;
   Format format = Format::Text;
   bool async = true;
+  Fields fields;  // text: " key=value" after the message; JSON: members before "msg"
 };
 
 // Installs the default logger on stderr with these options. Call once at start (and again on

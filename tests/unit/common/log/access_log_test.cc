@@ -9,6 +9,7 @@
 #include <sstream>
 #include <thread>
 
+#include "common/log/json_escape.h"
 #include "common/log/log.h"
 
 using portico::log::AccessLog;
@@ -114,4 +115,20 @@ TEST_CASE("setup installs a default logger at the requested level", "[log]") {
   portico::log::setup({spdlog::level::debug, Format::Text, true});
   CHECK(spdlog::default_logger()->level() == spdlog::level::debug);
   spdlog::default_logger()->flush();
+}
+
+TEST_CASE("log fields are added to every text and JSON line", "[log]") {
+  const portico::log::Fields fields = {{"service", "registry"}, {"environment", "50% dev"}};
+  spdlog::details::log_msg message("portico", spdlog::level::info, "hello");
+  auto format = [&](portico::log::Format f) {
+    spdlog::memory_buf_t out;
+    portico::log::makeFormatter(f, fields)->format(message, out);
+    return std::string(out.data(), out.size());
+  };
+  const std::string text = format(portico::log::Format::Text);
+  CHECK(text.find("hello service=registry environment=50% dev") != std::string::npos);
+  const auto json = nlohmann::json::parse(format(portico::log::Format::Json));
+  CHECK(json["msg"] == "hello");
+  CHECK(json["service"] == "registry");
+  CHECK(json["environment"] == "50% dev");
 }
