@@ -18,17 +18,17 @@ struct TlsServerOptions {
   std::vector<CertificateFiles> certificates;  // first is the default; others chosen by SNI
   std::string client_ca;                       // PEM bundle of CAs for client certificates
   ClientAuth client_auth = ClientAuth::None;
-  std::string min_version = "1.2";             // "1.2" or "1.3"; never lower
-  std::string ciphers;                         // TLS 1.2 cipher list; empty = OpenSSL default
-  std::string ciphersuites;                    // TLS 1.3 suites; empty = OpenSSL default
+  std::string min_version = "1.2";  // "1.2" or "1.3"; never lower
+  std::string ciphers;              // TLS 1.2 cipher list; empty = OpenSSL default
+  std::string ciphersuites;         // TLS 1.3 suites; empty = OpenSSL default
   std::vector<std::string> alpn = {"http/1.1"};
 };
 
 struct TlsClientOptions {
-  std::string ca_file;            // empty = system default trust store
-  bool verify = true;             // verify the server certificate and name
-  std::string server_name;        // SNI and name to verify; empty = the upstream host
-  std::string certificate;        // optional client certificate (mTLS to the upstream)
+  std::string ca_file;      // empty = system default trust store
+  bool verify = true;       // verify the server certificate and name
+  std::string server_name;  // SNI and name to verify; empty = the upstream host
+  std::string certificate;  // optional client certificate (mTLS to the upstream)
   std::string key;
   std::string min_version = "1.2";
 };
