@@ -774,10 +774,17 @@ def run_suites(args, work, registry_bin, proxy_bin, sz):
         dreg, _ = procs.start("distribution", ["docker-registry", "serve", registry_config(
             work, root, f"127.0.0.1:{ports['dist']}", "dist", "error")], port=ports["dist"])
 
-        reg = registry_suite(args, work, sz, ports, st, small)
-        reg.update(skopeo_suite(work, sz, ports))
-        out["registry"] = reg
-        out["registry_rss_kib"] = {"portico": rss_kib([preg.pid]), "dist": rss_kib([dreg.pid])}
+        reg = {}
+        if "registry" in args.only:
+            reg.update(registry_suite(args, work, sz, ports, st, small))
+        if "skopeo" in args.only:
+            reg.update(skopeo_suite(work, sz, ports))
+        if reg:
+            out["registry"] = reg
+            out["registry_rss_kib"] = {"portico": rss_kib([preg.pid]),
+                                       "dist": rss_kib([dreg.pid])}
+        if "proxy" not in args.only:
+            return out
 
         pprx, xports = procs.start("portico-proxy", [proxy_bin, "--config", proxy_config(
             work, ports["portico"], crt, key)], ready=True)
@@ -939,6 +946,9 @@ def main():
     ap.add_argument("--connections", type=int, default=None,
                     help="wrk/ab connections (default 64; smoke: 8)")
     ap.add_argument("--from-json", help="only re-render --out from a results .json")
+    ap.add_argument("--only", default="limits,registry,skopeo,proxy",
+                    help="comma-separated sections to run (default: all): "
+                         "limits, registry, skopeo, proxy")
     args = ap.parse_args()
     if args.from_json:
         with open(args.from_json) as f:
@@ -947,9 +957,15 @@ def main():
         write_results(args.out, saved, None if saved["smoke"] else args.notes)
         return
 
+    args.only = set(args.only.split(","))
+    unknown = args.only - {"limits", "registry", "skopeo", "proxy"}
+    if unknown:
+        sys.exit(f"bench: --only: unknown section(s) {', '.join(sorted(unknown))}")
     args.secs = args.seconds or (1 if args.smoke else 10)
     args.connections = args.connections or (8 if args.smoke else 64)
     sz = Sizes(args.smoke)
+    if "registry" not in args.only:
+        sz.listing = min(sz.listing, 50)  # the 10,000-entry listings are only read there
     registry_bin = args.registry_bin or os.path.join(args.build, "backend", "portico-registry")
     proxy_bin = args.proxy_bin or os.path.join(args.build, "proxy", "portico-proxy")
     for b in (registry_bin, proxy_bin):
@@ -962,8 +978,9 @@ def main():
     results = {"facts": facts, "smoke": args.smoke, "seconds": args.secs,
                "connections": args.connections}
     try:
-        results["limits"] = physical_limits(args.smoke, work)
-        log(f"limits: {results['limits']}")
+        if "limits" in args.only:
+            results["limits"] = physical_limits(args.smoke, work)
+            log(f"limits: {results['limits']}")
         results.update(run_suites(args, work, registry_bin, proxy_bin, sz))
         results["load_end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
         results["stops"] = STOPS
