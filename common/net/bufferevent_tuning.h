@@ -1,8 +1,10 @@
 #pragma once
-// Per-connection socket I/O sizes. libevent moves at most 16 KiB per read or write callback by
-// default (bufferevent.c, MAX_SINGLE_READ_DEFAULT/MAX_SINGLE_WRITE_DEFAULT): a 1 GiB layer
-// then costs 65,536 loop passes each way. Larger single reads and writes let one pass move
-// what the kernel has, while the watermarks still bound what a connection buffers.
+// Per-connection socket I/O sizes and reads. libevent moves at most 16 KiB per read or write
+// callback by default (bufferevent.c, MAX_SINGLE_READ_DEFAULT/MAX_SINGLE_WRITE_DEFAULT), and
+// libevent 2.1's evbuffer_read caps every socket read at EVBUFFER_MAX_READ = 4 KiB, one read
+// per readiness event: a 1 GiB layer then costs 262,144 loop passes. Larger single writes
+// and our own reads (readAvailable) let one pass move what the kernel has, while the
+// watermarks still bound what a connection buffers.
 
 #include <event2/bufferevent.h>
 
@@ -17,5 +19,21 @@ inline void tuneBufferevent(bufferevent* bev) {
   bufferevent_set_max_single_read(bev, kMaxSingleIoBytes);
   bufferevent_set_max_single_write(bev, kMaxSingleIoBytes);
 }
+
+// Reads from the socket of a plain (not TLS) socket bufferevent into its input until the
+// socket has nothing more, a read comes back short, or the input holds `limit` bytes; at most
+// kMaxSingleIoBytes per readv. Meant for the read callback, after libevent's own 4 KiB read
+// (an input below 4 KiB means that read was short: nothing is read then).
+// EOF and errors are not consumed as such: reading just stops, and libevent's next read event
+// (level-triggered) reports them as it always does. Returns the bytes added.
+size_t readAvailable(bufferevent* bev, size_t limit);
+
+// Writes the output of a plain socket bufferevent straight to its socket, without a trip
+// through the event loop (sendfile segments included), until it is empty or the socket takes
+// no more. For connections that keep EV_WRITE disabled while their output is empty, so that
+// a response costs one writev and no epoll_ctl: only when this returns false (bytes left, or
+// an error) does the caller enable EV_WRITE, and libevent then writes the rest or reports the
+// error as usual.
+bool writeNow(bufferevent* bev);
 
 }  // namespace portico::net

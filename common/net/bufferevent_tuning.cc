@@ -1,0 +1,72 @@
+#include "common/net/bufferevent_tuning.h"
+
+#include <event2/buffer.h>
+#include <sys/uio.h>
+
+#include <algorithm>
+
+namespace portico::net {
+namespace {
+
+constexpr size_t kLibeventMaxRead = 4096;
+
+}  // namespace
+
+size_t readAvailable(bufferevent* bev, size_t limit) {
+  evutil_socket_t fd = bufferevent_getfd(bev);
+  if (fd < 0) return 0;
+  evbuffer* input = bufferevent_get_input(bev);
+  // libevent's own read takes at most EVBUFFER_MAX_READ (4 KiB): when the input holds less,
+  // that read came back short and the socket is empty (no readv just to see EAGAIN).
+  if (evbuffer_get_length(input) < kLibeventMaxRead) return 0;
+  size_t total = 0;
+  // A socket bufferevent keeps the end of its input frozen outside its own reads.
+  evbuffer_unfreeze(input, 0);
+  while (true) {
+    size_t have = evbuffer_get_length(input);
+    if (have >= limit) break;
+    size_t want = std::min(limit - have, kMaxSingleIoBytes);
+    evbuffer_iovec space[2];
+    int chunks = evbuffer_reserve_space(input, static_cast<ev_ssize_t>(want), space, 2);
+    if (chunks <= 0) break;
+    iovec vec[2];
+    size_t offered = 0;
+    for (int i = 0; i < chunks; ++i) {
+      vec[i].iov_base = space[i].iov_base;
+      vec[i].iov_len = std::min(space[i].iov_len, want - offered);
+      offered += vec[i].iov_len;
+    }
+    ssize_t got = readv(fd, vec, chunks);
+    if (got <= 0) break;  // would block, EOF or error: left for libevent's next read event
+    size_t left = static_cast<size_t>(got);
+    int used = 0;
+    for (int i = 0; i < chunks && left > 0; ++i, ++used) {
+      space[i].iov_len = std::min(vec[i].iov_len, left);
+      left -= space[i].iov_len;
+    }
+    evbuffer_commit_space(input, space, used);
+    total += static_cast<size_t>(got);
+    if (static_cast<size_t>(got) < offered) break;  // the socket is empty
+  }
+  evbuffer_freeze(input, 0);
+  return total;
+}
+
+bool writeNow(bufferevent* bev) {
+  evutil_socket_t fd = bufferevent_getfd(bev);
+  evbuffer* output = bufferevent_get_output(bev);
+  if (fd < 0) return evbuffer_get_length(output) == 0;
+  // A socket bufferevent keeps the front of its output frozen outside its own writes.
+  evbuffer_unfreeze(output, 1);
+  size_t written = 0;
+  while (evbuffer_get_length(output) > 0 && written < 4 * kMaxSingleIoBytes) {
+    int n = evbuffer_write_atmost(output, fd, static_cast<ev_ssize_t>(kMaxSingleIoBytes));
+    // Would block, or an error that libevent's own write then reports.
+    if (n <= 0) break;
+    written += static_cast<size_t>(n);
+  }
+  evbuffer_freeze(output, 1);
+  return evbuffer_get_length(output) == 0;
+}
+
+}  // namespace portico::net
