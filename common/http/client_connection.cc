@@ -75,6 +75,7 @@ Http1ClientConnection::Http1ClientConnection(event_base& base, net::Address addr
       options_(options),
       timer_(evtimer_new(&base, &Http1ClientConnection::onTimerCb, this)),
       deferred_(event_new(&base, -1, 0, &Http1ClientConnection::onDeferredCb, this)),
+      flush_(event_new(&base, -1, 0, &Http1ClientConnection::onFlushCb, this)),
       parser_(Parser::Type::Response, *this, options.limits),
       body_(evbuffer_new()) {}
 
@@ -145,18 +146,52 @@ void Http1ClientConnection::onReadCb(bufferevent* /*bev*/, void* ctx) {
     self->state_ = State::Closed;
     return;
   }
+  // libevent read 4 KiB at most: take the rest of what the socket holds, up to the high
+  // watermark, unless the body is held back (TLS reads go through OpenSSL's records).
+  if (!self->tls_ && self->wantsInput()) {
+    net::readAvailable(self->bev_.get(), self->options_.high_watermark);
+  }
   self->processInput();
 }
 
 void Http1ClientConnection::onWriteCb(bufferevent* bev, void* ctx) {
   auto* self = static_cast<Http1ClientConnection*>(ctx);
-  if (!self->write_blocked_) return;
-  if (evbuffer_get_length(bufferevent_get_output(bev)) > self->options_.low_watermark) return;
-  self->write_blocked_ = false;
-  if (self->state_ == State::Exchange && self->callbacks_ != nullptr) {
-    ClientCallbacks* callbacks = self->callbacks_;
-    self->callOut([&] { callbacks->onWriteDrained(); });
+  if (!self->tls_ && evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
+    bufferevent_disable(bev, EV_WRITE);  // see flush()
   }
+  self->onWritten();
+}
+
+void Http1ClientConnection::onWritten() {
+  if (!write_blocked_ || !bev_) return;
+  if (evbuffer_get_length(bufferevent_get_output(bev_.get())) > options_.low_watermark) return;
+  write_blocked_ = false;
+  if (state_ == State::Exchange && callbacks_ != nullptr) {
+    ClientCallbacks* callbacks = callbacks_;
+    callOut([&] { callbacks->onWriteDrained(); });
+  }
+}
+
+void Http1ClientConnection::onFlushCb(evutil_socket_t /*fd*/, short /*events*/, void* ctx) {
+  static_cast<Http1ClientConnection*>(ctx)->flush();
+}
+
+void Http1ClientConnection::scheduleFlush() {
+  if (tls_ || !bev_) return;  // TLS: bufferevent_openssl writes as bytes are added
+  event_active(flush_.get(), EV_TIMEOUT, 0);
+}
+
+void Http1ClientConnection::flush() {
+  if (!bev_ || state_ == State::Connecting) return;
+  bufferevent* bev = bev_.get();
+  // While EV_WRITE is on, the socket was full: libevent writes when it drains.
+  if ((bufferevent_get_enabled(bev) & EV_WRITE) != 0) return;
+  if (evbuffer_get_length(bufferevent_get_output(bev)) == 0) return;
+  if (!net::writeNow(bev)) {
+    bufferevent_enable(bev, EV_WRITE);
+    return;
+  }
+  onWritten();
 }
 
 void Http1ClientConnection::onEventCb(bufferevent* /*bev*/, short events, void* ctx) {
@@ -217,6 +252,7 @@ void Http1ClientConnection::onConnected() {
   bufferevent_setwatermark(bev, EV_READ, 0, options_.high_watermark);
   bufferevent_setwatermark(bev, EV_WRITE, options_.low_watermark, 0);
   bufferevent_set_timeouts(bev, nullptr, nullptr);
+  if (!tls_) bufferevent_disable(bev, EV_WRITE);  // see flush()
   updateReading();
   ConnectCallback done = std::move(connect_done_);
   connect_done_ = nullptr;
@@ -301,7 +337,11 @@ void Http1ClientConnection::sendRequest(RequestHead head, ClientCallbacks& callb
   timeval read_timeout = toTimeval(options_.timeouts.read);
   timeval write_timeout = toTimeval(options_.timeouts.write);
   bufferevent_set_timeouts(bev, request_finished_ ? &read_timeout : nullptr, &write_timeout);
-  bufferevent_enable(bev, EV_WRITE);
+  if (tls_) {
+    bufferevent_enable(bev, EV_WRITE);
+  } else {
+    scheduleFlush();
+  }
   updateReading();
 }
 
@@ -319,6 +359,7 @@ void Http1ClientConnection::sendBody(evbuffer& data) {
   } else {
     evbuffer_add_buffer(out, &data);
   }
+  scheduleFlush();
 }
 
 void Http1ClientConnection::sendBody(std::string_view data) {
@@ -331,6 +372,7 @@ void Http1ClientConnection::sendBody(std::string_view data) {
   } else {
     evbuffer_add(out, data.data(), data.size());
   }
+  scheduleFlush();
 }
 
 void Http1ClientConnection::finishRequest() {
@@ -339,6 +381,7 @@ void Http1ClientConnection::finishRequest() {
   bufferevent* bev = bev_.get();
   if (request_framing_ == RequestFraming::Chunked) {
     evbuffer_add(bufferevent_get_output(bev), "0\r\n\r\n", 5);
+    scheduleFlush();
   }
   timeval read_timeout = toTimeval(options_.timeouts.read);
   timeval write_timeout = toTimeval(options_.timeouts.write);
@@ -364,6 +407,7 @@ void Http1ClientConnection::abort() {
   pending_error_.reset();
   idle_gone_ = nullptr;
   event_del(deferred_.get());
+  event_del(flush_.get());
   evtimer_del(timer_.get());
   closeSocket();
   state_ = State::Closed;
@@ -396,17 +440,17 @@ void Http1ClientConnection::closeSocket() {
   bev_.reset();
 }
 
+bool Http1ClientConnection::wantsInput() const {
+  if (state_ == State::Idle) return true;
+  if (state_ != State::Exchange) return false;
+  bool holding = head_delivered_ &&
+                 (body_paused_ || (sink_ == nullptr && evbuffer_get_length(body_.get()) > 0));
+  return !peer_eof_ && !holding;
+}
+
 void Http1ClientConnection::updateReading() {
   if (!bev_) return;
-  bool want = false;
-  if (state_ == State::Idle) {
-    want = true;
-  } else if (state_ == State::Exchange) {
-    bool holding = head_delivered_ &&
-                   (body_paused_ || (sink_ == nullptr && evbuffer_get_length(body_.get()) > 0));
-    want = !peer_eof_ && !holding;
-  }
-  if (want) {
+  if (wantsInput()) {
     bufferevent_enable(bev_.get(), EV_READ);
   } else {
     bufferevent_disable(bev_.get(), EV_READ);

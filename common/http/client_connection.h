@@ -36,10 +36,10 @@ namespace portico::http {
 
 struct ClientConnectionOptions {
   ClientTimeouts timeouts;
-  size_t high_watermark = 1024 * 1024;  // request output queued before outputBlocked();
-                                        // also the most response bytes read ahead
-  size_t low_watermark = 256 * 1024;    // onWriteDrained() fires below this
-  ParserLimits limits;                  // response head limits (header_bytes, header_count)
+  size_t high_watermark = 128 * 1024;  // request output queued before outputBlocked();
+                                       // also the most response bytes read ahead
+  size_t low_watermark = 32 * 1024;    // onWriteDrained() fires below this
+  ParserLimits limits;                 // response head limits (header_bytes, header_count)
 };
 
 class Http1ClientConnection final : public ClientConnection,
@@ -103,16 +103,25 @@ class Http1ClientConnection final : public ClientConnection,
   static void onEventCb(bufferevent* bev, short events, void* ctx);
   static void onTimerCb(evutil_socket_t fd, short events, void* ctx);
   static void onDeferredCb(evutil_socket_t fd, short events, void* ctx);
+  static void onFlushCb(evutil_socket_t fd, short events, void* ctx);
 
   void onEvent(short events);
   void onConnected();
   void onTimer();
   // Parses buffered input and delivers head/body/end as far as pause/sink allow.
   void processInput();
+  // True while input can be consumed (an exchange in progress whose body is not held back).
+  bool wantsInput() const;
   // Reading is on only while input can be consumed.
   void updateReading();
   void scheduleDeferred();
   void runDeferred();
+  // Plain sockets: request bytes are written once per loop pass straight to the socket
+  // (net::writeNow); EV_WRITE is enabled only while bytes are left over.
+  void scheduleFlush();
+  void flush();
+  // Output went below the low watermark: tells a producer that was blocked.
+  void onWritten();
   // Ends the exchange successfully (body complete) and returns to Idle.
   void completeExchange();
   // Fails the connection; reports to the connect callback, ClientCallbacks or body sink.
@@ -144,6 +153,7 @@ class Http1ClientConnection final : public ClientConnection,
   net::BuffereventPtr bev_;
   net::EventPtr timer_;     // connect timeout, then idle timeout
   net::EventPtr deferred_;  // runs runDeferred() from the loop
+  net::EventPtr flush_;     // runs flush() from the loop
   Parser parser_;
   net::EvbufferPtr body_;  // de-chunked response body bytes not yet given to the sink
 

@@ -30,8 +30,8 @@ struct ServerLimits {
   std::chrono::milliseconds idle_timeout{120'000};   // keep-alive wait between requests
   std::chrono::milliseconds body_timeout{900'000};   // max gap between body bytes
   std::chrono::milliseconds send_timeout{900'000};   // max stall writing to the client
-  size_t high_watermark = 1024 * 1024;               // output bytes queued before outputBlocked()
-  size_t low_watermark = 256 * 1024;                 // onWriteDrained() fires below this
+  size_t high_watermark = 128 * 1024;                // output queued before outputBlocked()
+  size_t low_watermark = 32 * 1024;                  // onWriteDrained() fires below this
 };
 
 // Facts about the connection a request came on.

@@ -184,6 +184,7 @@ ServerConnection::ServerConnection(event_base& base, ConnectionSet& owner, net::
       handler_(*listener.handler),
       parser_(Parser::Type::Request, *this, parserLimits(*listener.limits)),
       deferred_(event_new(&base, -1, 0, &ServerConnection::deferredCallback, this)),
+      flush_(event_new(&base, -1, 0, &ServerConnection::flushCallback, this)),
       timer_(event_new(&base, -1, 0, &ServerConnection::timerCallback, this)),
       pending_body_(evbuffer_new()),
       tail_(evbuffer_new()),
@@ -206,7 +207,12 @@ void ServerConnection::start() {
   bufferevent_setwatermark(bev_.get(), EV_WRITE, limits_.low_watermark, 0);
   timeval send_timeout = toTimeval(limits_.send_timeout);
   bufferevent_set_timeouts(bev_.get(), nullptr, &send_timeout);
-  bufferevent_enable(bev_.get(), EV_READ | EV_WRITE);
+  if (tls_) {
+    bufferevent_enable(bev_.get(), EV_READ | EV_WRITE);
+  } else {
+    bufferevent_enable(bev_.get(), EV_READ);
+    bufferevent_disable(bev_.get(), EV_WRITE);  // see onFlush()
+  }
   armTimer(Timer::Header);
 }
 
@@ -235,6 +241,7 @@ void ServerConnection::closeNow() {
   bufferevent_disable(bev_.get(), EV_READ | EV_WRITE);
   event_del(timer_.get());
   event_del(deferred_.get());
+  event_del(flush_.get());
   sink_ = nullptr;
   owner_.retire(*this);
 }
@@ -271,6 +278,10 @@ void ServerConnection::deferredCallback(evutil_socket_t /*fd*/, short /*what*/, 
   static_cast<ServerConnection*>(arg)->onDeferred();
 }
 
+void ServerConnection::flushCallback(evutil_socket_t /*fd*/, short /*what*/, void* arg) {
+  static_cast<ServerConnection*>(arg)->onFlush();
+}
+
 void ServerConnection::timerCallback(evutil_socket_t /*fd*/, short /*what*/, void* arg) {
   static_cast<ServerConnection*>(arg)->onTimer();
 }
@@ -281,6 +292,9 @@ void ServerConnection::onRead() {
     evbuffer_drain(input, evbuffer_get_length(input));
     return;
   }
+  // libevent read 4 KiB at most; take the rest of what the socket holds while it can be
+  // parsed (TLS reads go through OpenSSL's records instead).
+  if (!tls_ && canParse()) net::readAvailable(bev_.get(), limits_.high_watermark);
   processInput();
 }
 
@@ -482,13 +496,19 @@ void ServerConnection::onEvent(short what) {
     return;
   }
   if (what & BEV_EVENT_EOF) {
-    if (phase_ == Phase::Exchange && request_complete_ && !head_ready_) {
+    // An EOF while writing means the peer is gone. On TLS, libevent stops reading and writing
+    // after any EOF (bufferevent_openssl.c, conn_closed) and only starts writing again when
+    // bytes are added to an empty output: bytes already queued would never leave, and a
+    // response paused on them would wait for a drain that never comes.
+    bool can_send =
+        (what & BEV_EVENT_WRITING) == 0 && (!tls_ || evbuffer_get_length(output()) == 0);
+    if (can_send && phase_ == Phase::Exchange && request_complete_ && !head_ready_) {
       // The client half-closed after a complete request: answer it, then close.
       close_after_response_ = true;
       keep_alive_ = false;
       return;
     }
-    if (phase_ == Phase::Idle && !parser_.inMessage()) {
+    if (can_send && phase_ == Phase::Idle && !parser_.inMessage()) {
       startClosing();  // flushes a response still queued, then closes
       return;
     }
@@ -515,11 +535,28 @@ void ServerConnection::onEvent(short what) {
   }
 }
 
+void ServerConnection::scheduleFlush() {
+  if (!tls_ && phase_ != Phase::Closed) event_active(flush_.get(), EV_TIMEOUT, 0);
+}
+
+void ServerConnection::onFlush() {
+  if (phase_ == Phase::Closed || phase_ == Phase::Lingering) return;
+  // While EV_WRITE is on, the socket was full: libevent writes when it drains.
+  if ((bufferevent_get_enabled(bev_.get()) & EV_WRITE) != 0) return;
+  if (evbuffer_get_length(output()) == 0) return;
+  if (!net::writeNow(bev_.get())) {
+    bufferevent_enable(bev_.get(), EV_WRITE);
+    return;
+  }
+  onWrite();
+}
+
 void ServerConnection::onWrite() {
   if (phase_ == Phase::Closed) return;
   if (file_fd_ >= 0) pumpFile();
   evbuffer* out = output();
   size_t queued = evbuffer_get_length(out);
+  if (!tls_ && queued == 0) bufferevent_disable(bev_.get(), EV_WRITE);
   if (phase_ == Phase::Closing) {
     if (queued == 0) startLingering();
     return;
@@ -562,6 +599,7 @@ void ServerConnection::writeErrorResponse(int status) {
   text += body;
   evbuffer* out = output();
   evbuffer_add(out, text.data(), text.size());
+  scheduleFlush();
 }
 
 void ServerConnection::maybeEndExchange() {
@@ -608,7 +646,11 @@ void ServerConnection::startClosing() {
   armTimer(Timer::None);
   bufferevent_disable(bev_.get(), EV_READ);
   bufferevent_setwatermark(bev_.get(), EV_WRITE, 0, 0);
-  if (evbuffer_get_length(output()) == 0 && file_fd_ < 0) startLingering();
+  if (evbuffer_get_length(output()) == 0 && file_fd_ < 0) {
+    startLingering();
+  } else {
+    scheduleFlush();
+  }
 }
 
 void ServerConnection::startLingering() {
@@ -639,6 +681,7 @@ void ServerConnection::sendContinue() {
   if (!exchangeUsable() || !expect_continue_ || head_sent_) return;
   expect_continue_ = false;
   evbuffer_add(output(), kContinue.data(), kContinue.size());
+  scheduleFlush();
 }
 
 void ServerConnection::sendHead(ResponseHead head) {
@@ -692,6 +735,7 @@ void ServerConnection::sendHead(ResponseHead head) {
   if (!headers.has("Date")) headers.add("Date", std::string(httpDate()));
   std::string text = head.serialize();
   evbuffer_add(sink(), text.data(), text.size());
+  scheduleFlush();
 }
 
 evbuffer* ServerConnection::output() {
@@ -740,6 +784,7 @@ void ServerConnection::sendBody(evbuffer& data) {
   }
   bytes_sent_ += length;
   if (evbuffer_get_length(output()) >= limits_.high_watermark) output_was_blocked_ = true;
+  scheduleFlush();
 }
 
 void ServerConnection::sendBody(std::string_view data) {
@@ -763,6 +808,7 @@ void ServerConnection::sendBody(std::string_view data) {
   }
   bytes_sent_ += data.size();
   if (evbuffer_get_length(output()) >= limits_.high_watermark) output_was_blocked_ = true;
+  scheduleFlush();
 }
 
 void ServerConnection::sendFile(int fd, uint64_t offset, uint64_t length) {
@@ -790,6 +836,7 @@ void ServerConnection::sendFile(int fd, uint64_t offset, uint64_t length) {
     }
     if (framing_ == Framing::Chunked) evbuffer_add(out, "\r\n", 2);
     if (evbuffer_get_length(output()) >= limits_.high_watermark) output_was_blocked_ = true;
+    scheduleFlush();
     return;
   }
   // TLS: read through a bounded buffer, refilled as the socket drains (pumpFile).
@@ -851,6 +898,7 @@ void ServerConnection::finish() {
   }
   finished_ = true;
   sink_ = nullptr;
+  scheduleFlush();
   if (!request_complete_) {
     bool body_unread = body_delivered_ == 0 && evbuffer_get_length(pending_body_.get()) == 0;
     auto declared = declaredLength();

@@ -144,6 +144,10 @@ class ServerConnection final : public ServerExchange, public BodySource, private
   void onTimer();
   void onRead();
   void onWrite();
+  // Plain sockets: response bytes are written once per loop pass straight to the socket
+  // (net::writeNow); EV_WRITE is enabled only while bytes are left over.
+  void scheduleFlush();
+  void onFlush();
   void onEvent(short what);
 
   void failRequest(const Error& error);
@@ -169,6 +173,7 @@ class ServerConnection final : public ServerExchange, public BodySource, private
   static void writeCallback(bufferevent* bev, void* arg);
   static void eventCallback(bufferevent* bev, short what, void* arg);
   static void deferredCallback(evutil_socket_t fd, short what, void* arg);
+  static void flushCallback(evutil_socket_t fd, short what, void* arg);
   static void timerCallback(evutil_socket_t fd, short what, void* arg);
 
   event_base& base_;
@@ -179,6 +184,7 @@ class ServerConnection final : public ServerExchange, public BodySource, private
   RequestHandler& handler_;
   Parser parser_;
   net::EventPtr deferred_;
+  net::EventPtr flush_;
   net::EventPtr timer_;
   Timer timer_kind_ = Timer::None;
   net::EvbufferPtr pending_body_;  // de-chunked body bytes not yet handed to the sink

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "tests/fixtures/transport.h"
 #include "tests/integration/proxy_harness.h"
 
 using namespace portico::testing;
@@ -200,6 +201,49 @@ TEST_CASE("SIGTERM lets an in-flight request finish, then exits 0", "[proxy][dra
   CHECK(response.status == 200);
   CHECK(response.body == "finished");
   CHECK(proxy->waitForExit(30s) == std::optional<int>(0));
+}
+
+TEST_CASE("SIGTERM exits at once after TLS clients vanish mid-download with the body paused",
+          "[proxy][drain][tls]") {
+  // Each client reads the start of a large download and stops, so the proxy's output to it
+  // fills and the upstream body is paused; then the client resets its connection. The proxy
+  // must notice every vanished client, so that SIGTERM finds nothing in flight and exits well
+  // within its 30 s grace (before the fix a TLS connection whose peer was gone waited for
+  // its output to drain until the grace ran out).
+  FakeUpstream v2;
+  constexpr int kClients = 4;
+  for (int i = 0; i < kClients; ++i) {
+    v2.push(UpstreamReply::respond(200).withGeneratedBody(1ull << 30));
+  }
+  RunningProxy proxy;
+  startProxy(proxy, {.tls = true, .v2 = {v2.address()}, .workers = 1});
+  const Endpoint& endpoint = proxy->endpoint();
+  SslCtxPtr ctx(SSL_CTX_new(TLS_client_method()));
+  REQUIRE(ctx);
+  ignoreSigpipe();
+  std::vector<Transport> clients;
+  for (int i = 0; i < kClients; ++i) {
+    auto deadline = Clock::now() + 10s;
+    Transport client = Transport::connect(endpoint.host, endpoint.port, deadline);
+    client.startTlsClient(ctx.get(), "", "", deadline);
+    client.writeAll(
+        "GET /v2/big/blobs/sha256:" + std::to_string(i) + " HTTP/1.1\r\nHost: h\r\n\r\n", deadline);
+    // The response is flowing once its first 256 KiB have arrived.
+    std::string received;
+    char buffer[16 * 1024];
+    while (received.size() < 256 * 1024) {
+      size_t n = client.read(buffer, sizeof buffer, deadline);
+      REQUIRE(n > 0);
+      received.append(buffer, n);
+    }
+    CHECK(received.rfind("HTTP/1.1 200", 0) == 0);
+    clients.push_back(std::move(client));
+  }
+  for (auto& client : clients) client.reset();
+  size_t mark = proxy->output().size();
+  proxy->signal(SIGTERM);
+  REQUIRE(proxy->waitForOutput("stopping", 10s, mark));
+  CHECK(proxy->waitForExit(15s) == std::optional<int>(0));
 }
 
 TEST_CASE("check-config says configuration OK or names file, line and key", "[proxy][cli]") {
