@@ -22,18 +22,29 @@ Result<std::optional<size_t>> parsePaginationNumber(std::string_view text, size_
   return std::optional<size_t>{value};
 }
 
-Page paginate(const std::vector<std::string>& sorted, std::optional<size_t> n,
-              std::string_view last) {
-  Page page;
+PageRange pageRange(const std::vector<std::string>& sorted, std::optional<size_t> n,
+                    std::string_view last) {
   auto it = last.empty() ? sorted.begin()
                          : std::upper_bound(sorted.begin(), sorted.end(), last,
                                             [](std::string_view a, const std::string& b) {
                                               return a < std::string_view(b);
                                             });
-  const size_t remaining = static_cast<size_t>(sorted.end() - it);
+  PageRange range;
+  range.begin = static_cast<size_t>(it - sorted.begin());
+  const size_t remaining = sorted.size() - range.begin;
   const size_t take = n ? std::min(*n, remaining) : remaining;
-  page.entries.assign(it, it + static_cast<std::ptrdiff_t>(take));
-  if (take < remaining && take > 0) page.next_last = page.entries.back();
+  range.end = range.begin + take;
+  range.more = take < remaining && take > 0;
+  return range;
+}
+
+Page paginate(const std::vector<std::string>& sorted, std::optional<size_t> n,
+              std::string_view last) {
+  const PageRange range = pageRange(sorted, n, last);
+  Page page;
+  page.entries.assign(sorted.begin() + static_cast<std::ptrdiff_t>(range.begin),
+                      sorted.begin() + static_cast<std::ptrdiff_t>(range.end));
+  if (range.more) page.next_last = page.entries.back();
   return page;
 }
 
@@ -47,35 +58,59 @@ bool lessRepositoryName(std::string_view a, std::string_view b) {
   return a.size() < b.size();
 }
 
-Result<Page> Catalog::list(std::optional<size_t> n, std::string_view last) {
-  Page page;
-  if (n && *n == 0) return page;
-  const std::string root = layout::repositoriesRoot();
-  bool more = false;
-  auto walked = driver_.walk(root, [&](const storage::FileInfo& info) {
-    if (!info.is_dir) return storage::WalkControl::Continue;
-    const std::string_view base = storage::baseName(info.path);
-    if (base.empty() || base.front() != '_') return storage::WalkControl::Continue;
-    if (base == "_layers") {
-      // info.path = <root>/<name>/_layers
-      std::string_view name(info.path);
-      name.remove_prefix(root.size() + 1);
-      name.remove_suffix(base.size() + 1);
-      if (last.empty() || lessRepositoryName(last, name)) {
-        if (n && page.entries.size() == *n) {
-          more = true;
-          return storage::WalkControl::Stop;
-        }
-        page.entries.emplace_back(name);
+namespace {
+
+// True when every repository name in the subtree `prefix` ("a/b/", a directory's name and a
+// slash) sorts at or before `last`: `prefix` is not a prefix of `last` and sorts before it,
+// so they differ at a position inside `prefix` where `prefix` is smaller.
+bool subtreeBefore(std::string_view prefix, std::string_view last) {
+  return !last.starts_with(prefix) && lessRepositoryName(prefix, last);
+}
+
+}  // namespace
+
+// distribution's walk, pruned: directories in byte order, depth first, a repository where a
+// `_layers` directory is found, no descent into `_`-prefixed directories. The two shortcuts
+// cannot change which names come out or their order: a subtree whose names all sort at or
+// before `last` is skipped without being read (distribution walks it and filters every name
+// out), so a page costs O(n) directory reads instead of everything up to `last`; and one
+// listEntries() per directory (readdir's d_type) replaces distribution's stat per entry. A
+// repository directory is still read, not just probed for `_layers`: a repository may hold
+// nested ones ("a" and "a/b"), whose directories sit next to `_layers`.
+Result<void> Catalog::walk(const std::string& dir, const std::string& name, WalkState& state) {
+  auto entries = driver_.listEntries(dir);
+  if (!entries) return entries.error();
+  for (const storage::DirEntry& entry : *entries) {
+    if (!entry.is_dir) continue;
+    if (entry.name.front() == '_') {
+      // `_layers` directly under repositories/ would name the empty repository: not one.
+      if (entry.name != "_layers" || name.empty()) continue;
+      if (!state.last.empty() && !lessRepositoryName(state.last, name)) continue;
+      if (state.limit && state.page.entries.size() == *state.limit) {
+        state.more = true;
+        return ok();
       }
+      state.page.entries.push_back(name);
+      continue;
     }
-    return storage::WalkControl::SkipDir;
-  });
+    std::string child = name.empty() ? entry.name : name + "/" + entry.name;
+    if (!state.last.empty() && subtreeBefore(child + "/", state.last)) continue;
+    auto walked = walk(dir + "/" + entry.name, child, state);
+    if (!walked && !walked.error().is(storage::StorageErrc::NotFound)) return walked;  // else gone
+    if (state.more) return ok();
+  }
+  return ok();
+}
+
+Result<Page> Catalog::list(std::optional<size_t> n, std::string_view last) {
+  WalkState state{.page = {}, .limit = n, .last = last, .more = false};
+  if (n && *n == 0) return std::move(state.page);
+  auto walked = walk(layout::repositoriesRoot(), "", state);
   if (!walked && !walked.error().is(storage::StorageErrc::NotFound)) {
     return fromStorageError(walked.error(), ErrorCode::NameUnknown, "catalog");
   }
-  if (more) page.next_last = page.entries.back();
-  return page;
+  if (state.more) state.page.next_last = state.page.entries.back();
+  return std::move(state.page);
 }
 
 }  // namespace portico::registry

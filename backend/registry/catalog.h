@@ -36,6 +36,18 @@ struct Page {
 [[nodiscard]] Result<std::optional<size_t>> parsePaginationNumber(std::string_view text,
                                                                   size_t max);
 
+// Where a page lies in `sorted`: positions [begin, end); `more` when entries follow it.
+struct PageRange {
+  size_t begin = 0;
+  size_t end = 0;
+  bool more = false;
+};
+
+// The page of `sorted` (byte-wise sorted) after `last`, at most `n`, as positions: lets a
+// caller render a page of a shared list without copying it. Same rules as paginate().
+PageRange pageRange(const std::vector<std::string>& sorted, std::optional<size_t> n,
+                    std::string_view last);
+
 // The entries of `sorted` (byte-wise sorted, as tags are) strictly after `last` (empty last:
 // from the start), at most `n` of them (nullopt: all). n = 0 gives an empty page.
 Page paginate(const std::vector<std::string>& sorted, std::optional<size_t> n,
@@ -53,6 +65,15 @@ class Catalog {
   [[nodiscard]] Result<Page> list(std::optional<size_t> n, std::string_view last);
 
  private:
+  struct WalkState {
+    Page page;
+    std::optional<size_t> limit;
+    std::string_view last;
+    bool more = false;  // a name beyond the page exists
+  };
+  // Collects the repositories at and below `dir` (logical path) whose name is `name`.
+  Result<void> walk(const std::string& dir, const std::string& name, WalkState& state);
+
   storage::StorageDriver& driver_;
 };
 

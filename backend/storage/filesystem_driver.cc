@@ -4,6 +4,7 @@
 #include <event2/buffer.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -330,6 +331,65 @@ Result<std::vector<std::string>> FilesystemDriver::list(std::string_view path) {
   if (err != 0) return errnoError(err, "readdir", path);
   std::sort(children.begin(), children.end());
   return children;
+}
+
+Result<std::vector<DirEntry>> FilesystemDriver::listEntries(std::string_view path) {
+  if (auto valid = validatePath(path, true); !valid) return valid.error();
+  DIR* dir = ::opendir(fullPath(path).c_str());
+  if (dir == nullptr) return errnoError(errno, "opendir", path);
+  std::vector<DirEntry> entries;
+  int err = 0;
+  for (;;) {
+    errno = 0;
+    const dirent* entry = ::readdir(dir);
+    if (entry == nullptr) {
+      err = errno;
+      break;
+    }
+    const std::string_view name = entry->d_name;
+    if (name == "." || name == ".." || isTemporaryName(name)) continue;
+    bool is_dir = entry->d_type == DT_DIR;
+    // d_type gives the type without a stat; some filesystems leave it DT_UNKNOWN, and a
+    // symbolic link is followed like stat() does, so those two cost one fstatat.
+    if (entry->d_type == DT_UNKNOWN || entry->d_type == DT_LNK) {
+      struct stat st {};
+      if (::fstatat(::dirfd(dir), entry->d_name, &st, 0) != 0) {
+        if (errno == ENOENT) continue;  // removed meanwhile, or a dangling link
+        err = errno;
+        break;
+      }
+      is_dir = S_ISDIR(st.st_mode);
+    }
+    entries.push_back(DirEntry{std::string(name), is_dir});
+  }
+  ::closedir(dir);
+  if (err != 0) return errnoError(err, "readdir", path);
+  std::sort(entries.begin(), entries.end(),
+            [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
+  return entries;
+}
+
+Result<std::optional<ListingVersion>> FilesystemDriver::listingVersion(std::string_view path) {
+  if (auto valid = validatePath(path, true); !valid) return valid.error();
+  // The clock is read BEFORE the stat. A directory's mtime comes from the kernel's coarse
+  // clock (one tick, a few ms; some filesystems store whole seconds), so an entry added in the
+  // same tick as the previous change can leave mtime unchanged. Once mtime is older than
+  // kSettledAge, any later change stamps a larger mtime, so equal versions mean equal entries.
+  // Younger than that: no version (the caller reads the directory, uncached). ctime and the
+  // link count (subdirectories, e.g. tags) are further guards; the inode catches a
+  // directory removed and created again.
+  constexpr int64_t kSettledAge = 2'000'000'000;  // ns
+  timespec now{};
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  struct stat st {};
+  if (::stat(fullPath(path).c_str(), &st) != 0) return errnoError(errno, "stat", path);
+  if (!S_ISDIR(st.st_mode)) return Error{StorageErrc::Io, "not a directory", std::string(path)};
+  auto ns = [](const timespec& t) { return int64_t{t.tv_sec} * 1'000'000'000 + t.tv_nsec; };
+  const int64_t mtime = ns(st.st_mtim);
+  if (mtime > ns(now) - kSettledAge) return std::optional<ListingVersion>{};
+  return std::optional<ListingVersion>{
+      ListingVersion{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino), mtime,
+                     ns(st.st_ctim), static_cast<uint64_t>(st.st_nlink)}};
 }
 
 Result<void> FilesystemDriver::move(std::string_view src, std::string_view dst) {

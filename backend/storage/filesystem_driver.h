@@ -26,6 +26,8 @@ class FilesystemDriver final : public StorageDriver {
   Result<std::unique_ptr<FileWriter>> writer(std::string_view path, bool append) override;
   Result<FileInfo> stat(std::string_view path) override;
   Result<std::vector<std::string>> list(std::string_view path) override;
+  Result<std::vector<DirEntry>> listEntries(std::string_view path) override;
+  Result<std::optional<ListingVersion>> listingVersion(std::string_view path) override;
   Result<void> move(std::string_view src, std::string_view dst) override;
   Result<void> remove(std::string_view path) override;
   Result<void> walk(std::string_view path, const WalkCallback& callback) override;

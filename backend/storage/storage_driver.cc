@@ -28,6 +28,27 @@ Result<void> validatePath(std::string_view path, bool allow_root) {
   return ok();
 }
 
+Result<std::vector<DirEntry>> StorageDriver::listEntries(std::string_view path) {
+  auto children = list(path);
+  if (!children) return children.error();
+  std::vector<DirEntry> entries;
+  entries.reserve(children->size());
+  for (const std::string& child : *children) {
+    auto info = stat(child);
+    if (!info) {
+      if (info.error().is(StorageErrc::NotFound)) continue;  // removed meanwhile
+      return info.error();
+    }
+    entries.push_back(DirEntry{std::string(baseName(child)), info->is_dir});
+  }
+  return entries;
+}
+
+Result<std::optional<ListingVersion>> StorageDriver::listingVersion(std::string_view path) {
+  if (auto valid = validatePath(path, true); !valid) return valid.error();
+  return std::optional<ListingVersion>{};
+}
+
 std::string_view parentPath(std::string_view path) {
   const size_t slash = path.rfind('/');
   if (slash == 0 || slash == std::string_view::npos) return "/";

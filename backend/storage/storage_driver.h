@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -89,6 +90,22 @@ enum class WalkControl {
 
 using WalkCallback = std::function<WalkControl(const FileInfo&)>;
 
+// One child of a directory as listEntries() returns it: its name and type, nothing else.
+struct DirEntry {
+  std::string name;  // base name, not the full path
+  bool is_dir = false;
+};
+
+// Identifies one state of a directory's list of entries (see StorageDriver::listingVersion).
+struct ListingVersion {
+  uint64_t device = 0;
+  uint64_t inode = 0;
+  int64_t mtime_ns = 0;
+  int64_t ctime_ns = 0;
+  uint64_t links = 0;
+  bool operator==(const ListingVersion&) const = default;
+};
+
 // The driver interface. Implementations are thread-safe: distinct paths may be used from
 // several workers at once; concurrent writers to one path are the caller's problem.
 class StorageDriver {
@@ -116,6 +133,16 @@ class StorageDriver {
   // Full logical paths of the directory's direct children, sorted. NotFound if the directory
   // does not exist (distribution returns PathNotFoundError too).
   [[nodiscard]] virtual Result<std::vector<std::string>> list(std::string_view path) = 0;
+  // The directory's direct children with their type, sorted by name: list() + stat() without
+  // the other metadata, so a driver can answer from one directory read (the filesystem
+  // driver takes the type from readdir's d_type). NotFound as list(). The default
+  // implementation calls list() and stat(); a child removed meanwhile is left out.
+  [[nodiscard]] virtual Result<std::vector<DirEntry>> listEntries(std::string_view path);
+  // A version of the directory's entries for caching a listing: if two calls return equal
+  // versions, no entry was added or removed in between. nullopt when the driver cannot
+  // promise that for this directory now (the default; the filesystem driver when the
+  // directory changed too recently for its timestamp to tell a further change apart).
+  [[nodiscard]] virtual Result<std::optional<ListingVersion>> listingVersion(std::string_view path);
   // Renames src to dst (replacing dst), creating dst's parents. Atomic on one filesystem.
   [[nodiscard]] virtual Result<void> move(std::string_view src, std::string_view dst) = 0;
   // Removes the file or the directory recursively. NotFound if nothing is there.

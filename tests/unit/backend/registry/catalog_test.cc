@@ -7,6 +7,7 @@
 #include "backend/registry/error_code.h"
 #include "backend/storage/layout.h"
 #include "backend/storage/memory_driver.h"
+#include "tests/unit/backend/storage/driver_fixtures.h"
 
 using namespace portico;
 using namespace portico::registry;
@@ -16,6 +17,58 @@ namespace {
 
 void makeRepository(storage::StorageDriver& driver, std::string_view name) {
   REQUIRE(driver.putContent(layout::layersDir(name) + "/sha256/00/link", "x"));
+}
+
+// A driver that counts directory reads, to see what a catalog page touches.
+class CountingDriver final : public storage::StorageDriver {
+ public:
+  explicit CountingDriver(storage::StorageDriver& inner) : inner_(inner) {}
+  size_t reads = 0;
+
+  std::string_view name() const override { return inner_.name(); }
+  Result<std::string> getContent(std::string_view path) override { return inner_.getContent(path); }
+  Result<void> putContent(std::string_view path, std::string_view data) override {
+    return inner_.putContent(path, data);
+  }
+  Result<std::unique_ptr<storage::FileReader>> reader(std::string_view path,
+                                                      uint64_t offset) override {
+    return inner_.reader(path, offset);
+  }
+  Result<std::unique_ptr<storage::FileWriter>> writer(std::string_view path, bool append) override {
+    return inner_.writer(path, append);
+  }
+  Result<storage::FileInfo> stat(std::string_view path) override { return inner_.stat(path); }
+  Result<std::vector<std::string>> list(std::string_view path) override {
+    ++reads;
+    return inner_.list(path);
+  }
+  Result<std::vector<storage::DirEntry>> listEntries(std::string_view path) override {
+    ++reads;
+    return inner_.listEntries(path);
+  }
+  Result<void> move(std::string_view src, std::string_view dst) override {
+    return inner_.move(src, dst);
+  }
+  Result<void> remove(std::string_view path) override { return inner_.remove(path); }
+  Result<void> walk(std::string_view path, const storage::WalkCallback& callback) override {
+    ++reads;
+    return inner_.walk(path, callback);
+  }
+
+ private:
+  storage::StorageDriver& inner_;
+};
+
+// The names a page must hold, computed from the whole listing the way distribution filters
+// its walk: every name after `last` (component-wise), in walk order, at most n.
+std::vector<std::string> expectedPage(const std::vector<std::string>& walk_order,
+                                      std::optional<size_t> n, const std::string& last) {
+  std::vector<std::string> page;
+  for (const auto& name : walk_order) {
+    if (n && page.size() == *n) break;
+    if (last.empty() || lessRepositoryName(last, name)) page.push_back(name);
+  }
+  return page;
 }
 
 }  // namespace
@@ -117,4 +170,59 @@ TEST_CASE("lessRepositoryName compares component-wise", "[catalog]") {
   CHECK(lessRepositoryName("a", "a/b"));
   CHECK(lessRepositoryName("", "a"));
   CHECK_FALSE(lessRepositoryName("a", "a"));
+}
+
+TEMPLATE_TEST_CASE("a catalog page after last equals the filtered whole walk, for every last",
+                   "[catalog]", storage::testing::FilesystemFixture,
+                   storage::testing::MemoryFixture) {
+  TestType f;
+  // Nested repositories, names that sort around '/' and '_', a name that sorts before its
+  // parent's _layers ("a/0b": distribution's walk emits it before "a").
+  const std::vector<std::string> names{"a",     "a/0b",  "a/b",   "a/b/c", "a-b", "a.b",
+                                       "a0",    "b",     "b/a/c", "c/x",   "c/y", "c0/z",
+                                       "d/e/f", "d/e-f", "d/ef",  "z"};
+  for (const auto& name : names) makeRepository(f.driver, name);
+  REQUIRE(f.driver.putContent(layout::repositoryDir("nothere/deep") + "/file", "x"));
+  Catalog catalog(f.driver);
+  auto whole = catalog.list(std::nullopt, "");
+  REQUIRE(whole);
+  CHECK(whole->entries == std::vector<std::string>{"a/0b", "a", "a/b", "a/b/c", "a-b", "a.b", "a0",
+                                                   "b", "b/a/c", "c/x", "c/y", "c0/z", "d/e/f",
+                                                   "d/e-f", "d/ef", "z"});
+  std::vector<std::string> lasts = names;
+  for (auto extra : {"0", "a/", "a/b/", "a/c", "b/a", "c", "c/", "d", "d/e", "zz", "~"}) {
+    lasts.emplace_back(extra);
+  }
+  for (const auto& last : lasts) {
+    for (std::optional<size_t> n : {std::optional<size_t>{}, std::optional<size_t>{1},
+                                    std::optional<size_t>{2}, std::optional<size_t>{5}}) {
+      INFO("last " << last << " n " << (n ? std::to_string(*n) : "none"));
+      auto page = catalog.list(n, last);
+      REQUIRE(page);
+      const auto want = expectedPage(whole->entries, n, last);
+      CHECK(page->entries == want);
+      // A next page is announced only when a name follows this page.
+      const auto beyond = expectedPage(whole->entries, n ? std::optional<size_t>{*n + 1} : n, last);
+      CHECK(page->next_last.has_value() == (beyond.size() > want.size()));
+    }
+  }
+}
+
+TEST_CASE("a catalog page after last reads only the directories it needs", "[catalog]") {
+  storage::MemoryDriver memory;
+  for (int i = 0; i < 100; ++i) {
+    char name[32];
+    std::snprintf(name, sizeof name, "group/repo-%03d", i);
+    makeRepository(memory, name);
+  }
+  CountingDriver driver(memory);
+  Catalog catalog(driver);
+  auto page = catalog.list(10, "group/repo-079");
+  REQUIRE(page);
+  REQUIRE(page->entries.size() == 10);
+  CHECK(page->entries.front() == "group/repo-080");
+  CHECK(page->entries.back() == "group/repo-089");
+  // repositories/, group/, `last` itself (a nested repository could follow it), and the 11
+  // repositories from 080 to 090 (the 11th shows that more follow): not the 79 before it.
+  CHECK(driver.reads <= 14);
 }

@@ -4,6 +4,9 @@
 #include "backend/storage/storage_driver.h"
 
 #include <event2/buffer.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -356,4 +359,99 @@ TEST_CASE("filesystem paths map to <root><path> as distribution's driver does",
   CHECK(std::fread(buffer, 1, sizeof(buffer), file) == 3);
   std::fclose(file);
   CHECK(std::string(buffer) == "sha");
+}
+
+TEMPLATE_TEST_CASE("listEntries gives each child's name and type, sorted by name", "[storage]",
+                   DRIVERS) {
+  TestType f;
+  REQUIRE(f.driver.putContent("/d/b/file", "x"));
+  REQUIRE(f.driver.putContent("/d/a", "x"));
+  REQUIRE(f.driver.putContent("/d/_c/file", "x"));
+  REQUIRE(f.driver.putContent("/d/C", "x"));
+  auto entries = f.driver.listEntries("/d");
+  REQUIRE(entries);
+  std::vector<std::string> seen;
+  for (const auto& entry : *entries) seen.push_back(entry.name + (entry.is_dir ? "/" : ""));
+  CHECK(seen == std::vector<std::string>{"C", "_c/", "a", "b/"});
+  CHECK(f.driver.listEntries("/nope").error().is(StorageErrc::NotFound));
+  CHECK(f.driver.listEntries("/d/../x").error().is(StorageErrc::InvalidPath));
+}
+
+TEST_CASE("filesystem listEntries follows symbolic links and skips dangling ones", "[storage]") {
+  FilesystemFixture f;
+  REQUIRE(f.driver.putContent("/d/real/file", "x"));
+  REQUIRE(f.driver.putContent("/d/plain", "x"));
+  REQUIRE(::symlink("real", (f.root + "/d/to-dir").c_str()) == 0);
+  REQUIRE(::symlink("plain", (f.root + "/d/to-file").c_str()) == 0);
+  REQUIRE(::symlink("missing", (f.root + "/d/dangling").c_str()) == 0);
+  auto entries = f.driver.listEntries("/d");
+  REQUIRE(entries);
+  std::vector<std::string> seen;
+  for (const auto& entry : *entries) seen.push_back(entry.name + (entry.is_dir ? "/" : ""));
+  CHECK(seen == std::vector<std::string>{"plain", "real/", "to-dir/", "to-file"});
+}
+
+namespace {
+
+// Sets the directory's mtime `seconds_ago` into the past (as if its last change were old).
+void ageDirectory(const std::string& dir, int seconds_ago) {
+  timespec times[2];
+  REQUIRE(::clock_gettime(CLOCK_REALTIME, &times[0]) == 0);
+  times[0].tv_sec -= seconds_ago;
+  times[1] = times[0];
+  REQUIRE(::utimensat(AT_FDCWD, dir.c_str(), times, 0) == 0);
+}
+
+// Sets the directory's mtime to exactly `mtime`.
+void setMtime(const std::string& dir, const timespec& mtime) {
+  timespec times[2] = {mtime, mtime};
+  REQUIRE(::utimensat(AT_FDCWD, dir.c_str(), times, 0) == 0);
+}
+
+}  // namespace
+
+TEST_CASE("filesystem listingVersion: none while fresh, and any added or removed entry changes it",
+          "[storage]") {
+  FilesystemFixture f;
+  REQUIRE(f.driver.putContent("/tags/a/link", "x"));
+  // Just changed: its timestamp cannot tell a change in the same tick apart.
+  auto fresh = f.driver.listingVersion("/tags");
+  REQUIRE(fresh);
+  CHECK_FALSE(*fresh);
+
+  const std::string dir = f.root + "/tags";
+  ageDirectory(dir, 60);
+  auto settled = f.driver.listingVersion("/tags");
+  REQUIRE(settled);
+  REQUIRE(*settled);
+  CHECK(**f.driver.listingVersion("/tags") == **settled);
+  CHECK(**f.restarted().listingVersion("/tags") == **settled);
+
+  // A change that keeps the old mtime (same clock tick) still changes the version.
+  struct stat st {};
+  REQUIRE(::stat(dir.c_str(), &st) == 0);
+  REQUIRE(f.driver.putContent("/tags/b/link", "x"));
+  setMtime(dir, st.st_mtim);
+  auto added = f.driver.listingVersion("/tags");
+  REQUIRE(added);
+  REQUIRE(*added);
+  CHECK_FALSE(**added == **settled);
+
+  REQUIRE(f.driver.remove("/tags/b"));
+  ageDirectory(dir, 60);
+  auto removed = f.driver.listingVersion("/tags");
+  REQUIRE(removed);
+  REQUIRE(*removed);
+  CHECK_FALSE(**removed == **added);
+
+  CHECK(f.driver.listingVersion("/nope").error().is(StorageErrc::NotFound));
+  CHECK(f.driver.listingVersion("/tags/a/link").error().is(StorageErrc::Io));
+}
+
+TEST_CASE("the memory driver has no listing versions (never cached)", "[storage]") {
+  MemoryFixture f;
+  REQUIRE(f.driver.putContent("/tags/a/link", "x"));
+  auto version = f.driver.listingVersion("/tags");
+  REQUIRE(version);
+  CHECK_FALSE(*version);
 }
