@@ -2,9 +2,11 @@
 // Docker Registry API "Catalog"), and GET /v2/<name>/referrers/<digest> (OCI 1.1
 // "Listing Referrers").
 
-#include <nlohmann/json.hpp>
+#include <cstddef>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "backend/api/error_response.h"
 #include "backend/api/handlers.h"
@@ -20,9 +22,94 @@ std::string nextLink(const std::string& path, size_t n, const std::string& last)
          ">; rel=\"next\"";
 }
 
-void respondJson(ApiRequest& request, const nlohmann::json& body, http::HeaderMap headers) {
+// Length of the valid UTF-8 sequence at the start of `s` (RFC 3629: no overlongs, no
+// surrogates, at most U+10FFFF), 0 if it is not one.
+size_t utf8SequenceLength(std::string_view s) {
+  const auto byte = [&](size_t i) { return static_cast<unsigned char>(s[i]); };
+  const unsigned char b0 = byte(0);
+  size_t length = 0;
+  unsigned char low = 0x80;
+  unsigned char high = 0xbf;
+  if (b0 >= 0xc2 && b0 <= 0xdf) {
+    length = 2;
+  } else if (b0 >= 0xe0 && b0 <= 0xef) {
+    length = 3;
+    if (b0 == 0xe0) low = 0xa0;
+    if (b0 == 0xed) high = 0x9f;
+  } else if (b0 >= 0xf0 && b0 <= 0xf4) {
+    length = 4;
+    if (b0 == 0xf0) low = 0x90;
+    if (b0 == 0xf4) high = 0x8f;
+  } else {
+    return 0;
+  }
+  if (s.size() < length || byte(1) < low || byte(1) > high) return 0;
+  for (size_t i = 2; i < length; ++i) {
+    if (byte(i) < 0x80 || byte(i) > 0xbf) return 0;
+  }
+  return length;
+}
+
+// Appends `text` as a JSON string (RFC 8259): quotes, backslash and control characters
+// escaped; invalid UTF-8 (a name on disk can be any bytes) becomes U+FFFD, as Go's
+// encoding/json does in distribution. Names as the API accepts them pass in one append.
+void appendJsonString(std::string& out, std::string_view text) {
+  out += '"';
+  size_t plain = 0;  // start of the run not yet appended
+  for (size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+      ++i;
+      continue;
+    }
+    if (c >= 0x80) {
+      if (const size_t length = utf8SequenceLength(text.substr(i)); length > 0) {
+        i += length;
+        continue;
+      }
+    }
+    out.append(text, plain, i - plain);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += "\\u00";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xf];
+    } else {
+      out += "\\ufffd";
+    }
+    plain = ++i;
+  }
+  out.append(text, plain, text.size() - plain);
+  out += '"';
+}
+
+// {"<key>":[...names...]} preceded by `prefix` members ("\"name\":\"x\","); the listing bodies
+// are written directly: 10,000 tags do not go through a JSON tree.
+std::string listBody(std::string_view prefix, std::string_view key,
+                     std::vector<std::string>::const_iterator begin,
+                     std::vector<std::string>::const_iterator end) {
+  std::string body;
+  size_t size = prefix.size() + key.size() + 8;
+  for (auto it = begin; it != end; ++it) size += it->size() + 3;
+  body.reserve(size);
+  body += '{';
+  body += prefix;
+  appendJsonString(body, key);
+  body += ":[";
+  for (auto it = begin; it != end; ++it) {
+    if (it != begin) body += ',';
+    appendJsonString(body, *it);
+  }
+  body += "]}";
+  return body;
+}
+
+void respondJson(ApiRequest& request, std::string_view body, http::HeaderMap headers) {
   headers.set("Content-Type", std::string(kJsonContentType));
-  request.respond(200, std::move(headers), body.dump());
+  request.respond(200, std::move(headers), body);
 }
 
 // The `n` and `last` query parameters; false after answering PAGINATION_NUMBER_INVALID.
@@ -57,7 +144,8 @@ void handleCatalog(ApiRequest request) {
   if (page->next_last) {
     headers.set("Link", nextLink(request.routes().catalogPath(), page_size, *page->next_last));
   }
-  respondJson(request, {{"repositories", page->entries}}, std::move(headers));
+  respondJson(request, listBody("", "repositories", page->entries.begin(), page->entries.end()),
+              std::move(headers));
 }
 
 void handleTags(ApiRequest request) {
@@ -65,14 +153,22 @@ void handleTags(ApiRequest request) {
   std::string last;
   if (!pagination(request, n, last)) return;
   const auto& repo = request.route.repository;
-  auto tags = request.services().tags.list(repo);
+  auto tags = request.services().tags.sortedTags(repo);
   if (!tags) return request.respondError(tags.error());
-  registry::Page page = registry::paginate(*tags, n, last);
+  const registry::TagStore::TagList& all = **tags;
+  const registry::PageRange page = registry::pageRange(all, n, last);
+  const auto begin = all.begin() + static_cast<std::ptrdiff_t>(page.begin);
+  const auto end = all.begin() + static_cast<std::ptrdiff_t>(page.end);
   http::HeaderMap headers = request.baseHeaders();
-  if (page.next_last && n) {
-    headers.set("Link", nextLink(request.routes().tagsPath(repo), *n, *page.next_last));
+  if (page.more && n) {
+    headers.set("Link", nextLink(request.routes().tagsPath(repo), *n, *(end - 1)));
   }
-  respondJson(request, {{"name", repo.str()}, {"tags", page.entries}}, std::move(headers));
+  std::string name_member;
+  appendJsonString(name_member, "name");
+  name_member += ':';
+  appendJsonString(name_member, repo.str());
+  name_member += ',';
+  respondJson(request, listBody(name_member, "tags", begin, end), std::move(headers));
 }
 
 void handleReferrers(ApiRequest request) {

@@ -1,6 +1,7 @@
 #include "backend/registry/tag_store.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "backend/registry/blob_store.h"
 #include "backend/storage/layout.h"
@@ -42,25 +43,78 @@ Result<void> TagStore::untag(const Repository& repo, const Tag& tag) {
   return ok();
 }
 
-Result<std::vector<std::string>> TagStore::list(const Repository& repo) {
-  auto children = driver_.list(layout::tagsDir(repo.str()));
-  if (!children) return fromStorageError(children.error(), ErrorCode::NameUnknown, repo.str());
-  std::vector<std::string> tags;
-  tags.reserve(children->size());
-  for (const auto& path : *children) tags.emplace_back(storage::baseName(path));
-  std::sort(tags.begin(), tags.end());
-  return tags;
+Result<TagStore::TagList> TagStore::list(const Repository& repo) {
+  auto tags = sortedTags(repo);
+  if (!tags) return tags.error();
+  return TagList(**tags);
+}
+
+Result<std::shared_ptr<const TagStore::TagList>> TagStore::sortedTags(const Repository& repo) {
+  const std::string dir = layout::tagsDir(repo.str());
+  // The version first, then the read: a change after the stat shows in the next version.
+  std::optional<storage::ListingVersion> version;
+  if (cache_capacity_ > 0) {
+    if (auto v = driver_.listingVersion(dir); v && *v) {
+      version = **v;
+      if (auto hit = cached(repo.str(), *version)) return hit;
+    }
+  }
+  auto entries = driver_.listEntries(dir);
+  if (!entries) return fromStorageError(entries.error(), ErrorCode::NameUnknown, repo.str());
+  auto tags = std::make_shared<TagList>();
+  tags->reserve(entries->size());
+  // listEntries() is sorted by name, byte-wise: the order of distribution's sort.Strings.
+  for (auto& entry : *entries) tags->push_back(std::move(entry.name));
+  std::shared_ptr<const TagList> shared = std::move(tags);
+  if (version) remember(repo.str(), *version, shared);
+  return shared;
+}
+
+std::shared_ptr<const TagStore::TagList> TagStore::cached(const std::string& repository,
+                                                          const storage::ListingVersion& version) {
+  std::lock_guard lock(mutex_);
+  auto it = by_repository_.find(repository);
+  if (it == by_repository_.end() || !(it->second->version == version)) return nullptr;
+  lru_.splice(lru_.begin(), lru_, it->second);
+  return it->second->tags;
+}
+
+void TagStore::remember(const std::string& repository, const storage::ListingVersion& version,
+                        std::shared_ptr<const TagList> tags) {
+  constexpr size_t kOverheadPerName = sizeof(std::string);
+  size_t bytes = repository.size() + sizeof(CacheEntry);
+  for (const auto& tag : *tags) bytes += tag.size() + kOverheadPerName;
+  std::lock_guard lock(mutex_);
+  if (auto it = by_repository_.find(repository); it != by_repository_.end()) {
+    cache_bytes_ -= it->second->bytes;
+    lru_.erase(it->second);
+    by_repository_.erase(it);
+  }
+  if (bytes > cache_capacity_) return;
+  while (cache_bytes_ + bytes > cache_capacity_ && !lru_.empty()) {
+    cache_bytes_ -= lru_.back().bytes;
+    by_repository_.erase(lru_.back().repository);
+    lru_.pop_back();
+  }
+  lru_.push_front(CacheEntry{repository, version, std::move(tags), bytes});
+  by_repository_[repository] = lru_.begin();
+  cache_bytes_ += bytes;
+}
+
+size_t TagStore::cachedBytes() {
+  std::lock_guard lock(mutex_);
+  return cache_bytes_;
 }
 
 Result<std::vector<std::string>> TagStore::lookup(const Repository& repo,
                                                   const crypto::Digest& digest) {
   std::vector<std::string> found;
-  auto all = list(repo);
+  auto all = sortedTags(repo);
   if (!all) {
     if (all.error().is(ErrorCode::NameUnknown)) return found;
     return all.error();
   }
-  for (const auto& name : *all) {
+  for (const auto& name : **all) {
     auto tag = Tag::parse(name);
     if (!tag) continue;  // not a tag we could have written; leave it alone
     auto current = resolve(repo, *tag);

@@ -5,6 +5,7 @@
 
 #include "backend/api/registry_handler.h"
 #include "backend/api/services.h"
+#include "backend/storage/layout.h"
 #include "backend/storage/memory_driver.h"
 #include "common/crypto/digest.h"
 #include "tests/unit/backend/api/fake_exchange.h"
@@ -314,6 +315,25 @@ TEST_CASE("tags/list paginates with n, last and a Link header", "[handlers]") {
   CHECK(json::parse(next.body)["tags"] == json{"c", "d"});
   CHECK(registry.call("GET", "/v2/app/tags/list?n=-1").errorCode() == "PAGINATION_NUMBER_INVALID");
   CHECK(registry.call("GET", "/v2/nothing/tags/list").errorCode() == "NAME_UNKNOWN");
+}
+
+TEST_CASE("tags/list writes names from disk as valid JSON (escapes, U+FFFD for bad UTF-8)",
+          "[handlers]") {
+  Registry registry;
+  registry.pushImage("app", "v1", "layer");
+  // Tag directories the API would refuse, written by something else on the storage.
+  for (std::string odd : {std::string("q\"b\\s"), std::string("c\x01t"), std::string("\xff\xfex"),
+                          std::string("\xc3\xa9t\xe2\x82\xac")}) {
+    REQUIRE(registry.driver.putContent(
+        portico::storage::layout::tagsDir("app") + "/" + odd + "/current/link", "x"));
+  }
+  Reply all = registry.call("GET", "/v2/app/tags/list");
+  REQUIRE(all.status == 200);
+  json parsed = json::parse(all.body);  // throws (fails the test) on invalid JSON or UTF-8
+  CHECK(parsed["name"] == "app");
+  CHECK(parsed["tags"] ==
+        json{"c\x01t", "q\"b\\s", "v1", "\xc3\xa9t\xe2\x82\xac", "\xef\xbf\xbd\xef\xbf\xbdx"});
+  CHECK(all.body.find("\\u0001") != std::string::npos);
 }
 
 TEST_CASE("_catalog lists repositories with pagination", "[handlers]") {
