@@ -15,7 +15,10 @@ namespace layout = storage::layout;
 Result<ReferrerIndex::Entry> ReferrerIndex::load(const crypto::Digest& digest) {
   {
     std::lock_guard lock(mutex_);
-    if (auto it = cache_.find(digest); it != cache_.end()) return it->second;
+    if (auto it = cache_.find(digest); it != cache_.end()) {
+      lru_.splice(lru_.begin(), lru_, it->second);
+      return it->second->second;
+    }
   }
   auto bytes = driver_.getContent(layout::blobData(digest));
   if (!bytes) return fromStorageError(bytes.error(), ErrorCode::ManifestUnknown, digest.str());
@@ -34,9 +37,21 @@ Result<ReferrerIndex::Entry> ReferrerIndex::load(const crypto::Digest& digest) {
       entry.descriptor.annotations = parsed->annotations;
     }
   }
+  if (cache_capacity_ == 0) return entry;
   std::lock_guard lock(mutex_);
-  cache_.emplace(digest, entry);
+  if (cache_.count(digest) != 0) return entry;  // another worker loaded it meanwhile
+  while (cache_.size() >= cache_capacity_) {
+    cache_.erase(lru_.back().first);
+    lru_.pop_back();
+  }
+  lru_.emplace_front(digest, entry);
+  cache_.emplace(digest, lru_.begin());
   return entry;
+}
+
+size_t ReferrerIndex::cachedEntries() {
+  std::lock_guard lock(mutex_);
+  return cache_.size();
 }
 
 Result<std::vector<manifests::Descriptor>> ReferrerIndex::list(

@@ -7,8 +7,14 @@
 // listed because its link is gone). Manifests pushed by distribution on the same storage are
 // found the same way.
 //
+// The cache is an LRU of at most `cache_entries` manifests (the least recently used one is
+// dropped first), so memory stays bounded however many manifests the storage holds; a dropped
+// manifest is simply read again.
+//
 // Thread-safe (one mutex around the cache).
 
+#include <cstddef>
+#include <list>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -24,9 +30,14 @@
 
 namespace portico::registry {
 
+// Default bound of the cache: manifests whose subject (or lack of one) is remembered.
+inline constexpr size_t kDefaultReferrerCacheEntries = 16384;
+
 class ReferrerIndex {
  public:
-  explicit ReferrerIndex(storage::StorageDriver& driver) : driver_(driver) {}
+  explicit ReferrerIndex(storage::StorageDriver& driver,
+                         size_t cache_entries = kDefaultReferrerCacheEntries)
+      : driver_(driver), cache_capacity_(cache_entries) {}
 
   // Descriptors (mediaType, digest, size, artifactType, annotations) of the manifests in
   // `repo` whose subject is `subject`, sorted by digest; only those whose artifactType equals
@@ -38,6 +49,9 @@ class ReferrerIndex {
   // The referrers response body: an OCI image index holding `descriptors`.
   static std::string renderIndex(const std::vector<manifests::Descriptor>& descriptors);
 
+  // Manifests in the cache now (for tests and metrics).
+  size_t cachedEntries();
+
  private:
   struct Entry {
     std::optional<crypto::Digest> subject;
@@ -45,9 +59,13 @@ class ReferrerIndex {
   };
   Result<Entry> load(const crypto::Digest& digest);
 
+  using Lru = std::list<std::pair<crypto::Digest, Entry>>;  // most recently used first
+
   storage::StorageDriver& driver_;
-  std::mutex mutex_;
-  std::map<crypto::Digest, Entry> cache_;
+  const size_t cache_capacity_;
+  std::mutex mutex_;  // guards the two below
+  Lru lru_;
+  std::map<crypto::Digest, Lru::iterator> cache_;
 };
 
 }  // namespace portico::registry

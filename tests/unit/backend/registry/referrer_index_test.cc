@@ -170,3 +170,27 @@ TEST_CASE("the referrers response is an OCI index of the descriptors", "[referre
   CHECK(empty["manifests"].is_array());
   CHECK(empty["manifests"].empty());
 }
+
+TEST_CASE("the referrer cache keeps at most its bound of manifests, least recently used out",
+          "[referrers]") {
+  Fixture f;
+  ReferrerIndex bounded(f.driver, 2);
+  for (const char* name : {"sbom", "sig", "vex"}) {
+    const std::string body = f.artifact(std::string("application/") + name, name);
+    REQUIRE(f.store.put(f.repo, byDigest(body), kOci, body));
+  }
+  // The subject and three referrers: four manifests to remember, room for two.
+  for (int round = 0; round < 2; ++round) {
+    auto all = bounded.list(f.repo, Digest::of(f.subject));
+    REQUIRE(all);
+    CHECK(all->size() == 3);
+    CHECK(bounded.cachedEntries() == 2);
+  }
+  auto typed = bounded.list(f.repo, Digest::of(f.subject), "application/sig");
+  REQUIRE(typed);
+  CHECK(typed->size() == 1);
+  CHECK(bounded.cachedEntries() == 2);
+  // The default index remembers all four.
+  REQUIRE(f.referrers.list(f.repo, Digest::of(f.subject)));
+  CHECK(f.referrers.cachedEntries() == 4);
+}
