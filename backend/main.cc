@@ -218,11 +218,11 @@ int serve(const std::string& path) {
     portico::net::TlsServerOptions tls_options;
     tls_options.certificates.push_back({config.http.tls->certificate, config.http.tls->key});
     if (!config.http.tls->client_cas.empty()) {
+      // Every file is trusted, as distribution appends each one to its client CA pool.
       tls_options.client_ca = config.http.tls->client_cas.front();
+      tls_options.more_client_cas.assign(config.http.tls->client_cas.begin() + 1,
+                                         config.http.tls->client_cas.end());
       tls_options.client_auth = portico::net::ClientAuth::Required;
-      if (config.http.tls->client_cas.size() > 1) {
-        spdlog::warn("http.tls.clientcas: only the first file is used ({})", tls_options.client_ca);
-      }
     }
     tls_options.min_version = config.http.tls->minimum_tls;
     auto created = portico::net::TlsServerContext::create(tls_options);

@@ -143,6 +143,13 @@ Result<CtxPtr> buildServerCtx(const TlsServerOptions& options, const Certificate
     }
     STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(options.client_ca.c_str());
     if (names == nullptr) return tlsError("no CA names in " + options.client_ca);
+    for (const std::string& file : options.more_client_cas) {
+      if (SSL_CTX_load_verify_locations(ctx.get(), file.c_str(), nullptr) != 1 ||
+          SSL_add_file_cert_subjects_to_stack(names, file.c_str()) != 1) {
+        sk_X509_NAME_pop_free(names, X509_NAME_free);
+        return tlsError("cannot load client CA " + file);
+      }
+    }
     SSL_CTX_set_client_CA_list(ctx.get(), names);
     int mode = SSL_VERIFY_PEER;
     if (options.client_auth == ClientAuth::Required) mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;

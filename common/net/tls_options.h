@@ -17,6 +17,7 @@ enum class ClientAuth { None, Optional, Required };
 struct TlsServerOptions {
   std::vector<CertificateFiles> certificates;  // first is the default; others chosen by SNI
   std::string client_ca;                       // PEM bundle of CAs for client certificates
+  std::vector<std::string> more_client_cas;    // further CA bundles, trusted like client_ca
   ClientAuth client_auth = ClientAuth::None;
   std::string min_version = "1.2";  // "1.2" or "1.3"; never lower
   std::string ciphers;              // TLS 1.2 cipher list; empty = OpenSSL default

@@ -63,6 +63,29 @@ TEST_CASE("http.tls.clientcas requires a client certificate", "[registry][tls]")
   CHECK(refused);
 }
 
+TEST_CASE("every file in http.tls.clientcas is trusted, not only the first", "[registry][tls]") {
+  const auto& certs = TestCertificates::shared();
+  // The self-signed "untrusted" client certificate is its own CA: listed second, it is trusted.
+  RegistryServer registry({.extra = tlsYaml("    clientcas:\n      - " + certs.caCert() +
+                                            "\n      - " + certs.untrustedClientCert() + "\n")});
+  TlsClientOptions signed_by_ca = verified();
+  signed_by_ca.cert_file = certs.clientCert();
+  signed_by_ca.key_file = certs.clientKey();
+  HttpClient first(registry.process().endpoint(), signed_by_ca);
+  CHECK(first.get("/v2/").status == 200);
+  TlsClientOptions self_signed = verified();
+  self_signed.cert_file = certs.untrustedClientCert();
+  self_signed.key_file = certs.untrustedClientKey();
+  int status = 0;
+  try {
+    HttpClient second(registry.process().endpoint(), self_signed);
+    status = second.get("/v2/").status;
+  } catch (const std::exception& e) {
+    INFO(e.what());
+  }
+  CHECK(status == 200);
+}
+
 TEST_CASE("http.debug.addr answers /debug/health on its own listener", "[registry][debug]") {
   RegistryServer registry({.extra = "  debug:\n    addr: 127.0.0.1:0\n"});
   HttpClient debug(registry.process().endpoint("debug"));
