@@ -69,48 +69,59 @@ bool subtreeBefore(std::string_view prefix, std::string_view last) {
 
 }  // namespace
 
-// distribution's walk, pruned: directories in byte order, depth first, a repository where a
-// `_layers` directory is found, no descent into `_`-prefixed directories. The two shortcuts
-// cannot change which names come out or their order: a subtree whose names all sort at or
-// before `last` is skipped without being read (distribution walks it and filters every name
-// out), so a page costs O(n) directory reads instead of everything up to `last`; and one
-// listEntries() per directory (readdir's d_type) replaces distribution's stat per entry. A
-// repository directory is still read, not just probed for `_layers`: a repository may hold
-// nested ones ("a" and "a/b"), whose directories sit next to `_layers`.
+// distribution 2.8's walk (catalog.go Repositories + handleRepository over WalkFallback), quirks
+// included, pruned. Entries in byte order, depth first. A `_layers` entry names a repository
+// (collected if after `last`); any `_` entry is not descended into, and a `_` FILE ends the
+// reading of its directory (ErrSkipDir on a file). distribution checks whether the page is
+// full only when it visits an entry that is not `_`-prefixed: so a full page followed by such
+// an entry announces a next page, the last repository of the walk does not, and repositories
+// met back to back (a nested "a/0b" before "a") can overfill the page, which then is cut to n
+// without a next page. The two shortcuts cannot change any of that: a subtree whose names
+// all sort at or before `last` is skipped after its own visit (nothing in it would be
+// collected, so no check inside it could differ from the one at its visit), so a page costs
+// O(n) directory reads instead of everything up to `last`; and one listEntries() per
+// directory (readdir's d_type) replaces distribution's stat per entry. A repository
+// directory is still read, not just probed for `_layers`: a repository may hold nested
+// ones ("a" and "a/b"), whose directories sit next to `_layers`.
 Result<void> Catalog::walk(const std::string& dir, const std::string& name, WalkState& state) {
   auto entries = driver_.listEntries(dir);
   if (!entries) return entries.error();
   for (const storage::DirEntry& entry : *entries) {
-    if (!entry.is_dir) continue;
     if (entry.name.front() == '_') {
       // `_layers` directly under repositories/ would name the empty repository: not one.
-      if (entry.name != "_layers" || name.empty()) continue;
-      if (!state.last.empty() && !lessRepositoryName(state.last, name)) continue;
-      if (state.limit && state.page.entries.size() == *state.limit) {
-        state.more = true;
-        return ok();
+      if (entry.name == "_layers" && !name.empty() &&
+          (state.last.empty() || lessRepositoryName(state.last, name))) {
+        state.found.push_back(name);
       }
-      state.page.entries.push_back(name);
+      if (!entry.is_dir) return ok();
       continue;
     }
+    if (state.limit && state.found.size() == *state.limit) {
+      state.full = true;
+      return ok();
+    }
+    if (!entry.is_dir) continue;
     std::string child = name.empty() ? entry.name : name + "/" + entry.name;
     if (!state.last.empty() && subtreeBefore(child + "/", state.last)) continue;
     auto walked = walk(dir + "/" + entry.name, child, state);
     if (!walked && !walked.error().is(storage::StorageErrc::NotFound)) return walked;  // else gone
-    if (state.more) return ok();
+    if (state.full) return ok();
   }
   return ok();
 }
 
 Result<Page> Catalog::list(std::optional<size_t> n, std::string_view last) {
-  WalkState state{.page = {}, .limit = n, .last = last, .more = false};
-  if (n && *n == 0) return std::move(state.page);
+  WalkState state{.found = {}, .limit = n, .last = last, .full = false};
+  Page page;
+  if (n && *n == 0) return page;
   auto walked = walk(layout::repositoriesRoot(), "", state);
   if (!walked && !walked.error().is(storage::StorageErrc::NotFound)) {
     return fromStorageError(walked.error(), ErrorCode::NameUnknown, "catalog");
   }
-  if (state.more) state.page.next_last = state.page.entries.back();
-  return std::move(state.page);
+  if (n && state.found.size() > *n) state.found.resize(*n);
+  page.entries = std::move(state.found);
+  if (state.full) page.next_last = page.entries.back();
+  return page;
 }
 
 }  // namespace portico::registry

@@ -6,8 +6,9 @@
 // A repository is a directory under repositories/ that holds `_layers`, exactly as
 // distribution 2.8's catalog decides (handleRepository); the walk never descends into
 // `_`-prefixed directories, and nested names ("a/b/c") are found below plain directories.
-// Names come out in distribution's order: component-wise ('/' sorts before every other
-// character), which is the order its walk produces and its `last` comparison uses.
+// Names come out in the order of distribution's walk (byte order within a directory, depth
+// first): component-wise ('/' before every other character), except that a nested name
+// sorting before `_layers` ("a/0b") precedes its parent. `last` compares component-wise.
 
 #include <cstddef>
 #include <optional>
@@ -60,16 +61,17 @@ class Catalog {
  public:
   explicit Catalog(storage::StorageDriver& driver) : driver_(driver) {}
 
-  // Up to `n` repository names after `last` (component-wise), in that order. An absent
+  // Up to `n` repository names after `last` (component-wise), in distribution's walk order,
+  // and next_last exactly when distribution 2.8 sends a Link (see catalog.cc). An absent
   // repositories/ directory is an empty catalog.
   [[nodiscard]] Result<Page> list(std::optional<size_t> n, std::string_view last);
 
  private:
   struct WalkState {
-    Page page;
+    std::vector<std::string> found;  // can exceed limit, as in distribution
     std::optional<size_t> limit;
     std::string_view last;
-    bool more = false;  // a name beyond the page exists
+    bool full = false;  // the walk stopped on a full page: a next page is announced
   };
   // Collects the repositories at and below `dir` (logical path) whose name is `name`.
   Result<void> walk(const std::string& dir, const std::string& name, WalkState& state);
