@@ -188,6 +188,7 @@ ServerConnection::ServerConnection(event_base& base, ConnectionSet& owner, net::
       timer_(event_new(&base, -1, 0, &ServerConnection::timerCallback, this)),
       pending_body_(evbuffer_new()),
       tail_(evbuffer_new()),
+      staged_(evbuffer_new()),
       tls_(listener.tls != nullptr) {
   g_open_connections.fetch_add(1, std::memory_order_relaxed);
 }
@@ -536,11 +537,28 @@ void ServerConnection::onEvent(short what) {
 }
 
 void ServerConnection::scheduleFlush() {
-  if (!tls_ && phase_ != Phase::Closed) event_active(flush_.get(), EV_TIMEOUT, 0);
+  if (phase_ != Phase::Closed) event_active(flush_.get(), EV_TIMEOUT, 0);
+}
+
+void ServerConnection::moveStagedToOutput() {
+  size_t staged = evbuffer_get_length(staged_.get());
+  if (staged == 0) return;
+  constexpr size_t kOneRecord = 16 * 1024;  // TLS record payload limit (RFC 8446 §5.1)
+  if (staged <= kOneRecord) evbuffer_pullup(staged_.get(), -1);
+  evbuffer_add_buffer(output(), staged_.get());
+}
+
+size_t ServerConnection::queuedBytes() const {
+  return evbuffer_get_length(bufferevent_get_output(bev_.get())) +
+         evbuffer_get_length(staged_.get());
 }
 
 void ServerConnection::onFlush() {
   if (phase_ == Phase::Closed || phase_ == Phase::Lingering) return;
+  if (tls_) {
+    moveStagedToOutput();
+    return;
+  }
   // While EV_WRITE is on, the socket was full: libevent writes when it drains.
   if ((bufferevent_get_enabled(bev_.get()) & EV_WRITE) != 0) return;
   if (evbuffer_get_length(output()) == 0) return;
@@ -597,8 +615,7 @@ void ServerConnection::writeErrorResponse(int status) {
   head.headers.add("Connection", "close");
   std::string text = head.serialize();
   text += body;
-  evbuffer* out = output();
-  evbuffer_add(out, text.data(), text.size());
+  evbuffer_add(sink(), text.data(), text.size());
   scheduleFlush();
 }
 
@@ -646,6 +663,7 @@ void ServerConnection::startClosing() {
   armTimer(Timer::None);
   bufferevent_disable(bev_.get(), EV_READ);
   bufferevent_setwatermark(bev_.get(), EV_WRITE, 0, 0);
+  moveStagedToOutput();
   if (evbuffer_get_length(output()) == 0 && file_fd_ < 0) {
     startLingering();
   } else {
@@ -680,7 +698,7 @@ void ServerConnection::attach(std::unique_ptr<ExchangeObserver> state) {
 void ServerConnection::sendContinue() {
   if (!exchangeUsable() || !expect_continue_ || head_sent_) return;
   expect_continue_ = false;
-  evbuffer_add(output(), kContinue.data(), kContinue.size());
+  evbuffer_add(sink(), kContinue.data(), kContinue.size());
   scheduleFlush();
 }
 
@@ -743,7 +761,8 @@ evbuffer* ServerConnection::output() {
 }
 
 evbuffer* ServerConnection::sink() {
-  return file_fd_ >= 0 ? tail_.get() : output();
+  if (file_fd_ >= 0) return tail_.get();
+  return tls_ ? staged_.get() : output();
 }
 
 size_t ServerConnection::bodyRoom(size_t length) {
@@ -783,7 +802,7 @@ void ServerConnection::sendBody(evbuffer& data) {
       break;
   }
   bytes_sent_ += length;
-  if (evbuffer_get_length(output()) >= limits_.high_watermark) output_was_blocked_ = true;
+  if (queuedBytes() >= limits_.high_watermark) output_was_blocked_ = true;
   scheduleFlush();
 }
 
@@ -807,7 +826,7 @@ void ServerConnection::sendBody(std::string_view data) {
       break;
   }
   bytes_sent_ += data.size();
-  if (evbuffer_get_length(output()) >= limits_.high_watermark) output_was_blocked_ = true;
+  if (queuedBytes() >= limits_.high_watermark) output_was_blocked_ = true;
   scheduleFlush();
 }
 
@@ -835,11 +854,13 @@ void ServerConnection::sendFile(int fd, uint64_t offset, uint64_t length) {
       return;
     }
     if (framing_ == Framing::Chunked) evbuffer_add(out, "\r\n", 2);
-    if (evbuffer_get_length(output()) >= limits_.high_watermark) output_was_blocked_ = true;
+    if (queuedBytes() >= limits_.high_watermark) output_was_blocked_ = true;
     scheduleFlush();
     return;
   }
-  // TLS: read through a bounded buffer, refilled as the socket drains (pumpFile).
+  // TLS: read through a bounded buffer, refilled as the socket drains (pumpFile), behind
+  // the head.
+  moveStagedToOutput();
   file_fd_ = fd;
   file_offset_ = offset;
   file_remaining_ = length;
@@ -927,7 +948,7 @@ void ServerConnection::reset() {
 bool ServerConnection::outputBlocked() const {
   if (phase_ == Phase::Closed) return false;
   if (file_fd_ >= 0) return true;
-  return evbuffer_get_length(bufferevent_get_output(bev_.get())) >= limits_.high_watermark;
+  return queuedBytes() >= limits_.high_watermark;
 }
 
 // ---------------------------------------------------------------------------------------

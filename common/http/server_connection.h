@@ -144,10 +144,15 @@ class ServerConnection final : public ServerExchange, public BodySource, private
   void onTimer();
   void onRead();
   void onWrite();
-  // Plain sockets: response bytes are written once per loop pass straight to the socket
-  // (net::writeNow); EV_WRITE is enabled only while bytes are left over.
+  // Response bytes leave once per loop pass. Plain sockets: written straight to the socket
+  // (net::writeNow); EV_WRITE is enabled only while bytes are left over. TLS: bytes are
+  // staged and moved to the output together (bufferevent_openssl writes every addition at
+  // once, one record and one syscall each), a small response as one chain: one record.
   void scheduleFlush();
   void onFlush();
+  void moveStagedToOutput();
+  // Response bytes not yet written: the output plus what is staged (TLS).
+  size_t queuedBytes() const;
   void onEvent(short what);
 
   void failRequest(const Error& error);
@@ -189,6 +194,7 @@ class ServerConnection final : public ServerExchange, public BodySource, private
   Timer timer_kind_ = Timer::None;
   net::EvbufferPtr pending_body_;  // de-chunked body bytes not yet handed to the sink
   net::EvbufferPtr tail_;          // response bytes queued behind a file being pumped (TLS)
+  net::EvbufferPtr staged_;        // TLS response bytes of this loop pass, see onFlush()
   Phase phase_ = Phase::Idle;
   bool tls_ = false;
   bool tls_info_filled_ = false;
