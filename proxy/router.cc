@@ -22,6 +22,29 @@ bool hostMatches(std::string_view pattern, std::string_view host) {
   return http::equalsIgnoreCase(pattern, host);
 }
 
+// A rule answering a bare `status` to requests under `path_prefix` from the clients that
+// `user_agent` picks out.
+RouteRule respondRule(std::string route, std::string path_prefix, UserAgentMatcher user_agent,
+                      int status) {
+  RouteRule rule;
+  rule.match.path_prefix = std::move(path_prefix);
+  rule.match.user_agent = std::move(user_agent);
+  rule.action.route = std::move(route);
+  rule.action.kind = RouteAction::Kind::Respond;
+  rule.action.respond.status = status;
+  return rule;
+}
+
+// A rule forwarding every request under `path_prefix` to the upstream group `upstream`.
+RouteRule forwardRule(std::string route, std::string path_prefix, std::string upstream) {
+  RouteRule rule;
+  rule.match.path_prefix = std::move(path_prefix);
+  rule.action.route = std::move(route);
+  rule.action.kind = RouteAction::Kind::Forward;
+  rule.action.upstream = std::move(upstream);
+  return rule;
+}
+
 }  // namespace
 
 bool RouteMatch::matches(const http::RequestHead& request) const {
@@ -52,39 +75,16 @@ const RouteAction* Router::match(const http::RequestHead& request) const {
 }
 
 std::vector<RouteRule> Router::defaultRules() {
+  UserAgentMatcher legacy_docker;
+  legacy_docker.setDockerVersion(VersionConstraint::parse("< 1.6").value());
+  UserAgentMatcher legacy_go;
+  legacy_go.setLegacyGoClient(true);
+
   std::vector<RouteRule> rules;
-
-  RouteRule legacyDocker;
-  legacyDocker.match.path_prefix = "/v2/";
-  legacyDocker.match.user_agent.emplace();
-  legacyDocker.match.user_agent->setDockerVersion(VersionConstraint::parse("< 1.6").value());
-  legacyDocker.action.route = "legacy-docker-v2";
-  legacyDocker.action.kind = RouteAction::Kind::Respond;
-  legacyDocker.action.respond.status = 404;
-  rules.push_back(std::move(legacyDocker));
-
-  RouteRule legacyGo;
-  legacyGo.match.path_prefix = "/v2/";
-  legacyGo.match.user_agent.emplace();
-  legacyGo.match.user_agent->setLegacyGoClient(true);
-  legacyGo.action.route = "legacy-go-ping";
-  legacyGo.action.kind = RouteAction::Kind::Respond;
-  legacyGo.action.respond.status = 404;
-  rules.push_back(std::move(legacyGo));
-
-  RouteRule v2;
-  v2.match.path_prefix = "/v2/";
-  v2.action.route = "v2";
-  v2.action.kind = RouteAction::Kind::Forward;
-  v2.action.upstream = "v2";
-  rules.push_back(std::move(v2));
-
-  RouteRule v1;
-  v1.match.path_prefix = "/";
-  v1.action.route = "v1";
-  v1.action.kind = RouteAction::Kind::Forward;
-  v1.action.upstream = "v1";
-  rules.push_back(std::move(v1));
+  rules.push_back(respondRule("legacy-docker-v2", "/v2/", std::move(legacy_docker), 404));
+  rules.push_back(respondRule("legacy-go-ping", "/v2/", std::move(legacy_go), 404));
+  rules.push_back(forwardRule("v2", "/v2/", "v2"));
+  rules.push_back(forwardRule("v1", "/", "v1"));
   return rules;
 }
 
