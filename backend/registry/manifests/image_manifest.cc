@@ -37,21 +37,10 @@ Result<ParsedManifest> parseImageManifest(const json& doc, std::string_view medi
   }
 
   if (oci) {
-    auto artifact_type = doc.find("artifactType");
-    if (artifact_type != doc.end() && !artifact_type->is_null()) {
-      if (!artifact_type->is_string()) return invalid("artifactType must be a string");
-      parsed.artifact_type = artifact_type->get<std::string>();
-    }
+    if (auto members = parseArtifactTypeAndSubject(doc, parsed); !members) return members.error();
     // distribution-spec 1.1 "Listing Referrers": without artifactType, an image manifest's
     // artifact type is its config's media type.
     if (parsed.artifact_type.empty()) parsed.artifact_type = parsed.blobs.front().media_type;
-
-    auto subject = doc.find("subject");
-    if (subject != doc.end() && !subject->is_null()) {
-      auto subject_descriptor = parseDescriptor(*subject, "subject");
-      if (!subject_descriptor) return subject_descriptor.error();
-      parsed.subject = std::move(*subject_descriptor);
-    }
   }
 
   auto annotations = parseAnnotations(doc, "manifest");

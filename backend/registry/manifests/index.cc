@@ -32,17 +32,7 @@ Result<ParsedManifest> parseIndex(const json& doc, std::string_view media_type) 
   }
 
   if (oci) {
-    auto artifact_type = doc.find("artifactType");
-    if (artifact_type != doc.end() && !artifact_type->is_null()) {
-      if (!artifact_type->is_string()) return invalid("artifactType must be a string");
-      parsed.artifact_type = artifact_type->get<std::string>();
-    }
-    auto subject = doc.find("subject");
-    if (subject != doc.end() && !subject->is_null()) {
-      auto subject_descriptor = parseDescriptor(*subject, "subject");
-      if (!subject_descriptor) return subject_descriptor.error();
-      parsed.subject = std::move(*subject_descriptor);
-    }
+    if (auto members = parseArtifactTypeAndSubject(doc, parsed); !members) return members.error();
   }
 
   auto annotations = parseAnnotations(doc, "index");

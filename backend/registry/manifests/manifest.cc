@@ -27,6 +27,21 @@ Result<void> checkSchemaVersion(const json& doc, int expected) {
   return ok();
 }
 
+Result<void> parseArtifactTypeAndSubject(const json& doc, ParsedManifest& parsed) {
+  auto artifact_type = doc.find("artifactType");
+  if (artifact_type != doc.end() && !artifact_type->is_null()) {
+    if (!artifact_type->is_string()) return invalid("artifactType must be a string");
+    parsed.artifact_type = artifact_type->get<std::string>();
+  }
+  auto subject = doc.find("subject");
+  if (subject != doc.end() && !subject->is_null()) {
+    auto subject_descriptor = parseDescriptor(*subject, "subject");
+    if (!subject_descriptor) return subject_descriptor.error();
+    parsed.subject = std::move(*subject_descriptor);
+  }
+  return ok();
+}
+
 }  // namespace detail
 
 std::string normalizeMediaType(std::string_view content_type) {

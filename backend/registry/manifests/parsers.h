@@ -19,6 +19,10 @@ Error invalid(std::string message);
 // Checks that `doc` has `"schemaVersion": expected` (an integer).
 Result<void> checkSchemaVersion(const nlohmann::json& doc, int expected);
 
+// The OCI 1.1 members an image manifest and an index share (image-spec 1.1): `artifactType`
+// (a string) and `subject` (a descriptor), both optional; fills them into `parsed`.
+Result<void> parseArtifactTypeAndSubject(const nlohmann::json& doc, ParsedManifest& parsed);
+
 // Docker schema2 or OCI image manifest (`media_type` says which).
 Result<ParsedManifest> parseImageManifest(const nlohmann::json& doc, std::string_view media_type);
 
