@@ -74,10 +74,13 @@ struct Fixture {
         store(driver, tags),
         blobs(driver, BlobStore::LinkSet::Layers) {}
 
-  // Pushes the blobs that imageManifest(config, layer) references into `repo`.
-  void pushBlobs(const Repository& repo, std::string_view config, std::string_view layer) {
+  // Pushes the blobs that imageManifest(config, layer) references into `repo` and returns
+  // that manifest.
+  std::string pushImageBlobs(const Repository& repo, std::string_view config,
+                             std::string_view layer) {
     REQUIRE(blobs.put(repo, config));
     REQUIRE(blobs.put(repo, layer));
+    return imageManifest(config, layer);
   }
 
   TestDriver test_driver;
@@ -95,8 +98,7 @@ TEST_CASE("a manifest put by tag is stored as a blob, a revision link and tag li
           "[manifest_store]") {
   Fixture f(GENERATE(false, true));
   const auto repo = repoNamed("library/app");
-  f.pushBlobs(repo, "config", "layer");
-  const std::string body = imageManifest("config", "layer");
+  const std::string body = f.pushImageBlobs(repo, "config", "layer");
   const Digest digest = Digest::of(body);
 
   auto put = f.store.put(repo, refOf("v1"), kOci, body);
@@ -159,8 +161,7 @@ TEST_CASE("a foreign layer with urls need not be in the registry", "[manifest_st
 TEST_CASE("a put by digest must match the content's digest (DIGEST_INVALID)", "[manifest_store]") {
   Fixture f(false);
   const auto repo = repoNamed("app");
-  f.pushBlobs(repo, "config", "layer");
-  const std::string body = imageManifest("config", "layer");
+  const std::string body = f.pushImageBlobs(repo, "config", "layer");
   auto wrong = f.store.put(repo, refOf(Digest::of("something else").str()), kOci, body);
   REQUIRE_FALSE(wrong);
   CHECK(wrong.error().is(ErrorCode::DigestInvalid));
@@ -184,8 +185,7 @@ TEST_CASE("an invalid manifest is MANIFEST_INVALID and stores nothing", "[manife
 TEST_CASE("an index needs its child manifests in the same repository", "[manifest_store]") {
   Fixture f(GENERATE(false, true));
   const auto repo = repoNamed("multi");
-  f.pushBlobs(repo, "config", "layer");
-  const std::string child = imageManifest("config", "layer");
+  const std::string child = f.pushImageBlobs(repo, "config", "layer");
   const std::string index = json{{"schemaVersion", 2},
                                  {"mediaType", "application/vnd.oci.image.index.v1+json"},
                                  {"manifests", json::array({descriptorOf(kOci, child)})}}
@@ -208,8 +208,7 @@ TEST_CASE("an OCI manifest stored without mediaType is served as OCI manifest",
           "[manifest_store]") {
   Fixture f(false);
   const auto repo = repoNamed("app");
-  f.pushBlobs(repo, "config", "layer");
-  json doc = json::parse(imageManifest("config", "layer"));
+  json doc = json::parse(f.pushImageBlobs(repo, "config", "layer"));
   doc.erase("mediaType");
   REQUIRE(f.store.put(repo, refOf("bare"), kOci, doc.dump()));
   auto got = f.store.get(repo, refOf("bare"));
@@ -220,10 +219,8 @@ TEST_CASE("an OCI manifest stored without mediaType is served as OCI manifest",
 TEST_CASE("tags: retag, resolve, sorted list, untag keeps the manifest", "[tag_store]") {
   Fixture f(GENERATE(false, true));
   const auto repo = repoNamed("app");
-  f.pushBlobs(repo, "config", "layer");
-  f.pushBlobs(repo, "config2", "layer2");
-  const std::string one = imageManifest("config", "layer");
-  const std::string two = imageManifest("config2", "layer2");
+  const std::string one = f.pushImageBlobs(repo, "config", "layer");
+  const std::string two = f.pushImageBlobs(repo, "config2", "layer2");
   REQUIRE(f.store.put(repo, refOf("b"), kOci, one));
   REQUIRE(f.store.put(repo, refOf("a"), kOci, one));
   REQUIRE(f.store.put(repo, refOf("C"), kOci, two));
@@ -259,10 +256,8 @@ TEST_CASE("deleting a manifest removes its revision and every tag pointing at it
           "[manifest_store]") {
   Fixture f(GENERATE(false, true));
   const auto repo = repoNamed("app");
-  f.pushBlobs(repo, "config", "layer");
-  f.pushBlobs(repo, "config2", "layer2");
-  const std::string one = imageManifest("config", "layer");
-  const std::string two = imageManifest("config2", "layer2");
+  const std::string one = f.pushImageBlobs(repo, "config", "layer");
+  const std::string two = f.pushImageBlobs(repo, "config2", "layer2");
   REQUIRE(f.store.put(repo, refOf("v1"), kOci, one));
   REQUIRE(f.store.put(repo, refOf("latest"), kOci, one));
   REQUIRE(f.store.put(repo, refOf("v2"), kOci, two));
@@ -284,8 +279,7 @@ TEST_CASE("deleting a manifest removes its revision and every tag pointing at it
 TEST_CASE("a manifest of another repository is unknown here", "[manifest_store]") {
   Fixture f(false);
   const auto repo = repoNamed("app");
-  f.pushBlobs(repo, "config", "layer");
-  const std::string body = imageManifest("config", "layer");
+  const std::string body = f.pushImageBlobs(repo, "config", "layer");
   REQUIRE(f.store.put(repo, refOf("v1"), kOci, body));
   auto elsewhere = f.store.get(repoNamed("other"), refOf(Digest::of(body).str()));
   REQUIRE_FALSE(elsewhere);

@@ -55,17 +55,31 @@ std::string readBlob(BlobStore& blobs, const Repository& r, const Digest& digest
   }
 }
 
+// A driver fixture (FilesystemFixture or MemoryFixture) with the blob and upload stores over
+// its driver.
+template <typename DriverFixture>
+struct Stores : DriverFixture {
+  BlobStore blobs{this->driver};
+  UploadStore uploads{this->driver, blobs};
+
+  // Starts an upload in `name` and appends `bytes` to it, as a POST then one PATCH would.
+  UploadSession startWith(const char* name, const std::string& bytes) {
+    auto session = uploads.start(repo(name));
+    REQUIRE(session);
+    appendChunk(uploads, *session, bytes);
+    return *session;
+  }
+};
+
 }  // namespace
 
 #define DRIVERS FilesystemFixture, MemoryFixture
 
 TEMPLATE_TEST_CASE("start creates _uploads/<uuid>/startedat and an empty data file",
                    "[upload_store]", DRIVERS) {
-  TestType f;
-  BlobStore blobs(f.driver);
-  UploadStore uploads(f.driver, blobs);
+  Stores<TestType> f;
   const auto before = std::chrono::system_clock::now() - std::chrono::seconds(1);
-  auto session = uploads.start(repo("lib/a"));
+  auto session = f.uploads.start(repo("lib/a"));
   REQUIRE(session);
   CHECK(std::regex_match(
       session->id,
@@ -76,24 +90,20 @@ TEMPLATE_TEST_CASE("start creates _uploads/<uuid>/startedat and an empty data fi
   CHECK(std::regex_match(*started, std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)")));
   CHECK(*layout::parseStartedAt(*started) >= before);
   CHECK(f.driver.stat(layout::uploadData("lib/a", session->id))->size == 0);
-  auto second = uploads.start(repo("lib/a"));
+  auto second = f.uploads.start(repo("lib/a"));
   REQUIRE(second);
   CHECK(second->id != session->id);
 }
 
 TEMPLATE_TEST_CASE("chunks appended then committed become a blob linked in the repository",
                    "[upload_store]", DRIVERS) {
-  TestType f;
-  BlobStore blobs(f.driver);
-  UploadStore uploads(f.driver, blobs);
-  auto session = uploads.start(repo("lib/a"));
-  REQUIRE(session);
-  appendChunk(uploads, *session, "hello ");
-  auto resumed = uploads.resume(repo("lib/a"), session->id);
+  Stores<TestType> f;
+  const UploadSession session = f.startWith("lib/a", "hello ");
+  auto resumed = f.uploads.resume(repo("lib/a"), session.id);
   REQUIRE(resumed);
   CHECK(resumed->offset == 6);
   {
-    auto writer = uploads.append(*resumed, 6);  // Content-Range: 6-10
+    auto writer = f.uploads.append(*resumed, 6);  // Content-Range: 6-10
     REQUIRE(writer);
     std::unique_ptr<evbuffer, void (*)(evbuffer*)> body(evbuffer_new(), evbuffer_free);
     evbuffer_add(body.get(), "world", 5);
@@ -103,66 +113,54 @@ TEMPLATE_TEST_CASE("chunks appended then committed become a blob linked in the r
     REQUIRE((*writer)->close());
   }
   const Digest digest = Digest::of("hello world");
-  auto desc = uploads.commit(repo("lib/a"), session->id, digest, 11);
+  auto desc = f.uploads.commit(repo("lib/a"), session.id, digest, 11);
   REQUIRE(desc);
   CHECK(desc->digest == digest);
   CHECK(desc->size == 11);
-  CHECK(blobs.stat(repo("lib/a"), digest)->size == 11);
-  CHECK(readBlob(blobs, repo("lib/a"), digest) == "hello world");
+  CHECK(f.blobs.stat(repo("lib/a"), digest)->size == 11);
+  CHECK(readBlob(f.blobs, repo("lib/a"), digest) == "hello world");
   CHECK(*f.driver.getContent(layout::layerLink("lib/a", digest)) == digest.str());
   // The upload directory is gone; the upload is unknown from now on.
-  CHECK(f.driver.stat(layout::uploadDir("lib/a", session->id)).error().is(StorageErrc::NotFound));
-  CHECK(uploads.resume(repo("lib/a"), session->id).error().is(ErrorCode::BlobUploadUnknown));
-  CHECK(uploads.append(*session).error().is(ErrorCode::BlobUploadUnknown));
+  CHECK(f.driver.stat(layout::uploadDir("lib/a", session.id)).error().is(StorageErrc::NotFound));
+  CHECK(f.uploads.resume(repo("lib/a"), session.id).error().is(ErrorCode::BlobUploadUnknown));
+  CHECK(f.uploads.append(session).error().is(ErrorCode::BlobUploadUnknown));
 }
 
 TEMPLATE_TEST_CASE("a chunk that does not start at the current size is RANGE_INVALID",
                    "[upload_store]", DRIVERS) {
-  TestType f;
-  BlobStore blobs(f.driver);
-  UploadStore uploads(f.driver, blobs);
-  auto session = uploads.start(repo("a"));
-  REQUIRE(session);
-  appendChunk(uploads, *session, "12345");
+  Stores<TestType> f;
+  const UploadSession session = f.startWith("a", "12345");
   const uint64_t start = GENERATE(0, 4, 6, 100);
-  auto writer = uploads.append(*session, start);
+  auto writer = f.uploads.append(session, start);
   REQUIRE_FALSE(writer);
   CHECK(writer.error().is(ErrorCode::RangeInvalid));
-  CHECK(f.driver.stat(layout::uploadData("a", session->id))->size == 5);
+  CHECK(f.driver.stat(layout::uploadData("a", session.id))->size == 5);
 }
 
 TEMPLATE_TEST_CASE("a wrong digest is DIGEST_INVALID and stores nothing under either digest",
                    "[upload_store]", DRIVERS) {
-  TestType f;
-  BlobStore blobs(f.driver);
-  UploadStore uploads(f.driver, blobs);
-  auto session = uploads.start(repo("a"));
-  REQUIRE(session);
-  appendChunk(uploads, *session, "actual bytes");
+  Stores<TestType> f;
+  const UploadSession session = f.startWith("a", "actual bytes");
   const Digest claimed = Digest::of("claimed bytes");
-  auto result = uploads.commit(repo("a"), session->id, claimed);
+  auto result = f.uploads.commit(repo("a"), session.id, claimed);
   REQUIRE_FALSE(result);
   CHECK(result.error().is(ErrorCode::DigestInvalid));
   for (const Digest& d : {claimed, Digest::of("actual bytes")}) {
-    CHECK_FALSE(blobs.existsGlobally(d));
+    CHECK_FALSE(f.blobs.existsGlobally(d));
     CHECK(f.driver.stat(layout::layerLink("a", d)).error().is(StorageErrc::NotFound));
   }
-  CHECK(f.driver.stat(layout::uploadDir("a", session->id)).error().is(StorageErrc::NotFound));
+  CHECK(f.driver.stat(layout::uploadDir("a", session.id)).error().is(StorageErrc::NotFound));
 }
 
 TEMPLATE_TEST_CASE("a size that does not match is SIZE_INVALID and stores nothing",
                    "[upload_store]", DRIVERS) {
-  TestType f;
-  BlobStore blobs(f.driver);
-  UploadStore uploads(f.driver, blobs);
-  auto session = uploads.start(repo("a"));
-  REQUIRE(session);
-  appendChunk(uploads, *session, "abc");
+  Stores<TestType> f;
+  const UploadSession session = f.startWith("a", "abc");
   const Digest digest = Digest::of("abc");
-  auto result = uploads.commit(repo("a"), session->id, digest, 4);
+  auto result = f.uploads.commit(repo("a"), session.id, digest, 4);
   REQUIRE_FALSE(result);
   CHECK(result.error().is(ErrorCode::SizeInvalid));
-  CHECK_FALSE(blobs.existsGlobally(digest));
+  CHECK_FALSE(f.blobs.existsGlobally(digest));
 }
 
 TEMPLATE_TEST_CASE("an upload resumes after a restart and commits with a re-hash", "[upload_store]",
@@ -197,156 +195,134 @@ TEMPLATE_TEST_CASE("an upload resumes after a restart and commits with a re-hash
 
 TEMPLATE_TEST_CASE("an upload interrupted mid-chunk keeps its bytes and still verifies",
                    "[upload_store]", DRIVERS) {
-  TestType f;
-  BlobStore blobs(f.driver);
-  UploadStore uploads(f.driver, blobs);
-  auto session = uploads.start(repo("a"));
+  Stores<TestType> f;
+  auto session = f.uploads.start(repo("a"));
   REQUIRE(session);
   {
-    auto writer = uploads.append(*session);
+    auto writer = f.uploads.append(*session);
     REQUIRE(writer);
     REQUIRE((*writer)->write(std::string("partial")));
     // The client goes away: the writer is destroyed without close().
   }
-  CHECK(uploads.resume(repo("a"), session->id)->offset == 7);
-  appendChunk(uploads, *uploads.resume(repo("a"), session->id), " rest");
-  CHECK(uploads.commit(repo("a"), session->id, Digest::of("partial rest")));
+  CHECK(f.uploads.resume(repo("a"), session->id)->offset == 7);
+  appendChunk(f.uploads, *f.uploads.resume(repo("a"), session->id), " rest");
+  CHECK(f.uploads.commit(repo("a"), session->id, Digest::of("partial rest")));
 }
 
 TEMPLATE_TEST_CASE("a sha512 digest is verified by re-hashing", "[upload_store]", DRIVERS) {
-  TestType f;
-  BlobStore blobs(f.driver);
-  UploadStore uploads(f.driver, blobs);
-  auto session = uploads.start(repo("a"));
-  REQUIRE(session);
-  appendChunk(uploads, *session, "bytes");
+  Stores<TestType> f;
+  const UploadSession session = f.startWith("a", "bytes");
   const Digest digest = Digest::of("bytes", DigestAlgorithm::Sha512);
-  auto desc = uploads.commit(repo("a"), session->id, digest);
+  auto desc = f.uploads.commit(repo("a"), session.id, digest);
   REQUIRE(desc);
   CHECK(*f.driver.getContent(layout::blobData(digest)) == "bytes");
-  CHECK(blobs.stat(repo("a"), digest)->size == 5);
+  CHECK(f.blobs.stat(repo("a"), digest)->size == 5);
 }
 
 TEMPLATE_TEST_CASE("an empty upload commits as the empty blob", "[upload_store]", DRIVERS) {
-  TestType f;
-  BlobStore blobs(f.driver);
-  UploadStore uploads(f.driver, blobs);
-  auto session = uploads.start(repo("a"));
+  Stores<TestType> f;
+  auto session = f.uploads.start(repo("a"));
   REQUIRE(session);
   const Digest empty = Digest::of("");
-  auto desc = uploads.commit(repo("a"), session->id, empty, 0);
+  auto desc = f.uploads.commit(repo("a"), session->id, empty, 0);
   REQUIRE(desc);
-  CHECK(blobs.stat(repo("a"), empty)->size == 0);
+  CHECK(f.blobs.stat(repo("a"), empty)->size == 0);
 }
 
 TEMPLATE_TEST_CASE("committing a blob that already exists keeps the existing one", "[upload_store]",
                    DRIVERS) {
-  TestType f;
-  BlobStore blobs(f.driver);
-  UploadStore uploads(f.driver, blobs);
+  Stores<TestType> f;
   const Digest digest = Digest::of("same layer");
-  auto first = uploads.start(repo("one"));
-  auto second = uploads.start(repo("two"));
+  auto first = f.uploads.start(repo("one"));
+  auto second = f.uploads.start(repo("two"));
   REQUIRE(first);
   REQUIRE(second);
-  appendChunk(uploads, *first, "same layer");
-  appendChunk(uploads, *second, "same layer");
-  REQUIRE(uploads.commit(repo("one"), first->id, digest));
+  appendChunk(f.uploads, *first, "same layer");
+  appendChunk(f.uploads, *second, "same layer");
+  REQUIRE(f.uploads.commit(repo("one"), first->id, digest));
   const auto before = f.driver.stat(layout::blobData(digest));
   REQUIRE(before);
-  REQUIRE(uploads.commit(repo("two"), second->id, digest));
-  CHECK(blobs.stat(repo("two"), digest)->size == 10);
+  REQUIRE(f.uploads.commit(repo("two"), second->id, digest));
+  CHECK(f.blobs.stat(repo("two"), digest)->size == 10);
   CHECK(f.driver.stat(layout::uploadDir("two", second->id)).error().is(StorageErrc::NotFound));
-  CHECK(readBlob(blobs, repo("one"), digest) == "same layer");
+  CHECK(readBlob(f.blobs, repo("one"), digest) == "same layer");
 }
 
 TEMPLATE_TEST_CASE("cancel removes the upload; it is unknown afterwards", "[upload_store]",
                    DRIVERS) {
-  TestType f;
-  BlobStore blobs(f.driver);
-  UploadStore uploads(f.driver, blobs);
-  auto session = uploads.start(repo("a"));
-  REQUIRE(session);
-  appendChunk(uploads, *session, "data");
-  REQUIRE(uploads.cancel(repo("a"), session->id));
-  CHECK(f.driver.stat(layout::uploadDir("a", session->id)).error().is(StorageErrc::NotFound));
-  CHECK(uploads.resume(repo("a"), session->id).error().is(ErrorCode::BlobUploadUnknown));
-  CHECK(uploads.cancel(repo("a"), session->id).error().is(ErrorCode::BlobUploadUnknown));
-  CHECK(uploads.commit(repo("a"), session->id, Digest::of("data"))
+  Stores<TestType> f;
+  const UploadSession session = f.startWith("a", "data");
+  REQUIRE(f.uploads.cancel(repo("a"), session.id));
+  CHECK(f.driver.stat(layout::uploadDir("a", session.id)).error().is(StorageErrc::NotFound));
+  CHECK(f.uploads.resume(repo("a"), session.id).error().is(ErrorCode::BlobUploadUnknown));
+  CHECK(f.uploads.cancel(repo("a"), session.id).error().is(ErrorCode::BlobUploadUnknown));
+  CHECK(f.uploads.commit(repo("a"), session.id, Digest::of("data"))
             .error()
             .is(ErrorCode::BlobUploadUnknown));
 }
 
 TEMPLATE_TEST_CASE("unknown and hostile upload ids are BLOB_UPLOAD_UNKNOWN", "[upload_store]",
                    DRIVERS) {
-  TestType f;
-  BlobStore blobs(f.driver);
-  UploadStore uploads(f.driver, blobs);
+  Stores<TestType> f;
   REQUIRE(f.driver.putContent("/docker/registry/v2/repositories/a/secret", "x"));
   const std::string id = GENERATE(as<std::string>{}, "00000000-0000-4000-8000-000000000000", "..",
                                   "../..", "a/b", ".", "", std::string("a\0b", 3));
   INFO(id);
-  CHECK(uploads.resume(repo("a"), id).error().is(ErrorCode::BlobUploadUnknown));
-  CHECK(uploads.cancel(repo("a"), id).error().is(ErrorCode::BlobUploadUnknown));
-  CHECK(uploads.commit(repo("a"), id, Digest::of("x")).error().is(ErrorCode::BlobUploadUnknown));
+  CHECK(f.uploads.resume(repo("a"), id).error().is(ErrorCode::BlobUploadUnknown));
+  CHECK(f.uploads.cancel(repo("a"), id).error().is(ErrorCode::BlobUploadUnknown));
+  CHECK(f.uploads.commit(repo("a"), id, Digest::of("x")).error().is(ErrorCode::BlobUploadUnknown));
   CHECK(f.driver.getContent("/docker/registry/v2/repositories/a/secret"));
 }
 
 TEMPLATE_TEST_CASE("purge removes uploads started before the cut-off and keeps newer ones",
                    "[upload_store]", DRIVERS) {
-  TestType f;
-  BlobStore blobs(f.driver);
-  UploadStore uploads(f.driver, blobs);
-  auto fresh = uploads.start(repo("lib/a"));
-  auto stale = uploads.start(repo("lib/a"));
-  auto other = uploads.start(repo("b/c/d"));
+  Stores<TestType> f;
+  auto fresh = f.uploads.start(repo("lib/a"));
+  auto stale = f.uploads.start(repo("lib/a"));
+  auto other = f.uploads.start(repo("b/c/d"));
   REQUIRE(fresh);
   REQUIRE(stale);
   REQUIRE(other);
-  appendChunk(uploads, *stale, "old bytes");
+  appendChunk(f.uploads, *stale, "old bytes");
   const auto old_time = std::chrono::system_clock::now() - std::chrono::hours(24 * 8);
   REQUIRE(f.driver.putContent(layout::uploadStartedAt("lib/a", stale->id),
                               layout::formatStartedAt(old_time)));
   REQUIRE(f.driver.putContent(layout::uploadStartedAt("b/c/d", other->id),
                               layout::formatStartedAt(old_time)));
   // A committed blob and its links are never touched.
-  REQUIRE(blobs.put(repo("lib/a"), "keep me"));
+  REQUIRE(f.blobs.put(repo("lib/a"), "keep me"));
 
-  auto purged = uploads.purge(std::chrono::system_clock::now() - std::chrono::hours(24 * 7));
+  auto purged = f.uploads.purge(std::chrono::system_clock::now() - std::chrono::hours(24 * 7));
   REQUIRE(purged);
   CHECK(*purged == 2);
-  CHECK(uploads.resume(repo("lib/a"), fresh->id));
-  CHECK(uploads.resume(repo("lib/a"), stale->id).error().is(ErrorCode::BlobUploadUnknown));
-  CHECK(uploads.resume(repo("b/c/d"), other->id).error().is(ErrorCode::BlobUploadUnknown));
-  CHECK(blobs.stat(repo("lib/a"), Digest::of("keep me")));
+  CHECK(f.uploads.resume(repo("lib/a"), fresh->id));
+  CHECK(f.uploads.resume(repo("lib/a"), stale->id).error().is(ErrorCode::BlobUploadUnknown));
+  CHECK(f.uploads.resume(repo("b/c/d"), other->id).error().is(ErrorCode::BlobUploadUnknown));
+  CHECK(f.blobs.stat(repo("lib/a"), Digest::of("keep me")));
 }
 
 TEST_CASE("purge on an empty storage removes nothing", "[upload_store]") {
-  MemoryFixture f;
-  BlobStore blobs(f.driver);
-  UploadStore uploads(f.driver, blobs);
-  auto purged = uploads.purge(std::chrono::system_clock::now());
+  Stores<MemoryFixture> f;
+  auto purged = f.uploads.purge(std::chrono::system_clock::now());
   REQUIRE(purged);
   CHECK(*purged == 0);
 }
 
 TEMPLATE_TEST_CASE("sixteen concurrent uploads of one blob all commit to one correct blob",
                    "[upload_store]", DRIVERS) {
-  TestType f;
-  BlobStore blobs(f.driver);
-  UploadStore uploads(f.driver, blobs);
-  const std::string layer(256 * 1024, 'L');
+  Stores<TestType> f;
+  const std::string layer(size_t{256} * 1024, 'L');
   const Digest digest = Digest::of(layer);
   std::vector<char> committed(16, 0);  // not vector<bool>: threads write distinct elements
   std::vector<std::thread> pushers;
   for (size_t i = 0; i < committed.size(); ++i) {
     pushers.emplace_back([&, i] {
       const Repository r = *Repository::parse("r" + std::to_string(i % 4));
-      auto session = uploads.start(r);
+      auto session = f.uploads.start(r);
       if (!session) return;
-      auto writer = uploads.append(*session);
+      auto writer = f.uploads.append(*session);
       if (!writer || !(*writer)->write(layer) || !(*writer)->close()) return;
-      committed[i] = uploads.commit(r, session->id, digest, layer.size()).has_value();
+      committed[i] = f.uploads.commit(r, session->id, digest, layer.size()).has_value();
     });
   }
   for (auto& pusher : pushers) pusher.join();
@@ -355,7 +331,7 @@ TEMPLATE_TEST_CASE("sixteen concurrent uploads of one blob all commit to one cor
     CHECK(committed[i]);
   }
   for (const char* name : {"r0", "r1", "r2", "r3"}) {
-    CHECK(readBlob(blobs, repo(name), digest) == layer);
+    CHECK(readBlob(f.blobs, repo(name), digest) == layer);
     auto leftovers = f.driver.list(layout::uploadsDir(name));
     REQUIRE(leftovers);
     CHECK(leftovers->empty());
