@@ -16,7 +16,7 @@ struct ApiOptions {
   std::string host;             // http.host: fixed "https://name" for Location headers
   std::string prefix;           // http.prefix: routes live under it
   std::vector<std::pair<std::string, std::string>> headers;  // http.headers, on every response
-  size_t max_manifest_bytes = 4 * 1024 * 1024;               // larger PUTs → 400 SIZE_INVALID
+  size_t max_manifest_bytes = size_t{4} * 1024 * 1024;       // larger PUTs → 400 SIZE_INVALID
   size_t max_page_size = 10'000;  // largest `n` of tags/list and _catalog
 };
 

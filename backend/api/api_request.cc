@@ -38,7 +38,7 @@ void ApiRequest::respond(int status, http::HeaderMap headers, std::string_view b
   finish();
 }
 
-void ApiRequest::respondError(const Error& error, http::HeaderMap extra) {
+void ApiRequest::respondError(const Error& error, const http::HeaderMap& extra) {
   ErrorResponse response = errorResponse(error);
   if (response.status >= 500) {
     spdlog::error("request {} {} {}: {} {}", id_, request().method, request().path, error.message(),

@@ -47,7 +47,7 @@ class ApiRequest {
   // Content-Length still the body's), then finish().
   void respond(int status, http::HeaderMap headers, std::string_view body = {});
   // The error's status and JSON body; logs it once with the request id.
-  void respondError(const Error& error, http::HeaderMap extra = {});
+  void respondError(const Error& error, const http::HeaderMap& extra = {});
   // Starts a streamed response (the caller sends the body, then calls finish()).
   void sendHead(int status, http::HeaderMap headers);
   // Ends the response and writes the access line. Must be the last use of this object's

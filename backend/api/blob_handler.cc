@@ -4,8 +4,9 @@
 
 #include <event2/buffer.h>
 
-#include <array>
+#include <algorithm>
 #include <memory>
+#include <vector>
 
 #include "backend/api/byte_range.h"
 #include "backend/api/handlers.h"
@@ -28,16 +29,15 @@ class ReaderPump : public http::ExchangeObserver {
  private:
   void pump() {
     auto& exchange = request_.exchange();
-    std::array<char, 64 * 1024> buffer;
     while (!done_ && remaining_ > 0 && !exchange.outputBlocked()) {
-      size_t want = std::min<uint64_t>(buffer.size(), remaining_);
-      auto got = reader_->read(buffer.data(), want);
+      size_t want = std::min<uint64_t>(buffer_.size(), remaining_);
+      auto got = reader_->read(buffer_.data(), want);
       if (!got || *got == 0) {
         done_ = true;
         exchange.reset();  // the head is out: a short body must not look complete
         return;
       }
-      exchange.sendBody(std::string_view(buffer.data(), *got));
+      exchange.sendBody(std::string_view(buffer_.data(), *got));
       remaining_ -= *got;
     }
     if (!done_ && remaining_ == 0) {
@@ -50,6 +50,7 @@ class ReaderPump : public http::ExchangeObserver {
   std::unique_ptr<storage::FileReader> reader_;
   uint64_t remaining_;
   bool done_ = false;
+  std::vector<char> buffer_ = std::vector<char>(size_t{64} * 1024);  // one read's bytes
 };
 
 void getBlob(ApiRequest request) {
@@ -72,7 +73,7 @@ void getBlob(ApiRequest request) {
     extra.set("Content-Range", contentRange(range, size));
     return request.respondError(Error{registry::ErrorCode::RangeInvalid, "range not satisfiable",
                                       std::string(*request.request().headers.get("Range"))},
-                                std::move(extra));
+                                extra);
   }
   int status = 200;
   if (range.kind == ByteRangeResult::Kind::Partial) {

@@ -31,7 +31,7 @@ void RegistryHandler::onRequest(http::ServerExchange& exchange) {
     allow.set("Allow", std::string(allowedMethods(not_allowed->kind)));
     request.respondError(Error{registry::ErrorCode::Unsupported, "method not allowed",
                                head.method + " is not allowed on this route"},
-                         std::move(allow));
+                         allow);
     return;
   }
   if (auto* error = std::get_if<Error>(&match)) {

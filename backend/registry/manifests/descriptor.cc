@@ -16,6 +16,7 @@ Result<std::map<std::string, std::string>> parseAnnotations(const json& object,
   if (!it->is_object()) return detail::invalid(where + ".annotations must be an object");
   for (const auto& [key, value] : it->items()) {
     if (!value.is_string()) {
+      // NOLINTNEXTLINE(performance-inefficient-string-concatenation): runs once, then returns
       return detail::invalid(where + ".annotations[\"" + key + "\"] must be a string");
     }
     annotations.emplace(key, value.get_ref<const std::string&>());

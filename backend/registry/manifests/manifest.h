@@ -25,7 +25,7 @@ namespace portico::registry::manifests {
 
 // Largest manifest body accepted (distribution's and the OCI spec's customary 4 MiB); the
 // HTTP layer enforces it before buffering a PUT body.
-inline constexpr size_t kMaxManifestBytes = 4 * 1024 * 1024;
+inline constexpr size_t kMaxManifestBytes = size_t{4} * 1024 * 1024;
 
 struct ParsedManifest {
   // One of the media types in media_types.h (for schema1: kDockerSchema1Signed when signed,
