@@ -191,8 +191,9 @@ std::optional<uint64_t> parseSize(std::string_view text) {
   return std::nullopt;
 }
 
-Node::Node(std::shared_ptr<const std::string> file, YAML::Node node, std::string path, int line)
-    : file_(std::move(file)), node_(std::move(node)), path_(std::move(path)), line_(line) {}
+Node::Node(std::shared_ptr<const std::string> file, const YAML::Node& node, std::string path,
+           int line)
+    : file_(std::move(file)), node_(node), path_(std::move(path)), line_(line) {}
 
 void Node::fail(const std::string& message) const {
   throw ConfigError(*file_, line_, path_, message);
@@ -294,9 +295,10 @@ int64_t Node::asInt(int64_t min, int64_t max) const {
     value = parsed;
   }
   if (!ok) fail("expected an integer, got \"" + text + "\"");
-  if (value < min || value > max)
+  if (value < min || value > max) {
     fail("must be between " + std::to_string(min) + " and " + std::to_string(max) + ", got " +
          text);
+  }
   return value;
 }
 
@@ -342,8 +344,8 @@ uint64_t Node::sizeOr(std::string_view key, uint64_t fallback) const {
   return child.defined() ? child.asSize() : fallback;
 }
 
-YamlDocument::YamlDocument(std::string file, YAML::Node root)
-    : file_(std::make_shared<const std::string>(std::move(file))), root_(std::move(root)) {}
+YamlDocument::YamlDocument(std::string file, const YAML::Node& root)
+    : file_(std::make_shared<const std::string>(std::move(file))), root_(root) {}
 
 YamlDocument YamlDocument::load(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

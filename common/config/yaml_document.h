@@ -57,7 +57,7 @@ class YamlDocument;
 // line of its parent, so "missing key" errors point somewhere useful.
 class Node {
  public:
-  Node(std::shared_ptr<const std::string> file, YAML::Node node, std::string path, int line);
+  Node(std::shared_ptr<const std::string> file, const YAML::Node& node, std::string path, int line);
 
   const std::string& path() const { return path_; }
   const std::string& file() const { return *file_; }
@@ -124,7 +124,7 @@ class YamlDocument {
   YAML::Node& yaml() { return root_; }
 
  private:
-  YamlDocument(std::string file, YAML::Node root);
+  YamlDocument(std::string file, const YAML::Node& root);
 
   std::shared_ptr<const std::string> file_;
   YAML::Node root_;

@@ -74,9 +74,10 @@ Digest::Digest(DigestAlgorithm algorithm, std::string_view hex) : algorithm_(alg
 
 Result<Digest> Digest::parse(std::string_view text) {
   const size_t colon = text.find(':');
-  if (colon == std::string_view::npos)
+  if (colon == std::string_view::npos) {
     return Error(DigestErrc::InvalidFormat, "digest has no algorithm separator ':'",
                  std::string(text));
+  }
   const std::string_view algorithm = text.substr(0, colon);
   const std::string_view encoded = text.substr(colon + 1);
   if (!validAlgorithm(algorithm))
@@ -84,9 +85,10 @@ Result<Digest> Digest::parse(std::string_view text) {
   if (encoded.empty())
     return Error(DigestErrc::InvalidFormat, "empty encoded digest", std::string(text));
   for (char c : encoded) {
-    if (!isEncodedChar(c))
+    if (!isEncodedChar(c)) {
       return Error(DigestErrc::InvalidFormat, "invalid character in encoded digest",
                    std::string(text));
+    }
   }
   DigestAlgorithm parsed;
   if (algorithm == "sha256") {
@@ -97,13 +99,15 @@ Result<Digest> Digest::parse(std::string_view text) {
     return Error(DigestErrc::Unsupported, "unsupported digest algorithm", std::string(algorithm));
   }
   for (char c : encoded) {
-    if (!isLowerHex(c))
+    if (!isLowerHex(c)) {
       return Error(DigestErrc::InvalidFormat, "encoded digest is not lowercase hex",
                    std::string(text));
+    }
   }
-  if (encoded.size() != hexLength(parsed))
+  if (encoded.size() != hexLength(parsed)) {
     return Error(DigestErrc::InvalidLength, "encoded digest has the wrong length",
                  std::string(text));
+  }
   return Digest(parsed, encoded);
 }
 
