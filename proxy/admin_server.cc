@@ -8,7 +8,7 @@ namespace portico::proxy {
 
 std::string AdminHandler::renderMetrics(ProxyRuntime& runtime) {
   std::string out;
-  out.reserve(16 * 1024);
+  out.reserve(size_t{16} * 1024);
   runtime.metrics.render(out);
   auto snapshot = runtime.current();
   if (snapshot) {
@@ -16,6 +16,7 @@ std::string AdminHandler::renderMetrics(ProxyRuntime& runtime) {
     std::map<std::string, const UpstreamGroup*> sorted;
     for (const auto& [name, upstream] : snapshot->upstreams) sorted[name] = upstream.group.get();
     std::vector<const UpstreamGroup*> groups;
+    groups.reserve(sorted.size());
     for (const auto& [name, group] : sorted) groups.push_back(group);
     appendUpstreamMetrics(out, groups, SteadyClock::now());
   }

@@ -39,7 +39,7 @@ std::string checkAddress(const std::string& address) {
 }
 
 std::string addressOf(const Node& node) {
-  const std::string address = node.asString();
+  std::string address = node.asString();
   if (std::string problem = checkAddress(address); !problem.empty())
     node.fail("invalid address \"" + address + "\": " + problem);
   return address;
@@ -421,10 +421,11 @@ ProxyConfig parse(const config::YamlDocument& document) {
       admin.requireMap();
       admin.checkKeys({"address"});
       const Node address = admin["address"];
-      if (!address.defined() || address.asString() == "off" || address.asString().empty())
+      if (!address.defined() || address.asString() == "off" || address.asString().empty()) {
         config.admin.address.clear();
-      else
+      } else {
         config.admin.address = addressOf(address);
+      }
     }
   }
 
@@ -445,10 +446,11 @@ ProxyConfig parse(const config::YamlDocument& document) {
   }
 
   if (const Node workers = root["workers"]; workers.defined()) {
-    if (workers.isScalar() && workers.asString() == "auto")
+    if (workers.isScalar() && workers.asString() == "auto") {
       config.workers = 0;
-    else
+    } else {
       config.workers = static_cast<unsigned>(workers.asInt(0, 1024));
+    }
   }
   return config;
 }

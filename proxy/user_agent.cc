@@ -133,9 +133,10 @@ Result<VersionConstraint> VersionConstraint::parse(std::string_view text) {
          std::string_view("<>=!~^").find(rest[opLength]) != std::string_view::npos)
     ++opLength;
   const std::string_view op = rest.substr(0, opLength);
-  if (op.empty())
+  if (op.empty()) {
     return Error(UserAgentErrc::UnknownOperator,
                  "missing operator (one of < <= > >= == !=) before \"" + std::string(rest) + "\"");
+  }
   if (op == "<") {
     c.op_ = Op::Less;
   } else if (op == "<=") {
@@ -153,9 +154,10 @@ Result<VersionConstraint> VersionConstraint::parse(std::string_view text) {
   }
   rest = trim(rest.substr(opLength));
   auto version = DockerVersion::parse(rest);
-  if (!version || !version->suffix.empty())
+  if (!version || !version->suffix.empty()) {
     return Error(UserAgentErrc::InvalidVersion,
                  "invalid version \"" + std::string(rest) + "\" (expected e.g. 1.6 or 1.10.3)");
+  }
   c.version_ = *version;
   return c;
 }

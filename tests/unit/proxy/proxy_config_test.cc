@@ -69,7 +69,7 @@ TEST_CASE("the shipped conf/proxy.yml loads and reproduces the nginx deployment"
   CHECK(v2.health_check.expect == std::vector<int>{200, 401});
   CHECK(v2.passive.max_fails == 1);
 
-  CHECK(c.limits.header_bytes == 64 * 1024);
+  CHECK(c.limits.header_bytes == size_t{64} * 1024);
   CHECK(c.limits.header_count == 100);
   CHECK(c.limits.body_bytes == 0);
   CHECK(c.limits.idle_timeout == std::chrono::seconds(120));
@@ -155,7 +155,7 @@ TEST_CASE("an empty config gets the nginx deployment's defaults", "[config]") {
   CHECK(c.router.match(get("/v2/"))->upstream == "v2");
   CHECK(c.router.match(get("/v2/", "docker/1.3.2 go/go1.3.3"))->respond.status == 404);
   CHECK(c.router.match(get("/v1/_ping"))->respond.body == kNoV1Body);
-  CHECK(c.limits.header_bytes == 64 * 1024);
+  CHECK(c.limits.header_bytes == size_t{64} * 1024);
   CHECK(c.admin.address == "127.0.0.1:5002");
   CHECK(c.source == "empty.yml");
 }

@@ -8,7 +8,7 @@ using namespace portico::proxy;
 
 namespace {
 
-http::RequestHead request(std::vector<std::pair<std::string, std::string>> headers) {
+http::RequestHead request(const std::vector<std::pair<std::string, std::string>>& headers) {
   http::RequestHead head;
   head.method = "PUT";
   head.target = "/v2/foo/blobs/uploads/1?digest=sha256:ab";

@@ -12,7 +12,7 @@ using portico::proxy::RouteRule;
 
 namespace {
 
-RequestHead request(std::string method, std::string path, std::optional<std::string> ua = {},
+RequestHead request(std::string method, const std::string& path, std::optional<std::string> ua = {},
                     std::optional<std::string> host = {}) {
   RequestHead r;
   r.method = std::move(method);

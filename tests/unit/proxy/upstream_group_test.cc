@@ -19,15 +19,22 @@ UpstreamGroupOptions threeServers(Balance balance = Balance::RoundRobin) {
   return options;
 }
 
+// The next `count` servers `group` picks from `cursor` at `now`.
+std::vector<size_t> nextPicks(const UpstreamGroup& group, size_t& cursor,
+                              SteadyClock::time_point now, size_t count) {
+  std::vector<size_t> picks;
+  picks.reserve(count);
+  for (size_t i = 0; i < count; ++i) picks.push_back(group.pick(cursor, now));
+  return picks;
+}
+
 }  // namespace
 
 TEST_CASE("round-robin visits every server in turn", "[upstream_group]") {
   UpstreamGroup group(threeServers());
   size_t cursor = 0;
   auto now = SteadyClock::now();
-  std::vector<size_t> picks;
-  for (int i = 0; i < 6; ++i) picks.push_back(group.pick(cursor, now));
-  CHECK(picks == std::vector<size_t>{0, 1, 2, 0, 1, 2});
+  CHECK(nextPicks(group, cursor, now, 6) == std::vector<size_t>{0, 1, 2, 0, 1, 2});
 }
 
 TEST_CASE("least-connections picks the server with fewest in-flight requests", "[upstream_group]") {
@@ -55,9 +62,7 @@ TEST_CASE("max_fails failures within fail_timeout eject a server for fail_timeou
   CHECK(server.available(now + 12s));
 
   size_t cursor = 0;
-  std::vector<size_t> picks;
-  for (int i = 0; i < 4; ++i) picks.push_back(group.pick(cursor, now + 2s));
-  CHECK(picks == std::vector<size_t>{0, 2, 0, 2});
+  CHECK(nextPicks(group, cursor, now + 2s, 4) == std::vector<size_t>{0, 2, 0, 2});
 }
 
 TEST_CASE("failures spread over more than fail_timeout do not eject", "[upstream_group]") {
@@ -122,9 +127,7 @@ TEST_CASE("when every server is down one is still handed out", "[upstream_group]
   }
   size_t cursor = 0;
   auto now = SteadyClock::now();
-  std::vector<size_t> picks;
-  for (int i = 0; i < 3; ++i) picks.push_back(group.pick(cursor, now));
-  CHECK(picks == std::vector<size_t>{0, 1, 2});
+  CHECK(nextPicks(group, cursor, now, 3) == std::vector<size_t>{0, 1, 2});
 }
 
 TEST_CASE("a retry skips the servers already tried", "[upstream_group]") {

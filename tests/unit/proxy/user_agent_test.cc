@@ -46,6 +46,7 @@ const std::vector<std::optional<std::string>>& userAgentMatrix() {
       "docker/1.4.0 go/go1.3.3 git-commit/4595d4f kernel/3.16.7-tinycore64 os/linux arch/amd64",
       "docker/1.4.1 go/go1.3.3 git-commit/5bc2ff8 kernel/3.13.0-44-generic os/linux arch/amd64",
       "docker/1.5.0 go/go1.4.1 git-commit/a8a31ef kernel/3.13.0 os/linux arch/amd64",
+      // NOLINTNEXTLINE(bugprone-suspicious-missing-comma): long User-Agents span two lines
       "docker/1.5.0-rc4 go/go1.4.1 git-commit/a8a31ef kernel/3.18.5-tinycore64 os/linux "
       "arch/amd64",
       "docker/1.5.0-dev go/go1.4.1 git-commit/a8a31ef-dirty kernel/3.18.5-tinycore64 os/linux "
