@@ -1,7 +1,7 @@
 // portico-proxy: the TLS front proxy (see docs/proxy.md).
 //   portico-proxy [--config FILE]       run (default conf/proxy.yml)
 //   portico-proxy check-config FILE     validate a configuration and exit
-//   portico-proxy --help | --version
+//   portico-proxy -h | --help | -V | --version
 
 #include <spdlog/spdlog.h>
 
@@ -41,24 +41,30 @@ void printHelp() {
 
 Usage:
   portico-proxy [--config FILE]        run with FILE (default: conf/proxy.yml)
-  portico-proxy check-config FILE      validate FILE; prints "configuration OK" or
-                                       "file:line: key: message" and exits 1
-  portico-proxy --help                 this text
-  portico-proxy --version              the version
+  portico-proxy check-config FILE      validate FILE and the certificate files it names;
+                                       prints "configuration OK" (exit 0) or
+                                       "FILE:LINE: KEY: message" (exit 1)
+  portico-proxy -h | --help            this text
+  portico-proxy -V | --version         the version
 
 Options:
-  -c, --config FILE   configuration file (YAML; reference: conf/proxy.yml, docs/proxy.md)
+  -c, --config FILE   configuration file (YAML; reference: conf/proxy.yml, docs/proxy.md);
+                      also --config=FILE
 
 Signals:
   SIGHUP              reload: re-read the configuration (routes, upstreams) and the TLS
                       certificates; a bad configuration is logged and the old one keeps
-                      serving; open connections are not dropped
+                      serving; open connections are not dropped. Listen addresses, limits,
+                      workers, admin and logs need a restart
   SIGTERM, SIGINT     graceful stop: stop accepting, finish in-flight requests (up to 30 s)
 
-Ready lines (stdout):
-  listening on https://0.0.0.0:5000 (listen[0])
-  listening on http://127.0.0.1:5002 (admin)
-  ready
+Exit status: 0 after a graceful stop, 1 when the configuration or a listener cannot be set
+up (the reason is logged), 2 for a command-line error.
+
+Ready lines (in the log, on stderr):
+  ... info [thread] listening on https://0.0.0.0:5000 (listen[0])
+  ... info [thread] listening on http://127.0.0.1:5002 (admin)
+  ... info [thread] ready
 
 Example:
   portico-proxy --config /etc/portico/proxy.yml
