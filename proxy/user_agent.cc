@@ -1,4 +1,5 @@
 #include "proxy/user_agent.h"
+#include "common/text.h"
 
 #include <charconv>
 
@@ -18,12 +19,6 @@ std::optional<int> takeNumber(std::string_view& text) {
   std::from_chars(text.data(), text.data() + n, value);
   text.remove_prefix(n);
   return value;
-}
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
 }
 
 // Truncates `v` to `components` numbers (missing ones are zero).
@@ -127,7 +122,7 @@ std::optional<DockerVersion> UserAgent::dockerVersion() const {
 Result<VersionConstraint> VersionConstraint::parse(std::string_view text) {
   VersionConstraint c;
   c.text_ = std::string(text);
-  std::string_view rest = trim(text);
+  std::string_view rest = trimBlanks(text);
   size_t opLength = 0;
   while (opLength < rest.size() &&
          std::string_view("<>=!~^").find(rest[opLength]) != std::string_view::npos)
@@ -152,7 +147,7 @@ Result<VersionConstraint> VersionConstraint::parse(std::string_view text) {
   } else {
     return Error(UserAgentErrc::UnknownOperator, "unknown operator \"" + std::string(op) + "\"");
   }
-  rest = trim(rest.substr(opLength));
+  rest = trimBlanks(rest.substr(opLength));
   auto version = DockerVersion::parse(rest);
   if (!version || !version->suffix.empty()) {
     return Error(UserAgentErrc::InvalidVersion,

@@ -1,4 +1,5 @@
 #include "backend/api/byte_range.h"
+#include "common/text.h"
 
 #include <charconv>
 
@@ -13,26 +14,20 @@ std::optional<uint64_t> number(std::string_view text) {
   return value;
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 }  // namespace
 
 ByteRangeResult parseByteRange(std::optional<std::string_view> header, uint64_t size) {
   ByteRangeResult full{ByteRangeResult::Kind::Full, 0, size};
   if (!header) return full;
-  std::string_view value = trim(*header);
+  std::string_view value = trimBlanks(*header);
   if (!value.starts_with("bytes=")) return full;
   value.remove_prefix(6);
-  value = trim(value);
+  value = trimBlanks(value);
   if (value.find(',') != std::string_view::npos) return full;
   size_t dash = value.find('-');
   if (dash == std::string_view::npos) return full;
-  std::string_view first = trim(value.substr(0, dash));
-  std::string_view last = trim(value.substr(dash + 1));
+  std::string_view first = trimBlanks(value.substr(0, dash));
+  std::string_view last = trimBlanks(value.substr(dash + 1));
   ByteRangeResult unsatisfiable{ByteRangeResult::Kind::Unsatisfiable, 0, 0};
   if (first.empty()) {  // suffix range: the last N bytes
     auto suffix = number(last);

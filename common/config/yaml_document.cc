@@ -1,4 +1,5 @@
 #include "common/config/yaml_document.h"
+#include "common/text.h"
 
 #include <cerrno>
 #include <cmath>
@@ -72,12 +73,6 @@ bool takeNumber(std::string_view& text, long double& value) {
   return true;
 }
 
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
-
 std::string scalarText(const YAML::Node& node) {
   return node.IsScalar() ? node.Scalar()
                          : std::string(node.IsSequence() ? "a sequence" : "a mapping");
@@ -93,7 +88,7 @@ ConfigError::ConfigError(std::string file, int line, std::string key, std::strin
       message_(std::move(message)) {}
 
 std::optional<std::chrono::nanoseconds> parseDuration(std::string_view text, BareNumber bare) {
-  text = trim(text);
+  text = trimBlanks(text);
   if (text.empty()) return std::nullopt;
   if (text.front() == '+') text.remove_prefix(1);
   {
@@ -145,10 +140,10 @@ std::optional<std::chrono::nanoseconds> parseDuration(std::string_view text, Bar
 }
 
 std::optional<uint64_t> parseSize(std::string_view text) {
-  text = trim(text);
+  text = trimBlanks(text);
   long double value = 0;
   if (!takeNumber(text, value)) return std::nullopt;
-  const std::string_view unit = trim(text);
+  const std::string_view unit = trimBlanks(text);
   struct Unit {
     std::string_view name;
     long double bytes;

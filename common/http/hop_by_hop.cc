@@ -1,4 +1,5 @@
 #include "common/http/hop_by_hop.h"
+#include "common/text.h"
 
 #include <array>
 #include <string>
@@ -11,12 +12,6 @@ constexpr std::array<std::string_view, 9> kHopByHop = {
     "Connection", "Keep-Alive",         "Proxy-Connection",    "TE", "Trailer", "Transfer-Encoding",
     "Upgrade",    "Proxy-Authenticate", "Proxy-Authorization",
 };
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 }  // namespace
 
@@ -32,7 +27,7 @@ void stripHopByHop(HeaderMap& headers) {
   for (auto value : headers.getAll("Connection")) {
     while (!value.empty()) {
       size_t comma = value.find(',');
-      auto item = trim(value.substr(0, comma));
+      auto item = trimBlanks(value.substr(0, comma));
       if (!item.empty()) listed.emplace_back(item);
       if (comma == std::string_view::npos) break;
       value.remove_prefix(comma + 1);

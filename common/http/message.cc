@@ -1,4 +1,5 @@
 #include "common/http/message.h"
+#include "common/text.h"
 
 #include <algorithm>
 #include <array>
@@ -9,12 +10,6 @@ namespace {
 
 char lower(char c) {
   return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
 }
 
 int hexValue(char c) {
@@ -104,7 +99,7 @@ bool HeaderMap::hasToken(std::string_view name, std::string_view token) const {
     std::string_view list = f.second;
     while (!list.empty()) {
       size_t comma = list.find(',');
-      std::string_view item = trim(list.substr(0, comma));
+      std::string_view item = trimBlanks(list.substr(0, comma));
       if (equalsIgnoreCase(item, token)) return true;
       if (comma == std::string_view::npos) break;
       list.remove_prefix(comma + 1);

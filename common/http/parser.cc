@@ -1,4 +1,5 @@
 #include "common/http/parser.h"
+#include "common/text.h"
 
 #include <cctype>
 
@@ -11,12 +12,6 @@ namespace portico::http {
 
 namespace {
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 // True if the comma-separated Transfer-Encoding values name exactly one coding, "chunked".
 bool onlyChunked(const std::vector<std::string_view>& values) {
   int codings = 0;
@@ -24,7 +19,7 @@ bool onlyChunked(const std::vector<std::string_view>& values) {
   for (std::string_view value : values) {
     while (true) {
       size_t comma = value.find(',');
-      std::string_view token = trim(value.substr(0, comma));
+      std::string_view token = trimBlanks(value.substr(0, comma));
       if (!token.empty()) {
         ++codings;
         chunked = equalsIgnoreCase(token, "chunked");
@@ -321,7 +316,7 @@ void Parser::flushHeader() {
     return;
   }
   if (equalsIgnoreCase(field_, "transfer-encoding")) saw_transfer_encoding_ = true;
-  std::string_view value = trim(value_);
+  std::string_view value = trimBlanks(value_);
   if (value.size() != value_.size()) value_ = std::string(value);
   HeaderMap& headers = type_ == Type::Request ? request_.headers : response_.headers;
   headers.add(std::move(field_), std::move(value_));
