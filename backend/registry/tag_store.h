@@ -35,7 +35,7 @@ namespace portico::registry {
 
 // Default bound of the listing cache: the bytes of the cached tag names (plus a fixed
 // overhead per name).
-inline constexpr size_t kDefaultTagCacheBytes = 16 * 1024 * 1024;
+inline constexpr size_t kDefaultTagCacheBytes = size_t{16} * 1024 * 1024;
 
 class TagStore {
  public:

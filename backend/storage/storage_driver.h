@@ -36,7 +36,7 @@ enum class StorageErrc {
 };
 
 // Largest file getContent() reads; larger files must be streamed with reader().
-inline constexpr uint64_t kMaxContentSize = 32 * 1024 * 1024;
+inline constexpr uint64_t kMaxContentSize = uint64_t{32} * 1024 * 1024;
 
 // Metadata of one file or directory (distribution's FileInfo).
 struct FileInfo {

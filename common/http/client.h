@@ -75,8 +75,8 @@ class ClientPool {
     size_t max_idle = 32;  // idle connections kept
     ClientTimeouts timeouts;
     std::chrono::milliseconds idle_timeout{60'000};
-    size_t high_watermark = 128 * 1024;
-    size_t low_watermark = 32 * 1024;
+    size_t high_watermark = size_t{128} * 1024;
+    size_t low_watermark = size_t{32} * 1024;
     uint32_t max_header_bytes = 64 * 1024;
   };
   virtual ~ClientPool() = default;

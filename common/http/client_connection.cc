@@ -20,7 +20,7 @@ namespace portico::http {
 namespace {
 
 timeval toTimeval(std::chrono::milliseconds ms) {
-  timeval tv;
+  timeval tv{};
   tv.tv_sec = static_cast<time_t>(ms.count() / 1000);
   tv.tv_usec = static_cast<suseconds_t>((ms.count() % 1000) * 1000);
   return tv;

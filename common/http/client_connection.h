@@ -36,10 +36,10 @@ namespace portico::http {
 
 struct ClientConnectionOptions {
   ClientTimeouts timeouts;
-  size_t high_watermark = 128 * 1024;  // request output queued before outputBlocked();
-                                       // also the most response bytes read ahead
-  size_t low_watermark = 32 * 1024;    // onWriteDrained() fires below this
-  ParserLimits limits;                 // response head limits (header_bytes, header_count)
+  size_t high_watermark = size_t{128} * 1024;  // request output queued before outputBlocked();
+                                               // also the most response bytes read ahead
+  size_t low_watermark = size_t{32} * 1024;    // onWriteDrained() fires below this
+  ParserLimits limits;                         // response head limits (header_bytes, header_count)
 };
 
 class Http1ClientConnection final : public ClientConnection,

@@ -59,8 +59,7 @@ class KeepAlivePool final : public ClientPool {
   void release(std::unique_ptr<ClientConnection> connection) override {
     auto* http1 = dynamic_cast<Http1ClientConnection*>(connection.get());
     if (http1 == nullptr || !http1->reusable() || idle_.size() >= options_.max_idle) return;
-    connection.release();
-    idle_.emplace_back(http1);
+    idle_.emplace_back(static_cast<Http1ClientConnection*>(connection.release()));
     http1->watchIdle(options_.idle_timeout, [this, http1] { dropIdle(http1); });
   }
 

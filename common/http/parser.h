@@ -52,10 +52,10 @@ std::string_view parseErrorName(ParseError error);
 
 // Limits checked while a head arrives (defaults match ServerLimits).
 struct ParserLimits {
-  uint64_t header_bytes = 64 * 1024;       // all header lines together, not the start line
-  uint32_t header_count = 100;             // header fields per message (trailers included)
-  uint64_t request_line_bytes = 8 * 1024;  // start line, also status line in responses
-  uint64_t body_bytes = 0;                 // 0 = unlimited
+  uint64_t header_bytes = uint64_t{64} * 1024;  // all header lines together, not the start line
+  uint32_t header_count = 100;                  // header fields per message (trailers included)
+  uint64_t request_line_bytes = uint64_t{8} * 1024;  // start line, also status line in responses
+  uint64_t body_bytes = 0;                           // 0 = unlimited
 };
 
 // How the body of the current message is delimited (RFC 9112 §6.3), decided after the head.

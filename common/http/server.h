@@ -22,16 +22,16 @@ namespace portico::http {
 
 // Limits applied to every server connection (defaults in one place, nginx-style).
 struct ServerLimits {
-  uint64_t header_bytes = 64 * 1024;                 // whole header section; over → 431, close
+  uint64_t header_bytes = uint64_t{64} * 1024;       // whole header section; over → 431, close
   uint32_t header_count = 100;                       // over → 431, close
-  uint64_t request_line_bytes = 8 * 1024;            // over → 414, close
+  uint64_t request_line_bytes = uint64_t{8} * 1024;  // over → 414, close
   uint64_t body_bytes = 0;                           // 0 = unlimited; over → 413, close
   std::chrono::milliseconds header_timeout{30'000};  // first byte to end of head (slowloris)
   std::chrono::milliseconds idle_timeout{120'000};   // keep-alive wait between requests
   std::chrono::milliseconds body_timeout{900'000};   // max gap between body bytes
   std::chrono::milliseconds send_timeout{900'000};   // max stall writing to the client
-  size_t high_watermark = 128 * 1024;                // output queued before outputBlocked()
-  size_t low_watermark = 32 * 1024;                  // onWriteDrained() fires below this
+  size_t high_watermark = size_t{128} * 1024;        // output queued before outputBlocked()
+  size_t low_watermark = size_t{32} * 1024;          // onWriteDrained() fires below this
 };
 
 // Facts about the connection a request came on.

@@ -22,9 +22,9 @@ namespace {
 
 // Unread request body bytes the engine reads and drops after an early response to keep the
 // connection; beyond this the connection is closed instead (nginx's lingering approach).
-constexpr uint64_t kMaxDiscardBytes = 1024 * 1024;
+constexpr uint64_t kMaxDiscardBytes = uint64_t{1024} * 1024;
 // Body bytes parsed but not yet delivered before the engine stops parsing more.
-constexpr size_t kMaxPendingBody = 256 * 1024;
+constexpr size_t kMaxPendingBody = size_t{256} * 1024;
 // How long a closing connection keeps reading (and dropping) input after its last response,
 // so that the client reads the response instead of a reset.
 constexpr timeval kLingerTimeout = {2, 0};
@@ -42,7 +42,7 @@ ParserLimits parserLimits(const ServerLimits& limits) {
 }
 
 timeval toTimeval(std::chrono::milliseconds ms) {
-  timeval tv;
+  timeval tv{};
   tv.tv_sec = static_cast<time_t>(ms.count() / 1000);
   tv.tv_usec = static_cast<suseconds_t>((ms.count() % 1000) * 1000);
   return tv;
@@ -54,7 +54,7 @@ std::string_view httpDate() {
   thread_local char cached[40] = {};
   time_t now = time(nullptr);
   if (now != cached_second) {
-    tm parts;
+    tm parts{};
     gmtime_r(&now, &parts);
     strftime(cached, sizeof(cached), "%a, %d %b %Y %H:%M:%S GMT", &parts);
     cached_second = now;
@@ -543,7 +543,7 @@ void ServerConnection::scheduleFlush() {
 void ServerConnection::moveStagedToOutput() {
   size_t staged = evbuffer_get_length(staged_.get());
   if (staged == 0) return;
-  constexpr size_t kOneRecord = 16 * 1024;  // TLS record payload limit (RFC 8446 §5.1)
+  constexpr size_t kOneRecord = size_t{16} * 1024;  // TLS record payload limit (RFC 8446 §5.1)
   if (staged <= kOneRecord) evbuffer_pullup(staged_.get(), -1);
   evbuffer_add_buffer(output(), staged_.get());
 }
@@ -870,7 +870,7 @@ void ServerConnection::sendFile(int fd, uint64_t offset, uint64_t length) {
 
 void ServerConnection::pumpFile() {
   evbuffer* out = output();
-  constexpr size_t kPiece = 64 * 1024;
+  constexpr size_t kPiece = size_t{64} * 1024;
   while (file_fd_ >= 0 && file_remaining_ > 0 &&
          evbuffer_get_length(out) < limits_.high_watermark) {
     size_t want = static_cast<size_t>(std::min<uint64_t>(file_remaining_, kPiece));

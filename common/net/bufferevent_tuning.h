@@ -12,7 +12,7 @@
 
 namespace portico::net {
 
-inline constexpr size_t kMaxSingleIoBytes = 256 * 1024;
+inline constexpr size_t kMaxSingleIoBytes = size_t{256} * 1024;
 
 // Applies the I/O sizes above to a new bufferevent (plain or TLS).
 inline void tuneBufferevent(bufferevent* bev) {
