@@ -183,15 +183,7 @@ void Http1ClientConnection::scheduleFlush() {
 
 void Http1ClientConnection::flush() {
   if (!bev_ || state_ == State::Connecting) return;
-  bufferevent* bev = bev_.get();
-  // While EV_WRITE is on, the socket was full: libevent writes when it drains.
-  if ((bufferevent_get_enabled(bev) & EV_WRITE) != 0) return;
-  if (evbuffer_get_length(bufferevent_get_output(bev)) == 0) return;
-  if (!net::writeNow(bev)) {
-    bufferevent_enable(bev, EV_WRITE);
-    return;
-  }
-  onWritten();
+  if (net::flushNow(bev_.get())) onWritten();
 }
 
 void Http1ClientConnection::onEventCb(bufferevent* /*bev*/, short events, void* ctx) {

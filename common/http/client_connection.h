@@ -117,7 +117,7 @@ class Http1ClientConnection final : public ClientConnection,
   void scheduleDeferred();
   void runDeferred();
   // Plain sockets: request bytes are written once per loop pass straight to the socket
-  // (net::writeNow); EV_WRITE is enabled only while bytes are left over.
+  // (net::flushNow); EV_WRITE is enabled only while bytes are left over.
   void scheduleFlush();
   void flush();
   // Output went below the low watermark: tells a producer that was blocked.

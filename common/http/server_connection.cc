@@ -559,14 +559,7 @@ void ServerConnection::onFlush() {
     moveStagedToOutput();
     return;
   }
-  // While EV_WRITE is on, the socket was full: libevent writes when it drains.
-  if ((bufferevent_get_enabled(bev_.get()) & EV_WRITE) != 0) return;
-  if (evbuffer_get_length(output()) == 0) return;
-  if (!net::writeNow(bev_.get())) {
-    bufferevent_enable(bev_.get(), EV_WRITE);
-    return;
-  }
-  onWrite();
+  if (net::flushNow(bev_.get())) onWrite();
 }
 
 void ServerConnection::onWrite() {

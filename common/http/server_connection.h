@@ -145,7 +145,7 @@ class ServerConnection final : public ServerExchange, public BodySource, private
   void onRead();
   void onWrite();
   // Response bytes leave once per loop pass. Plain sockets: written straight to the socket
-  // (net::writeNow); EV_WRITE is enabled only while bytes are left over. TLS: bytes are
+  // (net::flushNow); EV_WRITE is enabled only while bytes are left over. TLS: bytes are
   // staged and moved to the output together (bufferevent_openssl writes every addition at
   // once, one record and one syscall each), a small response as one chain: one record.
   void scheduleFlush();

@@ -1,6 +1,7 @@
 #include "common/net/bufferevent_tuning.h"
 
 #include <event2/buffer.h>
+#include <event2/event.h>
 #include <sys/uio.h>
 
 #include <algorithm>
@@ -52,6 +53,9 @@ size_t readAvailable(bufferevent* bev, size_t limit) {
   return total;
 }
 
+namespace {
+
+// Writes the output until it is empty or the socket takes no more; true when it is empty.
 bool writeNow(bufferevent* bev) {
   evutil_socket_t fd = bufferevent_getfd(bev);
   evbuffer* output = bufferevent_get_output(bev);
@@ -67,6 +71,16 @@ bool writeNow(bufferevent* bev) {
   }
   evbuffer_freeze(output, 1);
   return evbuffer_get_length(output) == 0;
+}
+
+}  // namespace
+
+bool flushNow(bufferevent* bev) {
+  if ((bufferevent_get_enabled(bev) & EV_WRITE) != 0) return false;
+  if (evbuffer_get_length(bufferevent_get_output(bev)) == 0) return false;
+  if (writeNow(bev)) return true;
+  bufferevent_enable(bev, EV_WRITE);
+  return false;
 }
 
 }  // namespace portico::net

@@ -28,12 +28,13 @@ inline void tuneBufferevent(bufferevent* bev) {
 // (level-triggered) reports them as it always does. Returns the bytes added.
 size_t readAvailable(bufferevent* bev, size_t limit);
 
-// Writes the output of a plain socket bufferevent straight to its socket, without a trip
-// through the event loop (sendfile segments included), until it is empty or the socket takes
-// no more. For connections that keep EV_WRITE disabled while their output is empty, so that
-// a response costs one writev and no epoll_ctl: only when this returns false (bytes left, or
-// an error) does the caller enable EV_WRITE, and libevent then writes the rest or reports the
-// error as usual.
-bool writeNow(bufferevent* bev);
+// Flushes the output of a plain socket bufferevent that keeps EV_WRITE disabled while its
+// output is empty, so that a response costs one writev and no epoll_ctl: writes straight to
+// the socket, without a trip through the event loop (sendfile segments included), until the
+// output is empty or the socket takes no more. Does nothing while EV_WRITE is on (the socket
+// was full: libevent writes as it drains). When bytes are left, or on an error, enables
+// EV_WRITE, and libevent then writes the rest or reports the error as usual. True when this
+// call emptied a non-empty output (the caller's "output drained" step runs then).
+bool flushNow(bufferevent* bev);
 
 }  // namespace portico::net
