@@ -277,6 +277,7 @@ void ProxySession::respondLocally(int status, http::HeaderMap headers, std::stri
   status_ = status;
   bytes_out_ = body.size();
   finished_ = true;
+  logRequest();
   exchange_.respond(status, std::move(headers), body);  // may destroy the session
 }
 
@@ -455,6 +456,7 @@ void ProxySession::onResponseBodyEnd() {
   releaseUpstream(reusable);
   if (server_active_) endUpstreamRequest(true);
   finished_ = true;
+  logRequest();        // before the last byte can reach the client: a scrape that follows sees it
   exchange_.finish();  // may destroy the session
 }
 
@@ -549,6 +551,8 @@ void ProxySession::endUpstreamRequest(bool success) {
 }
 
 void ProxySession::logRequest() {
+  if (logged_) return;
+  logged_ = true;
   auto now = Clock::now();
   auto duration = std::chrono::duration_cast<std::chrono::microseconds>(now - start_time_);
   if (metrics_ != nullptr) metrics_->record(status_, duration, bytes_in_, bytes_out_);

@@ -111,6 +111,8 @@ class ProxySession final : public http::ExchangeObserver {
   void releaseUpstream(bool reusable);
   void endUpstreamRequest(bool success);
   static void onContinueTimer(int fd, short what, void* arg);
+  // Records the metrics and the access log line, once: when the response is complete (before
+  // its last byte can reach the client) or, for an exchange that ends otherwise, on destruction.
   void logRequest();
 
   http::ServerExchange& exchange_;
@@ -141,6 +143,7 @@ class ProxySession final : public http::ExchangeObserver {
   bool response_paused_ = false;
   bool response_head_received_ = false;
   bool finished_ = false;  // finish()/reset() called on the exchange
+  bool logged_ = false;    // metrics and access log written (once, before the last byte leaves)
 
   int status_ = 0;           // status sent downstream
   int upstream_status_ = 0;  // status received from upstream
