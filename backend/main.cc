@@ -28,6 +28,7 @@
 #include "common/http/http_server.h"
 #include "common/log/access_log.h"
 #include "common/log/log.h"
+#include "common/net/bufferevent_tuning.h"
 #include "common/net/signals.h"
 #include "common/net/tls_context.h"
 
@@ -182,6 +183,7 @@ std::string listenAddress(const RegistryConfig& config) {
 
 int serve(const std::string& path) {
   portico::net::blockSignals();
+  portico::net::tuneAllocator();
   bool ok = false;
   RegistryConfig config = loadOrExit(path, ok);
   if (!ok) return 1;
@@ -206,7 +208,7 @@ int serve(const std::string& path) {
   std::unique_ptr<portico::log::AccessLog> access_log;
   if (!config.log.access_log_disabled) {
     try {
-      access_log = portico::log::AccessLog::open("-", log_options.format, true);
+      access_log = portico::log::AccessLog::open("-", {.format = log_options.format});
     } catch (const std::exception& e) {
       std::cerr << "portico-registry: access log: " << e.what() << "\n";
       return 1;

@@ -21,6 +21,7 @@
 #include "common/log/access_log.h"
 #include "common/log/log.h"
 #include "common/net/address.h"
+#include "common/net/bufferevent_tuning.h"
 #include "common/net/signals.h"
 #include "common/net/tls_context.h"
 #include "common/net/worker.h"
@@ -210,6 +211,7 @@ int checkConfig(const std::string& path) {
 
 int run(const std::string& path) {
   net::blockSignals();
+  net::tuneAllocator();
   ProxyConfig config;
   try {
     config = ProxyConfig::load(path);
@@ -226,8 +228,7 @@ int run(const std::string& path) {
   std::vector<std::shared_ptr<net::TlsServerContext>> tls_contexts;
   try {
     if (config.access_log.path != "off") {
-      runtime.access_log =
-          log::AccessLog::open(config.access_log.path, config.access_log.format, config.log.async);
+      runtime.access_log = log::AccessLog::open(config.access_log.path, config.access_log.options);
     }
     http::ServerOptions options;
     options.workers = config.workers;

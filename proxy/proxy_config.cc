@@ -401,13 +401,17 @@ ProxyConfig parse(const config::YamlDocument& document) {
       config.access_log.path = accessLog.asString();
     } else {
       accessLog.requireMap();
-      accessLog.checkKeys({"path", "format"});
+      accessLog.checkKeys({"path", "format", "buffer", "flush"});
       config.access_log.path = accessLog.stringOr("path", config.access_log.path);
+      log::AccessLogOptions& options = config.access_log.options;
       if (const Node format = accessLog["format"]; format.defined()) {
         auto parsed = log::parseFormat(format.asString());
         if (!parsed) format.fail("expected text or json, got \"" + format.asString() + "\"");
-        config.access_log.format = *parsed;
+        options.format = *parsed;
       }
+      options.buffer_bytes = accessLog.sizeOr("buffer", options.buffer_bytes);
+      options.flush_interval = accessLog.durationOr("flush", options.flush_interval);
+      if (options.flush_interval.count() <= 0) accessLog["flush"].fail("must be positive");
     }
     if (config.access_log.path.empty()) accessLog.fail("empty path (use \"-\" or \"off\")");
   }

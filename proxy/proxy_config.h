@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "common/http/server.h"
+#include "common/log/access_log.h"
 #include "common/log/log.h"
 #include "common/net/tls_options.h"
 #include "proxy/router.h"
@@ -35,8 +36,8 @@ struct ListenConfig {
 using UpstreamConfig = UpstreamGroupOptions;
 
 struct AccessLogConfig {
-  std::string path = "-";  // "-" = stdout; "off" = disabled
-  log::Format format = log::Format::Text;
+  std::string path = "-";         // "-" = stdout; "off" = disabled
+  log::AccessLogOptions options;  // format, buffer, flush interval
 };
 
 struct AdminConfig {

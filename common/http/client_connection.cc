@@ -494,13 +494,14 @@ void Http1ClientConnection::processInput() {
     }
     evbuffer_iovec vec;
     evbuffer_peek(in, -1, nullptr, &vec, 1);
+    body_spans_.begin(static_cast<const char*>(vec.iov_base));
     auto consumed = parser_.feed(static_cast<const char*>(vec.iov_base), vec.iov_len);
     if (!consumed) {
       fail(ClientErrc::Malformed,
            "malformed response from " + address_.str() + ": " + consumed.error().message());
       return;
     }
-    evbuffer_drain(in, *consumed);
+    body_spans_.consume(in, *consumed, body_.get());
   }
   updateReading();
 }
@@ -568,7 +569,7 @@ void Http1ClientConnection::onResponseHead(ResponseHead&& head) {
 }
 
 void Http1ClientConnection::onBody(const char* data, size_t len) {
-  evbuffer_add(body_.get(), data, len);
+  body_spans_.add(data, len);  // moved to body_ after feed()
   body_received_ += len;
 }
 

@@ -23,6 +23,7 @@
 
 #include "common/error.h"
 #include "common/http/body.h"
+#include "common/http/body_spans.h"
 #include "common/http/client.h"
 #include "common/http/parser.h"
 #include "common/net/address.h"
@@ -156,6 +157,7 @@ class Http1ClientConnection final : public ClientConnection,
   net::EventPtr flush_;     // runs flush() from the loop
   Parser parser_;
   net::EvbufferPtr body_;  // de-chunked response body bytes not yet given to the sink
+  BodySpans body_spans_;   // body bytes of the current feed(), moved to body_ after it
 
   State state_ = State::Connecting;
   ConnectCallback connect_done_;

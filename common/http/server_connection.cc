@@ -338,12 +338,13 @@ void ServerConnection::processInput() {
     }
     evbuffer_iovec vec;
     if (evbuffer_peek(input, -1, nullptr, &vec, 1) < 1) break;
+    body_spans_.begin(static_cast<const char*>(vec.iov_base));
     auto consumed = parser_.feed(static_cast<const char*>(vec.iov_base), vec.iov_len);
     if (!consumed) {
       failRequest(consumed.error());
       return;
     }
-    evbuffer_drain(input, *consumed);
+    body_spans_.consume(input, *consumed, pending_body_.get());
     if (*consumed < vec.iov_len && !parser_.paused() && !head_ready_) {
       // http-parser stops after an Upgrade/CONNECT head: no more requests on this connection.
       if (parser_.upgrade()) {
@@ -388,7 +389,7 @@ void ServerConnection::onRequestHead(RequestHead&& head) {
 
 void ServerConnection::onBody(const char* data, size_t len) {
   if (discard_body_) return;
-  evbuffer_add(pending_body_.get(), data, len);
+  body_spans_.add(data, len);  // moved to pending_body_ after feed()
 }
 
 void ServerConnection::onMessageComplete() {

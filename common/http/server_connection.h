@@ -22,6 +22,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/http/body_spans.h"
 #include "common/http/parser.h"
 #include "common/http/server.h"
 #include "common/net/event_ptr.h"
@@ -193,6 +194,7 @@ class ServerConnection final : public ServerExchange, public BodySource, private
   net::EventPtr timer_;
   Timer timer_kind_ = Timer::None;
   net::EvbufferPtr pending_body_;  // de-chunked body bytes not yet handed to the sink
+  BodySpans body_spans_;           // body bytes of the current feed(), moved after it
   net::EvbufferPtr tail_;          // response bytes queued behind a file being pumped (TLS)
   net::EvbufferPtr staged_;        // TLS response bytes of this loop pass, see onFlush()
   Phase phase_ = Phase::Idle;

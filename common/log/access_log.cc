@@ -1,37 +1,75 @@
 #include "common/log/access_log.h"
 
-#include <spdlog/async.h>
-#include <spdlog/pattern_formatter.h>
-#include <spdlog/sinks/basic_file_sink.h>
-#include <spdlog/sinks/stdout_sinks.h>
-#include <spdlog/spdlog.h>
+#include <fcntl.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <charconv>
+#include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 
 #include "common/log/json_escape.h"
 
 namespace portico::log {
 namespace {
 
-std::string orDash(const std::string& value) {
-  return value.empty() ? "-" : value;
+void appendNumber(std::string& out, uint64_t value) {
+  char buffer[24];
+  auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
+  out.append(buffer, result.ptr);
 }
 
-std::string seconds(double value) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.3f", value);
-  return buffer;
+// Seconds with three decimals, as nginx's $request_time ("0.003").
+void appendSeconds(std::string& out, double value) {
+  const auto ms = static_cast<uint64_t>(std::llround(value * 1000));
+  appendNumber(out, ms / 1000);
+  const auto frac = static_cast<unsigned>(ms % 1000);
+  const char digits[4] = {'.', static_cast<char>('0' + frac / 100),
+                          static_cast<char>('0' + frac / 10 % 10),
+                          static_cast<char>('0' + frac % 10)};
+  out.append(digits, sizeof digits);
 }
 
-std::string localTime(std::chrono::system_clock::time_point time) {
+// nginx's escaping of a field: ", \, control and non-ASCII bytes as \xHH.
+void appendEscaped(std::string& out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  size_t clean = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    if (byte != '"' && byte != '\\' && byte >= 0x20 && byte < 0x7f) continue;
+    out.append(text.substr(clean, i - clean));
+    const char escaped[4] = {'\\', 'x', kHex[byte >> 4], kHex[byte & 0xf]};
+    out.append(escaped, sizeof escaped);
+    clean = i + 1;
+  }
+  out.append(text.substr(clean));
+}
+
+void appendOrDash(std::string& out, std::string_view text) {
+  if (text.empty()) {
+    out += '-';
+  } else {
+    appendEscaped(out, text);
+  }
+}
+
+// "27/Nov/2026:03:29:18 +0000", formatted once per second per thread.
+void appendLocalTime(std::string& out, std::chrono::system_clock::time_point time) {
+  thread_local std::time_t cached_second = -1;
+  thread_local char cached[64];
+  thread_local size_t cached_size = 0;
   const std::time_t t = std::chrono::system_clock::to_time_t(time);
-  std::tm tm{};
-  localtime_r(&t, &tm);
-  char buffer[64];
-  std::strftime(buffer, sizeof buffer, "%d/%b/%Y:%H:%M:%S %z", &tm);
-  return buffer;
+  if (t != cached_second) {
+    std::tm tm{};
+    localtime_r(&t, &tm);
+    cached_size = std::strftime(cached, sizeof cached, "%d/%b/%Y:%H:%M:%S %z", &tm);
+    cached_second = t;
+  }
+  out.append(cached, cached_size);
 }
 
 std::string isoTime(std::chrono::system_clock::time_point time) {
@@ -84,85 +122,143 @@ std::string jsonEscape(std::string_view text) {
 std::string nginxEscape(std::string_view text) {
   std::string out;
   out.reserve(text.size());
-  for (char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\' || byte < 0x20 || byte >= 0x7f) {
-      char buffer[8];
-      std::snprintf(buffer, sizeof buffer, "\\x%02X", byte);
-      out += buffer;
-    } else {
-      out += c;
-    }
-  }
+  appendEscaped(out, text);
   return out;
 }
 
-std::unique_ptr<AccessLog> AccessLog::open(const std::string& path, Format format, bool async) {
-  spdlog::sink_ptr sink;
-  if (path == "-") {
-    sink = std::make_shared<spdlog::sinks::stdout_sink_mt>();
-  } else {
-    // Throws spdlog::spdlog_ex (a std::runtime_error) if the file cannot be opened.
-    sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(path, false);
-  }
-  std::shared_ptr<spdlog::logger> logger;
-  if (async) {
-    ensureThreadPool();
-    logger = std::make_shared<spdlog::async_logger>("access", sink, spdlog::thread_pool(),
-                                                    spdlog::async_overflow_policy::block);
-  } else {
-    logger = std::make_shared<spdlog::logger>("access", sink);
-  }
-  return std::make_unique<AccessLog>(std::move(logger), format);
+std::unique_ptr<AccessLog> AccessLog::open(const std::string& path,
+                                           const AccessLogOptions& options) {
+  if (path == "-") return std::make_unique<AccessLog>(STDOUT_FILENO, false, options);
+  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) throw std::runtime_error(path + ": " + std::strerror(errno));
+  return std::make_unique<AccessLog>(fd, true, options);
 }
 
-AccessLog::AccessLog(std::shared_ptr<spdlog::logger> logger, Format format)
-    : logger_(std::move(logger)), format_(format) {
-  logger_->set_pattern("%v");
-  logger_->set_level(spdlog::level::info);
+AccessLog::AccessLog(int fd, bool owns_fd, const AccessLogOptions& options)
+    : fd_(fd), owns_fd_(owns_fd), options_(options) {
+  if (options_.buffer_bytes == 0) return;
+  buffer_.reserve(options_.buffer_bytes);
+  flusher_ = std::thread([this] { flushLoop(); });
 }
 
 AccessLog::~AccessLog() {
-  // A destructor must not throw: an async logger flushed after spdlog::shutdown() does.
-  try {
-    if (logger_) logger_->flush();
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "access log: final flush failed: %s\n", e.what());
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
   }
+  wake_.notify_all();
+  if (flusher_.joinable()) flusher_.join();
+  flush();
+  if (owns_fd_) ::close(fd_);
 }
 
 void AccessLog::write(const AccessRecord& record) {
-  const std::string line = format_ == Format::Json ? formatJson(record) : formatText(record);
-  logger_->info("{}", line);
+  thread_local std::string line;
+  line.clear();
+  if (options_.format == Format::Json) {
+    line = formatJson(record);
+  } else {
+    appendText(line, record);
+  }
+  line += '\n';
+  std::lock_guard lock(mutex_);
+  if (options_.buffer_bytes == 0) {
+    writeLocked(line);
+    return;
+  }
+  if (buffer_.size() + line.size() > options_.buffer_bytes) {
+    writeLocked(buffer_);
+    buffer_.clear();
+  }
+  buffer_ += line;
 }
 
 void AccessLog::flush() {
-  logger_->flush();
+  std::lock_guard lock(mutex_);
+  writeLocked(buffer_);
+  buffer_.clear();
 }
 
-std::string AccessLog::formatText(const AccessRecord& r) {
+// A line that cannot be written (full disk, closed pipe) is dropped: the request path never
+// waits on a broken log. The first failure is reported on stderr.
+void AccessLog::writeLocked(std::string_view bytes) {
+  while (!bytes.empty()) {
+    const ssize_t n = ::write(fd_, bytes.data(), bytes.size());
+    if (n > 0) {
+      bytes.remove_prefix(static_cast<size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (!write_failed_) {
+      write_failed_ = true;
+      std::fprintf(stderr, "access log: write failed, dropping lines: %s\n",
+                   n < 0 ? std::strerror(errno) : "no progress");
+    }
+    return;
+  }
+}
+
+void AccessLog::flushLoop() {
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    wake_.wait_for(lock, options_.flush_interval);
+    writeLocked(buffer_);
+    buffer_.clear();
+  }
+}
+
+std::string AccessLog::formatText(const AccessRecord& record) {
   std::string out;
   out.reserve(256);
-  out += orDash(r.remote_addr);
-  out += " - ";
-  out += r.remote_user.empty() ? "-" : nginxEscape(r.remote_user);
-  out += " [" + localTime(r.time) + "] \"";
-  out += nginxEscape(r.method) + " " + nginxEscape(r.target) + " " + nginxEscape(r.protocol);
-  out += "\" " + std::to_string(r.status) + " " + std::to_string(r.bytes_sent) + " \"";
-  out += r.referer.empty() ? "-" : nginxEscape(r.referer);
-  out += "\" \"";
-  out += r.user_agent.empty() ? "-" : nginxEscape(r.user_agent);
-  out += "\"";
-  if (r.duration_seconds >= 0) out += " rt=" + seconds(r.duration_seconds);
-  if (!r.request_id.empty()) out += " id=" + nginxEscape(r.request_id);
-  if (!r.host.empty()) out += " host=" + nginxEscape(r.host);
-  if (!r.route.empty()) out += " route=" + nginxEscape(r.route);
-  if (!r.upstream.empty()) out += " upstream=" + nginxEscape(r.upstream);
-  if (r.upstream_status > 0) out += " us=" + std::to_string(r.upstream_status);
-  if (!r.upstream_address.empty()) out += " uaddr=" + nginxEscape(r.upstream_address);
-  if (r.upstream_duration_seconds >= 0) out += " urt=" + seconds(r.upstream_duration_seconds);
-  out += " in=" + std::to_string(r.bytes_received);
+  appendText(out, record);
   return out;
+}
+
+void AccessLog::appendText(std::string& out, const AccessRecord& r) {
+  appendOrDash(out, r.remote_addr);
+  out += " - ";
+  appendOrDash(out, r.remote_user);
+  out += " [";
+  appendLocalTime(out, r.time);
+  out += "] \"";
+  appendEscaped(out, r.method);
+  out += ' ';
+  appendEscaped(out, r.target);
+  out += ' ';
+  appendEscaped(out, r.protocol);
+  out += "\" ";
+  appendNumber(out, static_cast<uint64_t>(r.status));
+  out += ' ';
+  appendNumber(out, r.bytes_sent);
+  out += " \"";
+  appendOrDash(out, r.referer);
+  out += "\" \"";
+  appendOrDash(out, r.user_agent);
+  out += '"';
+  if (r.duration_seconds >= 0) {
+    out += " rt=";
+    appendSeconds(out, r.duration_seconds);
+  }
+  auto field = [&out](std::string_view key, std::string_view value) {
+    if (value.empty()) return;
+    out += key;
+    appendEscaped(out, value);
+  };
+  field(" id=", r.request_id);
+  field(" host=", r.host);
+  field(" route=", r.route);
+  field(" upstream=", r.upstream);
+  if (r.upstream_status > 0) {
+    out += " us=";
+    appendNumber(out, static_cast<uint64_t>(r.upstream_status));
+  }
+  field(" uaddr=", r.upstream_address);
+  if (r.upstream_duration_seconds >= 0) {
+    out += " urt=";
+    appendSeconds(out, r.upstream_duration_seconds);
+  }
+  out += " in=";
+  appendNumber(out, r.bytes_received);
 }
 
 std::string AccessLog::formatJson(const AccessRecord& r) {

@@ -2,6 +2,7 @@
 
 #include <event2/buffer.h>
 #include <event2/event.h>
+#include <malloc.h>
 #include <sys/uio.h>
 
 #include <algorithm>
@@ -81,6 +82,11 @@ bool flushNow(bufferevent* bev) {
   if (writeNow(bev)) return true;
   bufferevent_enable(bev, EV_WRITE);
   return false;
+}
+
+void tuneAllocator() {
+  mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
+  mallopt(M_TRIM_THRESHOLD, 4 * 1024 * 1024);
 }
 
 }  // namespace portico::net

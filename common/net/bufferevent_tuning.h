@@ -37,4 +37,12 @@ size_t readAvailable(bufferevent* bev, size_t limit);
 // call emptied a non-empty output (the caller's "output drained" step runs then).
 bool flushNow(bufferevent* bev);
 
+// Sets glibc malloc for buffers that come and go by the hundred kilobytes: blocks up to 1 MiB
+// come from the arenas (not one mmap/munmap each), and an arena keeps up to 4 MiB of free
+// top before trimming. glibc's defaults trim every worker arena with madvise(MADV_DONTNEED)
+// as soon as 128 KiB are free, so a relayed body re-faulted and re-zeroed its pages on every
+// pass (perf, 1 MiB HTTPS GETs: madvise, page faults and clear_page about 8% of the proxy's
+// CPU). Peak RSS does not grow: only memory already touched stays mapped. Call once at start.
+void tuneAllocator();
+
 }  // namespace portico::net

@@ -74,7 +74,7 @@ TEST_CASE("the shipped conf/proxy.yml loads and reproduces the nginx deployment"
   CHECK(c.limits.body_bytes == 0);
   CHECK(c.limits.idle_timeout == std::chrono::seconds(120));
   CHECK(c.access_log.path == "-");
-  CHECK(c.access_log.format == portico::log::Format::Text);
+  CHECK(c.access_log.options.format == portico::log::Format::Text);
   CHECK(c.admin.address == "127.0.0.1:5002");
   CHECK(c.workers == 0);
   REQUIRE(c.warnings.size() == 1);
@@ -135,7 +135,7 @@ TEST_CASE("conf/proxy-mtls.yml requires client certificates and TLS 1.3", "[conf
   CHECK(tls.certificates.size() == 2);
   CHECK(c.upstreams.at("v2").balance == Balance::LeastConnections);
   CHECK(c.upstreams.at("v2").keepalive == 64);
-  CHECK(c.access_log.format == portico::log::Format::Json);
+  CHECK(c.access_log.options.format == portico::log::Format::Json);
   const RouteAction* other = c.router.match(get("/v1/_ping"));
   REQUIRE(other != nullptr);
   CHECK(other->respond.status == 404);
@@ -333,6 +333,7 @@ TEST_CASE("bad configs are refused with file:line:key", "[config]") {
        "send_timeout)"},
       {"access_log: {path: \"-\", format: xml}\n",
        "proxy.yml:1: access_log.format: expected text or json, got \"xml\""},
+      {"access_log: {path: \"-\", flush: 0s}\n", "proxy.yml:1: access_log.flush: must be positive"},
       {"log: {level: loud}\n",
        "proxy.yml:1: log.level: expected trace, debug, info, warn, error, critical or off"},
       {"workers: many\n", "proxy.yml:1: workers: expected an integer, got \"many\""},
@@ -340,6 +341,18 @@ TEST_CASE("bad configs are refused with file:line:key", "[config]") {
   }));
   INFO(c.yaml);
   CHECK(errorOf(c.yaml) == c.expected);
+}
+
+TEST_CASE("access_log buffer and flush default to nginx's 64k and 1s and can be set", "[config]") {
+  const ProxyConfig defaults = ProxyConfig::loadString("access_log: {path: \"-\"}\n", "p.yml");
+  CHECK(defaults.access_log.options.buffer_bytes == 64 * 1024);
+  CHECK(defaults.access_log.options.flush_interval == std::chrono::seconds(1));
+  const ProxyConfig set = ProxyConfig::loadString(
+      "access_log: {path: /var/log/a.log, format: json, buffer: 0, flush: 250ms}\n", "p.yml");
+  CHECK(set.access_log.path == "/var/log/a.log");
+  CHECK(set.access_log.options.buffer_bytes == 0);
+  CHECK(set.access_log.options.flush_interval == std::chrono::milliseconds(250));
+  CHECK(set.access_log.options.format == portico::log::Format::Json);
 }
 
 TEST_CASE("a YAML syntax error names the file and line", "[config]") {

@@ -1,12 +1,13 @@
 #include "common/log/access_log.h"
 
-#include <spdlog/sinks/ostream_sink.h>
+#include <poll.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <sstream>
+#include <stdexcept>
 #include <thread>
 
 #include "common/log/json_escape.h"
@@ -36,6 +37,35 @@ AccessRecord sampleRecord() {
   r.upstream_duration_seconds = 0.011;
   return r;
 }
+
+// A temporary file the log writes to; contents() reads it from the start.
+class LogFile {
+ public:
+  LogFile() {
+    char name[] = "/tmp/portico-access-test-XXXXXX";
+    fd_ = mkstemp(name);
+    REQUIRE(fd_ >= 0);
+    unlink(name);
+  }
+  ~LogFile() { close(fd_); }
+  LogFile(const LogFile&) = delete;
+  LogFile& operator=(const LogFile&) = delete;
+  int fd() const { return fd_; }
+  std::string contents() const {
+    std::string out;
+    char buffer[4096];
+    off_t offset = 0;
+    ssize_t n = 0;
+    while ((n = pread(fd_, buffer, sizeof buffer, offset)) > 0) {
+      out.append(buffer, static_cast<size_t>(n));
+      offset += n;
+    }
+    return out;
+  }
+
+ private:
+  int fd_ = -1;
+};
 
 }  // namespace
 
@@ -71,16 +101,62 @@ TEST_CASE("json access log is one valid object per line with the same fields", "
   CHECK_FALSE(j.contains("referer"));
 }
 
-TEST_CASE("the access log writes formatted records to its sink", "[access_log]") {
-  std::ostringstream out;
-  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out);
-  AccessLog log(std::make_shared<spdlog::logger>("test-access", sink), Format::Json);
+TEST_CASE("an unbuffered access log writes each line at once", "[access_log]") {
+  LogFile file;
+  AccessLog log(file.fd(), false, {.format = Format::Json, .buffer_bytes = 0});
   log.write(sampleRecord());
-  log.flush();
-  const std::string text = out.str();
+  const std::string text = file.contents();  // no flush(): the line is there already
   REQUIRE(!text.empty());
   CHECK(text.back() == '\n');
   CHECK(nlohmann::json::parse(text)["target"] == "/v2/library/alpine/manifests/latest");
+}
+
+TEST_CASE("a buffered access log holds lines until flush, a full buffer or destruction",
+          "[access_log]") {
+  LogFile file;
+  const std::string line = AccessLog::formatText(sampleRecord()) + "\n";
+  {
+    // An interval no test run reaches: only flush(), a full buffer and the destructor write.
+    AccessLog log(file.fd(), false,
+                  {.buffer_bytes = 4 * line.size(), .flush_interval = std::chrono::hours(1)});
+    log.write(sampleRecord());
+    log.write(sampleRecord());
+    CHECK(file.contents().empty());
+    log.flush();
+    CHECK(file.contents() == line + line);
+    for (int i = 0; i < 5; ++i) log.write(sampleRecord());  // the fifth does not fit
+    CHECK(file.contents().size() == 6 * line.size());
+    log.write(sampleRecord());
+  }
+  CHECK(file.contents().size() == 8 * line.size());
+}
+
+TEST_CASE("a buffered access log writes its lines within the flush interval", "[access_log]") {
+  int fds[2];
+  REQUIRE(pipe(fds) == 0);
+  {
+    AccessLog log(fds[1], false, {.flush_interval = std::chrono::milliseconds(20)});
+    log.write(sampleRecord());
+    // Waits for the timer thread's write (bounded: 10 s is 500 intervals); no flush() here.
+    pollfd readable{.fd = fds[0], .events = POLLIN, .revents = 0};
+    REQUIRE(poll(&readable, 1, 10'000) == 1);
+    char buffer[4096];
+    const ssize_t n = read(fds[0], buffer, sizeof buffer);
+    REQUIRE(n > 0);
+    CHECK(std::string(buffer, static_cast<size_t>(n)) ==
+          AccessLog::formatText(sampleRecord()) + "\n");
+  }
+  close(fds[0]);
+  close(fds[1]);
+}
+
+TEST_CASE("an access log file that cannot be opened names the file", "[access_log]") {
+  try {
+    AccessLog::open("/nonexistent-dir/access.log", {});
+    FAIL("open succeeded");
+  } catch (const std::runtime_error& e) {
+    CHECK(std::string(e.what()).find("/nonexistent-dir/access.log") != std::string::npos);
+  }
 }
 
 TEST_CASE("log levels and formats parse by name", "[log]") {
