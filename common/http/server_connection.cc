@@ -544,8 +544,7 @@ void ServerConnection::scheduleFlush() {
 void ServerConnection::moveStagedToOutput() {
   size_t staged = evbuffer_get_length(staged_.get());
   if (staged == 0) return;
-  constexpr size_t kOneRecord = size_t{16} * 1024;  // TLS record payload limit (RFC 8446 §5.1)
-  if (staged <= kOneRecord) evbuffer_pullup(staged_.get(), -1);
+  if (staged <= net::kTlsRecordBytes) evbuffer_pullup(staged_.get(), -1);
   evbuffer_add_buffer(output(), staged_.get());
 }
 
@@ -557,7 +556,7 @@ size_t ServerConnection::queuedBytes() const {
 void ServerConnection::onFlush() {
   if (phase_ == Phase::Closed || phase_ == Phase::Lingering) return;
   if (tls_) {
-    moveStagedToOutput();
+    if (net::flushTlsNow(bev_.get(), staged_.get())) onWrite();
     return;
   }
   if (net::flushNow(bev_.get())) onWrite();

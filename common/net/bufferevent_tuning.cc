@@ -1,8 +1,11 @@
 #include "common/net/bufferevent_tuning.h"
 
 #include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <malloc.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <sys/uio.h>
 
 #include <algorithm>
@@ -81,6 +84,32 @@ bool flushNow(bufferevent* bev) {
   if (evbuffer_get_length(bufferevent_get_output(bev)) == 0) return false;
   if (writeNow(bev)) return true;
   bufferevent_enable(bev, EV_WRITE);
+  return false;
+}
+
+bool flushTlsNow(bufferevent* bev, evbuffer* staged) {
+  const size_t length = evbuffer_get_length(staged);
+  if (length == 0) return false;
+  if (length <= kTlsRecordBytes) evbuffer_pullup(staged, -1);
+  evbuffer* output = bufferevent_get_output(bev);
+  SSL* ssl = bufferevent_openssl_get_ssl(bev);
+  if (ssl != nullptr && evbuffer_get_length(output) == 0) {
+    size_t written = 0;
+    while (evbuffer_get_length(staged) > 0 && written < 4 * kMaxSingleIoBytes) {
+      evbuffer_iovec chunk{};
+      if (evbuffer_peek(staged, -1, nullptr, &chunk, 1) < 1) break;
+      // The same length bufferevent_openssl would pass for this chain: a retry after
+      // WANT_WRITE must repeat it.
+      const size_t size = std::min(chunk.iov_len, kMaxSingleIoBytes);
+      ERR_clear_error();
+      const int n = SSL_write(ssl, chunk.iov_base, static_cast<int>(size));
+      if (n <= 0) break;
+      evbuffer_drain(staged, static_cast<size_t>(n));
+      written += static_cast<size_t>(n);
+    }
+    if (evbuffer_get_length(staged) == 0) return true;
+  }
+  evbuffer_add_buffer(output, staged);
   return false;
 }
 

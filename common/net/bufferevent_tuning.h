@@ -13,6 +13,9 @@
 namespace portico::net {
 
 inline constexpr size_t kMaxSingleIoBytes = size_t{256} * 1024;
+// The TLS record payload limit (RFC 8446 §5.1): staged bytes up to this size are joined so
+// that they leave as one record.
+inline constexpr size_t kTlsRecordBytes = size_t{16} * 1024;
 
 // Applies the I/O sizes above to a new bufferevent (plain or TLS).
 inline void tuneBufferevent(bufferevent* bev) {
@@ -36,6 +39,16 @@ size_t readAvailable(bufferevent* bev, size_t limit);
 // EV_WRITE, and libevent then writes the rest or reports the error as usual. True when this
 // call emptied a non-empty output (the caller's "output drained" step runs then).
 bool flushNow(bufferevent* bev);
+
+// The TLS counterpart of flushNow, for a bufferevent_openssl whose owner stages a loop pass's
+// bytes in `staged`: while the bufferevent's own output is empty, encrypts them straight to
+// the socket with SSL_write (a staged response of up to 16 KiB is joined first, so it leaves
+// as one record). Handed to bufferevent_openssl instead, bytes arm EV_WRITE and go out on the
+// next loop pass: two epoll_ctl and a pass per response. What the socket does not take (or an
+// error) is appended to the output, where bufferevent_openssl retries the same bytes (OpenSSL
+// requires that after WANT_WRITE) or reports the error as usual. True when this call wrote
+// everything (the caller's "output drained" step runs then).
+bool flushTlsNow(bufferevent* bev, evbuffer* staged);
 
 // Sets glibc malloc for buffers that come and go by the hundred kilobytes: blocks up to 1 MiB
 // come from the arenas (not one mmap/munmap each), and an arena keeps up to 4 MiB of free
