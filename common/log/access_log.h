@@ -50,7 +50,7 @@ struct AccessRecord {
 // `access_log ... buffer=64k flush=1s`. Unbuffered, every line is written at once.
 struct AccessLogOptions {
   Format format = Format::Text;
-  size_t buffer_bytes = 64 * 1024;  // 0 = write every line at once
+  size_t buffer_bytes = size_t{64} * 1024;  // 0 = write every line at once
   std::chrono::milliseconds flush_interval{1000};
 };
 
