@@ -167,16 +167,14 @@ void AccessLog::write(const AccessRecord& record) {
     return;
   }
   if (buffer_.size() + line.size() > options_.buffer_bytes) {
-    writeLocked(buffer_);
-    buffer_.clear();
+    writeBufferLocked();
   }
   buffer_ += line;
 }
 
 void AccessLog::flush() {
   std::lock_guard lock(mutex_);
-  writeLocked(buffer_);
-  buffer_.clear();
+  writeBufferLocked();
 }
 
 // A line that cannot be written (full disk, closed pipe) is dropped: the request path never
@@ -198,12 +196,16 @@ void AccessLog::writeLocked(std::string_view bytes) {
   }
 }
 
+void AccessLog::writeBufferLocked() {
+  writeLocked(buffer_);
+  buffer_.clear();
+}
+
 void AccessLog::flushLoop() {
   std::unique_lock lock(mutex_);
   while (!stopping_) {
     wake_.wait_for(lock, options_.flush_interval);
-    writeLocked(buffer_);
-    buffer_.clear();
+    writeBufferLocked();
   }
 }
 

@@ -76,6 +76,7 @@ class AccessLog {
 
  private:
   void writeLocked(std::string_view bytes);  // mutex_ held
+  void writeBufferLocked();                  // mutex_ held: buffer_ out, then empty
   void flushLoop();
 
   int fd_;
