@@ -237,28 +237,30 @@ void AccessLog::appendText(std::string& out, const AccessRecord& r) {
   out += "\" \"";
   appendOrDash(out, r.user_agent);
   out += '"';
-  if (r.duration_seconds >= 0) {
-    out += " rt=";
-    appendSeconds(out, r.duration_seconds);
-  }
-  auto field = [&out](std::string_view key, std::string_view value) {
+  // key=value extras; empty strings, negative durations and zero statuses are left out.
+  auto text = [&out](std::string_view key, std::string_view value) {
     if (value.empty()) return;
     out += key;
     appendEscaped(out, value);
   };
-  field(" id=", r.request_id);
-  field(" host=", r.host);
-  field(" route=", r.route);
-  field(" upstream=", r.upstream);
-  if (r.upstream_status > 0) {
-    out += " us=";
-    appendNumber(out, static_cast<uint64_t>(r.upstream_status));
-  }
-  field(" uaddr=", r.upstream_address);
-  if (r.upstream_duration_seconds >= 0) {
-    out += " urt=";
-    appendSeconds(out, r.upstream_duration_seconds);
-  }
+  auto seconds = [&out](std::string_view key, double value) {
+    if (value < 0) return;
+    out += key;
+    appendSeconds(out, value);
+  };
+  auto status = [&out](std::string_view key, int value) {
+    if (value <= 0) return;
+    out += key;
+    appendNumber(out, static_cast<uint64_t>(value));
+  };
+  seconds(" rt=", r.duration_seconds);
+  text(" id=", r.request_id);
+  text(" host=", r.host);
+  text(" route=", r.route);
+  text(" upstream=", r.upstream);
+  status(" us=", r.upstream_status);
+  text(" uaddr=", r.upstream_address);
+  seconds(" urt=", r.upstream_duration_seconds);
   out += " in=";
   appendNumber(out, r.bytes_received);
 }
