@@ -11,55 +11,17 @@ top=$(cd "${1:?usage: quickstart_test.sh TOP BUILD_DIR}" && pwd)
 build=$(cd "${2:?usage: quickstart_test.sh TOP BUILD_DIR}" && pwd)
 work=$(mktemp -d)
 state=$work/state
-up_pid=
 
 cleanup() {
-  if [ -n "$up_pid" ] && kill -0 "$up_pid" 2>/dev/null; then
-    kill -TERM "$up_pid" 2>/dev/null
-    wait "$up_pid" 2>/dev/null
-  fi
+  stop_up >/dev/null 2>&1
   rm -rf "$work"
 }
 trap cleanup EXIT
 
 # shellcheck source=tests/e2e/tap.sh
 source "$top/tests/e2e/tap.sh"
-
-# start_up LOG: runs portico-up.sh in the background on free ports; waits (120 s) for its
-# "Portico is up" line and sets $port, $admin.
-start_up() {
-  local log=$1
-  PORTICO_STATE_DIR=$state PORTICO_BUILD_DIR=$build PORTICO_PORT=0 PORTICO_BIND=127.0.0.1 \
-    PORTICO_REGISTRY_ADDR=127.0.0.1:0 PORTICO_ADMIN_ADDR=127.0.0.1:0 \
-    "$top/run" up >"$log" 2>&1 &
-  up_pid=$!
-  for _ in $(seq 1200); do
-    if grep -q '^Portico is up: ' "$log"; then
-      port=$(sed -n 's|^Portico is up: https://localhost:\([0-9]*\).*|\1|p' "$log")
-      admin=$(sed -n 's|^Portico is up: .*admin: http://\([^)]*\)).*|\1|p' "$log")
-      [ -n "$port" ] && return 0
-    fi
-    kill -0 "$up_pid" 2>/dev/null || { cat "$log"; return 1; }
-    sleep 0.1
-  done
-  cat "$log"
-  return 1
-}
-
-# stop_up: SIGTERM to portico-up.sh; it must exit 0 and leave no server behind.
-stop_up() {
-  kill -TERM "$up_pid" || return 1
-  local status=0
-  wait "$up_pid" || status=$?
-  up_pid=
-  [ "$status" -eq 0 ] || { echo "portico-up.sh exited with $status"; return 1; }
-  if pgrep -f "$state/proxy.yml" >/dev/null || pgrep -f "portico-registry serve $top/conf" >/dev/null; then
-    echo "a server is still running"
-    return 1
-  fi
-  ! curl -s --max-time 5 --cacert "$state/certs/ca.crt" "https://localhost:$port/v2/" >/dev/null ||
-    { echo "the port still answers"; return 1; }
-}
+# shellcheck source=tests/e2e/portico_up.sh
+source "$top/tests/e2e/portico_up.sh"
 
 ping_v2() {
   local headers
