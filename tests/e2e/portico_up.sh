@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2154,SC2034  # $top, $build, $state come from the test; $admin is read by it
 # `./run up` for the shell e2e tests: source it after tap.sh with $top (the source tree), $build
 # (a build directory with both binaries), $work (a temp dir) and $state (the state folder to
 # use) set. Call stop_up from the test's EXIT trap too: it is a no-op when nothing runs.
