@@ -6,7 +6,10 @@ Systems under test, all plain processes on 127.0.0.1 ports chosen by the OS:
   portico-proxy     vs  nginx with the classic v1/v2 rules             -- same upstream, same cert
 
 Workloads are generated (random, incompressible), never downloaded. Every server is
-stopped at the end, even on failure. Every HTTP workload is checked to answer 2xx: a
+stopped at the end, even on failure. Each comparative workload runs in rounds (--rounds,
+default 3): both systems back to back in every round, the order reversed each round, so drift
+on a shared machine hits both alike; a system's figure is its median round, and every round's
+ratio is reported too. Every HTTP workload is checked to answer 2xx: a
 benchmark of errors is refused (the run fails). `--smoke` shrinks every size and runs each
 load for one second, so the test suite can run the scripts and they cannot rot.
 
@@ -390,6 +393,39 @@ def load(url, seconds, connections, method, headers, cafile=None):
     return wrk(url, seconds, connections, method, headers, cafile=cafile)
 
 
+def alternating(rounds, names):
+    """(round, name) for every system in every round, the order reversed each round
+    (a b, b a, a b, ...): drift on a shared, noisy machine then hits the systems alike."""
+    for rnd in range(rounds):
+        for name in (names if rnd % 2 == 0 else names[::-1]):
+            yield rnd, name
+
+
+def main_metric(result):
+    return "rps" if "rps" in result else "MBps" if "MBps" in result else None
+
+
+class Rounds:
+    """Results per workload and system, one per round; summary() gives each system's median
+    round (by its main metric, rps or MBps) with 'rounds': that metric in round order."""
+
+    def __init__(self):
+        self.runs = {}
+
+    def add(self, label, name, result):
+        self.runs.setdefault(label, {}).setdefault(name, []).append(result)
+
+    def summary(self):
+        out = {}
+        for label, per in self.runs.items():
+            for name, results in per.items():
+                key = main_metric(results[0])
+                ordered = sorted(results, key=lambda x: x[key])
+                out.setdefault(label, {})[name] = {**ordered[(len(ordered) - 1) // 2],
+                                                   "rounds": [x[key] for x in results]}
+        return out
+
+
 def curl_transfer(url, method, path=None, cacert=None, headers=()):
     """Uploads a file (chunked, streamed from disk) or downloads to /dev/null with curl.
     Returns (status, seconds, Location header)."""
@@ -654,11 +690,12 @@ def registry_suite(args, work, sz, ports, storage, small):
     """portico-registry vs distribution directly: small requests, listings, blob push/pull,
     skopeo copy push/pull."""
     reg = {}
-    for name in ("portico", "dist"):
-        for label, method, path, hdrs in small:
-            log(f"registry {name} {label}")
-            reg.setdefault(label, {})[name] = load(
-                f"http://127.0.0.1:{ports[name]}{path}", args.secs, args.connections, method, hdrs)
+    rounds = Rounds()
+    for label, method, path, hdrs in small:
+        for rnd, name in alternating(args.rounds, ["portico", "dist"]):
+            log(f"registry {label} {name} (round {rnd + 1})")
+            rounds.add(label, name, load(f"http://127.0.0.1:{ports[name]}{path}", args.secs,
+                                         args.connections, method, hdrs))
     for name in ("portico", "dist"):
         for label, path, key in (("catalog_all", "/v2/_catalog?n=1000", "repositories"),
                                  ("tags_list_all", "/v2/bench/tags/tags/list", "tags")):
@@ -676,35 +713,38 @@ def registry_suite(args, work, sz, ports, storage, small):
                 raise BenchError(f"{name} {path}: {len(entries)} entries, want {want}")
             reg.setdefault(label, {})[name] = {"ms": ms, "pages": pages,
                                                "entries": len(entries)}
-    log(f"registry blob push/pull {sz.big >> 20} MiB")
-    for name in ("portico", "dist"):
+    for rnd, name in alternating(args.rounds, ["portico", "dist"]):
+        log(f"registry blob push/pull {sz.big >> 20} MiB {name} (round {rnd + 1})")
         path = os.path.join(work, f"big-{name}.bin")
         hexd, size = random_file(path, sz.big)
         base = f"http://127.0.0.1:{ports[name]}"
-        reg.setdefault("blob_push_big", {})[name] = {
-            "MBps": push_blob(base, f"bench/push-{name}", path, hexd, size)}
-        reg.setdefault("blob_pull_big", {})[name] = {
-            "MBps": pull_blob(base, f"bench/push-{name}", hexd, size)}
+        repo = f"bench/push-{name}-{rnd}"
+        rounds.add("blob_push_big", name, {"MBps": push_blob(base, repo, path, hexd, size)})
+        rounds.add("blob_pull_big", name, {"MBps": pull_blob(base, repo, hexd, size)})
         os.unlink(path)
+    reg.update(rounds.summary())
     return reg
 
 
-def skopeo_suite(work, sz, ports):
-    """skopeo copy oci:DIR -> registry (push) and registry -> a fresh oci:DIR (pull)."""
+def skopeo_suite(args, work, sz, ports):
+    """skopeo copy oci:DIR -> registry (push) and registry -> a fresh oci:DIR (pull). The big
+    image's pull runs in rounds (a push is measured once: a second push finds its blobs)."""
     sk = {}
+    rounds = Rounds()
+    big_bytes = {}
     for name in ("portico", "dist"):
         log(f"skopeo {name}: generating images")
         layout = OciLayout(os.path.join(work, f"oci-{name}"))
-        big_bytes = layout.image("big", sz.image_layers)
+        big_bytes[name] = layout.image("big", sz.image_layers)
         small_bytes = sum(layout.image(f"small-{i}", sz.small_layers)
                           for i in range(sz.small_images))
         reg = f"docker://127.0.0.1:{ports[name]}"
         pulled = os.path.join(work, f"oci-{name}-pulled")
-        log(f"skopeo {name}: big image {big_bytes >> 20} MiB")
+        log(f"skopeo {name}: big image {big_bytes[name] >> 20} MiB")
         secs = skopeo(f"oci:{layout.path}:big", f"{reg}/bench/big:latest")
-        sk.setdefault("push_big_image", {})[name] = {"s": secs, "MBps": big_bytes / secs / 1e6}
-        secs = skopeo(f"{reg}/bench/big:latest", f"oci:{pulled}:big")
-        sk.setdefault("pull_big_image", {})[name] = {"s": secs, "MBps": big_bytes / secs / 1e6}
+        sk.setdefault("push_big_image", {})[name] = {"s": secs,
+                                                     "MBps": big_bytes[name] / secs / 1e6}
+        sk.setdefault("pull_big_image", {})[name] = {}  # rounds below; keeps the table's order
         log(f"skopeo {name}: {sz.small_images} small images")
         t = time.monotonic()
         for i in range(sz.small_images):
@@ -720,33 +760,47 @@ def skopeo_suite(work, sz, ports):
             "s": secs, "MBps": small_bytes / secs / 1e6}
         shutil.rmtree(layout.path)
         shutil.rmtree(pulled)
+    for rnd, name in alternating(args.rounds, ["portico", "dist"]):
+        log(f"skopeo pull big image {name} (round {rnd + 1})")
+        pulled = os.path.join(work, f"oci-{name}-pulled-big")
+        secs = skopeo(f"docker://127.0.0.1:{ports[name]}/bench/big:latest", f"oci:{pulled}:big")
+        rounds.add("pull_big_image", name, {"s": secs, "MBps": big_bytes[name] / secs / 1e6})
+        shutil.rmtree(pulled)
+    sk.update(rounds.summary())
     return sk
 
 
 def proxy_suite(args, work, sz, targets, small, crt, procs_rss):
-    prx = {}
-    for name, (port, tls_port) in targets.items():
-        for label, method, path, hdrs in small:
-            log(f"proxy {name} {label}")
-            prx.setdefault(f"{label}_http", {})[name] = load(
-                f"http://127.0.0.1:{port}{path}", args.secs, args.connections, method, hdrs)
-            prx.setdefault(f"{label}_https", {})[name] = load(
-                f"https://127.0.0.1:{tls_port}{path}", args.secs, args.connections, method, hdrs, crt)
-        log(f"proxy {name} tls handshakes")
-        prx.setdefault("tls_handshakes", {})[name] = wrk(
-            f"https://127.0.0.1:{tls_port}/v2/", args.secs, 16, "GET",
-            [f"User-Agent: {UA}", "Connection: close"], cafile=crt)
-        log(f"proxy {name} upload/download {sz.big >> 20} MiB over https")
+    rounds = Rounds()
+    names = list(targets)
+    for label, method, path, hdrs in small:
+        for scheme in ("http", "https"):
+            for rnd, name in alternating(args.rounds, names):
+                port, tls_port = targets[name]
+                log(f"proxy {label}_{scheme} {name} (round {rnd + 1})")
+                url = f"{scheme}://127.0.0.1:{tls_port if scheme == 'https' else port}{path}"
+                rounds.add(f"{label}_{scheme}", name, load(
+                    url, args.secs, args.connections, method, hdrs,
+                    crt if scheme == "https" else None))
+    for rnd, name in alternating(args.rounds, names):
+        log(f"proxy tls handshakes {name} (round {rnd + 1})")
+        rounds.add("tls_handshakes", name, wrk(
+            f"https://127.0.0.1:{targets[name][1]}/v2/", args.secs, 16, "GET",
+            [f"User-Agent: {UA}", "Connection: close"], cafile=crt))
+    for rnd, name in alternating(args.rounds, names):
+        log(f"proxy upload/download {sz.big >> 20} MiB over https {name} (round {rnd + 1})")
         path = os.path.join(work, f"proxy-big-{name}.bin")
         hexd, size = random_file(path, sz.big)
-        base = f"https://127.0.0.1:{tls_port}"
-        prx.setdefault("blob_push_big_https", {})[name] = {
-            "MBps": push_blob(base, f"bench/proxy-{name}", path, hexd, size, cacert=crt)}
-        prx.setdefault("blob_pull_big_https", {})[name] = {
-            "MBps": pull_blob(base, f"bench/proxy-{name}", hexd, size, cacert=crt)}
+        base = f"https://127.0.0.1:{targets[name][1]}"
+        repo = f"bench/proxy-{name}-{rnd}"
+        rounds.add("blob_push_big_https", name,
+                   {"MBps": push_blob(base, repo, path, hexd, size, cacert=crt)})
+        rounds.add("blob_pull_big_https", name,
+                   {"MBps": pull_blob(base, repo, hexd, size, cacert=crt)})
         os.unlink(path)
+    for name in names:
         procs_rss[name] = procs_rss[name]()
-    return prx
+    return rounds.summary()
 
 
 def run_suites(args, work, registry_bin, proxy_bin, sz):
@@ -783,7 +837,7 @@ def run_suites(args, work, registry_bin, proxy_bin, sz):
         if "registry" in args.only:
             reg.update(registry_suite(args, work, sz, ports, st, small))
         if "skopeo" in args.only:
-            reg.update(skopeo_suite(work, sz, ports))
+            reg.update(skopeo_suite(args, work, sz, ports))
         if reg:
             out["registry"] = reg
             out["registry_rss_kib"] = {"portico": rss_kib([preg.pid]),
@@ -827,14 +881,24 @@ LOWER_IS_BETTER = ("p50_ms", "p99_ms", "ms", "s", "KiB")
 
 
 def rows(section, a, b):
-    """(workload, metric, a value, b value, ratio 'times better than the anchor')."""
+    """(workload, metric, a value, b value, ratio 'times better than the anchor', the ratio of
+    each round or None)."""
     for label, vals in section.items():
         pa, pb = vals.get(a, {}), vals.get(b, {})
         for metric in ("rps", "p50_ms", "p99_ms", "MBps", "ms", "s"):
             if metric in pa:
                 va, vb = pa[metric], pb.get(metric)
                 rt = ratio(vb, va) if metric in LOWER_IS_BETTER else ratio(va, vb)
-                yield label, metric, va, vb, rt
+                per_round = None
+                if metric == main_metric(pa) and "rounds" in pa and "rounds" in pb:
+                    per_round = [ratio(x, y) for x, y in zip(pa["rounds"], pb["rounds"])]
+                yield label, metric, va, vb, rt, per_round
+
+
+def fmt_rounds(per_round):
+    if not per_round:
+        return ""
+    return " ".join(fmt(x) for x in per_round)
 
 
 def get(r, section, label, metric, who):
@@ -892,7 +956,8 @@ def write_results(path, r, notes_file=None):
     lines = ["# Benchmark results", "",
              "Generated by `bench/run` (bench/bench.py); "
              + ("**smoke mode: sizes are tiny, figures mean nothing**." if r["smoke"] else
-                f"{r['seconds']} s per load, {r['connections']} connections."),
+                f"{r['seconds']} s per load, {r['connections']} connections, "
+                f"{r.get('rounds', 1)} round(s)."),
              "The machine is shared and noisy: read the ratios, not the absolute numbers.", "",
              "## Machine", ""]
     for k, v in r["facts"].items():
@@ -908,14 +973,20 @@ def write_results(path, r, notes_file=None):
             continue
         other = "distribution 2.8" if b == "dist" else "nginx"
         lines += ["", f"## {title}", "",
-                  f"| workload | metric | portico | {other} | ratio |", "|---|---|---|---|---|"]
-        for label, metric, va, vb, rt in rows(r[section], a, b):
-            lines.append(f"| {label} | {metric} | {fmt(va)} | {fmt(vb)} | {fmt(rt)} |")
+                  f"| workload | metric | portico | {other} | ratio | ratio per round |",
+                  "|---|---|---|---|---|---|"]
+        for label, metric, va, vb, rt, per_round in rows(r[section], a, b):
+            lines.append(f"| {label} | {metric} | {fmt(va)} | {fmt(vb)} | {fmt(rt)} | "
+                         f"{fmt_rounds(per_round)} |")
         rss = r.get(f"{section}_rss_kib", {})
         lines.append(f"| peak RSS | KiB | {rss.get(a)} | {rss.get(b)} | "
-                     f"{fmt(ratio(rss.get(b), rss.get(a)))} |")
+                     f"{fmt(ratio(rss.get(b), rss.get(a)))} | |")
     lines += ["", "Ratios are 'times better than the anchor': portico ÷ anchor for rates "
               "(rps, MBps), anchor ÷ portico for latencies, times (ms, s) and RSS.", "",
+              f"Workloads with rounds ran {r.get('rounds', 1)} time(s) per system, both "
+              "systems back to back in each round and the order reversed every round; each "
+              "figure is the system's median round (by rps or MBps: its latencies are that "
+              "round's), and 'ratio per round' is each round's rate ratio in round order.", "",
               "MBps is 10^6 bytes per second. `s` is wall time of the whole operation "
               "(skopeo rows include skopeo's own start-up, once per image).", "",
               "## Targets (issue 6)", "",
@@ -947,7 +1018,11 @@ def main():
     ap.add_argument("--out", default=os.path.join(HERE, "RESULTS.md"))
     ap.add_argument("--notes", default=os.path.join(HERE, "NOTES.md"),
                     help="analysis appended to the results (when the file exists)")
-    ap.add_argument("--seconds", type=int, default=None)
+    ap.add_argument("--seconds", type=int, default=None,
+                    help="seconds per load (default 6; smoke: 1)")
+    ap.add_argument("--rounds", type=int, default=None,
+                    help="rounds per comparative workload, order alternating (default 3; "
+                         "smoke: 1)")
     ap.add_argument("--connections", type=int, default=None,
                     help="wrk/ab connections (default 64; smoke: 8)")
     ap.add_argument("--from-json", help="only re-render --out from a results .json")
@@ -966,7 +1041,8 @@ def main():
     unknown = args.only - {"limits", "registry", "skopeo", "proxy"}
     if unknown:
         sys.exit(f"bench: --only: unknown section(s) {', '.join(sorted(unknown))}")
-    args.secs = args.seconds or (1 if args.smoke else 10)
+    args.secs = args.seconds or (1 if args.smoke else 6)
+    args.rounds = args.rounds or (1 if args.smoke else 3)
     args.connections = args.connections or (8 if args.smoke else 64)
     sz = Sizes(args.smoke)
     if "registry" not in args.only:
@@ -981,7 +1057,7 @@ def main():
     facts = machine_facts()
     facts["portico binaries"] = f"{registry_bin}, {proxy_bin}"
     results = {"facts": facts, "smoke": args.smoke, "seconds": args.secs,
-               "connections": args.connections}
+               "connections": args.connections, "rounds": args.rounds}
     try:
         if "limits" in args.only:
             results["limits"] = physical_limits(args.smoke, work)

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# bench_smoke_test.sh TOP: runs bench/bench.py --smoke (tiny sizes, one second per load) with
+# bench_smoke_test.sh TOP: runs bench/bench.py --smoke --rounds 2 (tiny sizes, one second per load,
+# two rounds so the alternating order and the median are exercised) with
 # this build's binaries ($PORTICO_REGISTRY_BIN, $PORTICO_PROXY_BIN) against distribution 2.8
 # and nginx, writing the results to a temporary file, then checks that the run completed and
 # that every section of the results is there with numeric values. Keeps bench/ from rotting;
@@ -19,7 +20,7 @@ done
 
 echo "1..2"
 echo "# bench.py --smoke"
-if python3 "$top/bench/bench.py" --smoke --registry-bin "${PORTICO_REGISTRY_BIN:?}" \
+if python3 "$top/bench/bench.py" --smoke --rounds 2 --registry-bin "${PORTICO_REGISTRY_BIN:?}" \
   --proxy-bin "${PORTICO_PROXY_BIN:?}" --out "$work/RESULTS.md" >"$work/out" 2>&1; then
   echo "ok 1 - bench.py --smoke completed"
 else
@@ -58,6 +59,13 @@ for prefix, workloads in want.items():
         for a, b in rows:
             assert re.fullmatch(num, a.strip()) and re.fullmatch(num, b.strip()), \
                 f"{prefix} {w}: not numeric: {a!r} {b!r}"
+        if w != "peak RSS" and not w.endswith("_first") and not w.endswith("_all") \
+                and "small_images" not in w and w != "push_big_image":
+            # rate rows of workloads run in rounds: one ratio per round (two rounds)
+            per_round = re.findall(rf"^\| {re.escape(w)} \| (?:rps|MBps) \|(?: [^|]+ \|){{3}} ([^|]*) \|",
+                                   table, re.M)
+            assert per_round and len(per_round[0].split()) == 2, \
+                f"{prefix} {w}: want 2 ratios per round, got {per_round!r}"
 targets = body("Targets")
 assert len(re.findall(r"^\| portico", targets, re.M)) >= 10, "targets table incomplete"
 print("every section present and numeric")
