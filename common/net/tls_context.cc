@@ -115,8 +115,11 @@ Result<CtxPtr> buildServerCtx(const TlsServerOptions& options, const Certificate
   SSL_CTX_set_min_proto_version(ctx.get(), min_version);
   SSL_CTX_set_options(ctx.get(), SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   // Moving: a write retried after WANT_WRITE may come from a moved evbuffer chain
-  // (net::flushTlsNow writes first, bufferevent_openssl retries).
-  SSL_CTX_set_mode(ctx.get(), SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  // (net::flushTlsNow writes first, bufferevent_openssl retries). No auto chain: the chain sent
+  // is exactly the certificate file's (leaf, then intermediates), as nginx does; OpenSSL would
+  // otherwise try to build one from the verify store (the client CAs) on every handshake.
+  SSL_CTX_set_mode(ctx.get(), SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                                  SSL_MODE_NO_AUTO_CHAIN);
   if (SSL_CTX_use_certificate_chain_file(ctx.get(), files.certificate.c_str()) != 1) {
     return tlsError("cannot load certificate " + files.certificate);
   }
