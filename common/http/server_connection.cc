@@ -612,6 +612,15 @@ void ServerConnection::writeErrorResponse(int status) {
   scheduleFlush();
 }
 
+bool ServerConnection::unreadBodyForcesClose() const {
+  // RFC 9110 §10.1.1: without a 100 the client may or may not send the body; and a body of
+  // unknown or large remaining length is not worth reading to keep the connection.
+  bool body_unread = body_delivered_ == 0 && evbuffer_get_length(pending_body_.get()) == 0;
+  auto declared = declaredLength();
+  uint64_t remaining = declared ? *declared - std::min(*declared, parser_.bodyBytes()) : 0;
+  return (expect_continue_ && body_unread) || !declared || remaining > kMaxDiscardBytes;
+}
+
 void ServerConnection::maybeEndExchange() {
   if (phase_ != Phase::Exchange || !finished_ || file_fd_ >= 0) return;
   if (!request_complete_ && !close_after_response_) return;  // still dropping the body
@@ -697,6 +706,13 @@ void ServerConnection::sendContinue() {
 
 void ServerConnection::sendHead(ResponseHead head) {
   if (!exchangeUsable() || head_sent_) return;
+  // A response that starts before its request body ended, with nobody reading that body any
+  // more, closes the connection unless the rest is small enough to read and drop: say so now
+  // (RFC 9112 §9.6), not only by closing. (A handler still reading it, full duplex as the
+  // echo or the proxy, may yet see it end: that is decided when the response ends.)
+  if (head.status >= 200 && !request_complete_ && sink_ == nullptr && unreadBodyForcesClose()) {
+    close_after_response_ = true;
+  }
   head_sent_ = true;
   expect_continue_ = false;
   head.version = Version{1, 1};
@@ -914,12 +930,7 @@ void ServerConnection::finish() {
   sink_ = nullptr;
   scheduleFlush();
   if (!request_complete_) {
-    bool body_unread = body_delivered_ == 0 && evbuffer_get_length(pending_body_.get()) == 0;
-    auto declared = declaredLength();
-    uint64_t remaining = declared ? *declared - std::min(*declared, parser_.bodyBytes()) : 0;
-    if ((expect_continue_ && body_unread) || !declared || remaining > kMaxDiscardBytes) {
-      // RFC 9110 §10.1.1: without a 100 the client may or may not send the body; and an
-      // unbounded body is not worth reading. Close after the response instead.
+    if (unreadBodyForcesClose()) {
       close_after_response_ = true;
     } else {
       discard_body_ = true;

@@ -159,6 +159,8 @@ class ServerConnection final : public ServerExchange, public BodySource, private
   void failRequest(const Error& error);
   void writeErrorResponse(int status);
   void maybeEndExchange();
+  // Whether the rest of an unfinished request body means closing after the response.
+  bool unreadBodyForcesClose() const;
   void resetExchangeState();
   void startClosing();
   void startLingering();

@@ -298,6 +298,18 @@ TEST_CASE("Expect: 100-continue answered without reading: no 100, and the connec
   std::string all = client.readUntilClosed();
   CHECK(all.starts_with("HTTP/1.1 200"));
   CHECK(all.find("100 Continue") == std::string::npos);
+  CHECK(all.find("Connection: close\r\n") != std::string::npos);
+  CHECK(all.find("not read\n") != std::string::npos);
+}
+
+TEST_CASE("a response before a large unread body says Connection: close, then closes", "[engine]") {
+  auto server = startEcho();
+  HttpClient client(server.endpoint());
+  client.sendRaw("POST /no-read HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\n" +
+                 std::string(64 << 10, 'b'));
+  std::string all = client.readUntilClosed();
+  CHECK(all.starts_with("HTTP/1.1 200"));
+  CHECK(all.find("Connection: close\r\n") != std::string::npos);
   CHECK(all.find("not read\n") != std::string::npos);
 }
 
