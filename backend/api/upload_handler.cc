@@ -2,6 +2,11 @@
 // ?digest=, or a cross-repository mount with ?mount=&from=), PATCH chunks, PUT ?digest= to
 // complete, GET for the status, DELETE to cancel. Request bodies stream from the exchange into
 // an UploadWriter chunk by chunk; nothing holds a whole body.
+//
+// Failures: a chunk that cannot be written (full volume: 503 UNAVAILABLE) is cut off again by
+// the UploadWriter, so a PATCH/PUT upload stays resumable at its Range. A monolithic POST
+// ?digest= that fails, or whose client goes away, is removed whole: its client never learnt the
+// upload's id, so nobody could resume it, and its bytes would hold the space until purging.
 
 #include <event2/buffer.h>
 
@@ -33,6 +38,11 @@ void respondProgress(ApiRequest& request, int status, const registry::UploadSess
   headers.set("Range", uploadRange(session.offset));
   headers.set("Docker-Upload-UUID", session.id);
   request.respond(status, std::move(headers));
+}
+
+// Removes an upload nobody can resume (a failed monolithic POST); it may already be gone.
+void discardUpload(ApiRequest& request, const registry::UploadSession& session) {
+  (void)request.services().uploads.cancel(session.repository, session.id);
 }
 
 // 201 with Location and Docker-Content-Digest of the committed blob.
@@ -79,16 +89,23 @@ Result<crypto::Digest> digestParam(ApiRequest& request) {
   return registry::parseDigest(*text);
 }
 
+// What receiveBody does with the body, and with the upload when something fails.
+struct BodyPlan {
+  std::optional<uint64_t> range_start;   // Content-Range's first byte, when sent
+  std::optional<crypto::Digest> commit;  // PUT / monolithic POST: commit after the body
+  bool discard_on_failure = false;       // monolithic POST: remove the upload on any failure
+};
+
 // Streams the request body into an upload; then reports progress (PATCH) or commits (PUT,
 // monolithic POST).
 class UploadBody : public http::ExchangeObserver, public http::BodySink {
  public:
   UploadBody(ApiRequest request, registry::UploadSession session,
-             std::unique_ptr<registry::UploadWriter> writer, std::optional<crypto::Digest> commit)
+             std::unique_ptr<registry::UploadWriter> writer, BodyPlan plan)
       : request_(std::move(request)),
         session_(std::move(session)),
         writer_(std::move(writer)),
-        commit_(std::move(commit)) {}
+        plan_(std::move(plan)) {}
 
   void start() { request_.exchange().requestBody().setSink(this); }
 
@@ -108,30 +125,41 @@ class UploadBody : public http::ExchangeObserver, public http::BodySink {
     session_.offset = writer_->offset();
     auto closed = writer_->close();
     writer_.reset();
-    if (!closed) return request_.respondError(closed.error());
-    finishUpload(request_, session_, commit_);
+    if (!closed) return failed(request_, session_, plan_, closed.error());
+    finishUpload(request_, session_, plan_);
   }
   void onBodyError(const Error& /*error*/) override {
     if (done_) return;
     done_ = true;
     request_.exchange().requestBody().setSink(nullptr);
-    writer_.reset();  // the bytes received so far stay; the client may resume
+    writer_.reset();  // the bytes received so far stay; a PATCH/PUT client may resume
+    if (plan_.discard_on_failure) discardUpload(request_, session_);
     request_.exchange().reset();
   }
 
   // http::ExchangeObserver
   void onExchangeReset(const Error& /*reason*/) override {
+    const bool streaming = !done_;
     done_ = true;
     writer_.reset();
+    if (streaming && plan_.discard_on_failure) discardUpload(request_, session_);
   }
 
   // After the body: 202 with the new offset, or commit and 201.
   static void finishUpload(ApiRequest& request, const registry::UploadSession& session,
-                           const std::optional<crypto::Digest>& commit) {
-    if (!commit) return respondProgress(request, 202, session);
-    auto committed = request.services().uploads.commit(session.repository, session.id, *commit);
-    if (!committed) return request.respondError(committed.error());
+                           const BodyPlan& plan) {
+    if (!plan.commit) return respondProgress(request, 202, session);
+    auto committed =
+        request.services().uploads.commit(session.repository, session.id, *plan.commit);
+    if (!committed) return failed(request, session, plan, committed.error());
     respondCreated(request, session.repository, committed->digest);
+  }
+
+  // The error response; a monolithic upload is removed first.
+  static void failed(ApiRequest& request, const registry::UploadSession& session,
+                     const BodyPlan& plan, const Error& error) {
+    if (plan.discard_on_failure) discardUpload(request, session);
+    request.respondError(error);
   }
 
  private:
@@ -139,32 +167,31 @@ class UploadBody : public http::ExchangeObserver, public http::BodySink {
     done_ = true;
     request_.exchange().requestBody().setSink(nullptr);
     writer_.reset();
-    request_.respondError(error);
+    failed(request_, session_, plan_, error);
   }
 
   ApiRequest request_;
   registry::UploadSession session_;
   std::unique_ptr<registry::UploadWriter> writer_;
-  std::optional<crypto::Digest> commit_;
+  BodyPlan plan_;
   bool done_ = false;
 };
 
 // Appends the request body (if any) to `session`, then progress or commit.
-void receiveBody(ApiRequest request, registry::UploadSession session,
-                 std::optional<uint64_t> range_start, std::optional<crypto::Digest> commit) {
+void receiveBody(ApiRequest request, registry::UploadSession session, BodyPlan plan) {
   auto& body = request.exchange().requestBody();
-  if (body.empty() && commit) return UploadBody::finishUpload(request, session, commit);
-  auto writer = request.services().uploads.append(session, range_start);
-  if (!writer) return request.respondError(writer.error());
+  if (body.empty() && plan.commit) return UploadBody::finishUpload(request, session, plan);
+  auto writer = request.services().uploads.append(session, plan.range_start);
+  if (!writer) return UploadBody::failed(request, session, plan, writer.error());
   if (body.empty()) {
     session.offset = (*writer)->offset();
     auto closed = (*writer)->close();
-    if (!closed) return request.respondError(closed.error());
-    return UploadBody::finishUpload(request, session, commit);
+    if (!closed) return UploadBody::failed(request, session, plan, closed.error());
+    return UploadBody::finishUpload(request, session, plan);
   }
   auto& exchange = request.exchange();
   auto state = std::make_unique<UploadBody>(std::move(request), std::move(session),
-                                            std::move(*writer), std::move(commit));
+                                            std::move(*writer), std::move(plan));
   UploadBody* raw = state.get();
   exchange.attach(std::move(state));
   raw->start();
@@ -192,7 +219,10 @@ void startUpload(ApiRequest request) {
   }
   auto session = services.uploads.start(repo);
   if (!session) return request.respondError(session.error());
-  if (monolithic) return receiveBody(std::move(request), *session, std::nullopt, monolithic);
+  if (monolithic) {
+    return receiveBody(std::move(request), *session,
+                       BodyPlan{std::nullopt, monolithic, /*discard_on_failure=*/true});
+  }
   respondProgress(request, 202, *session);
 }
 
@@ -221,12 +251,12 @@ void handleUpload(ApiRequest request) {
   auto range_start = contentRangeStart(request);
   if (!range_start) return request.respondError(range_start.error());
   if (method == "PATCH") {
-    return receiveBody(std::move(request), *session, *range_start, std::nullopt);
+    return receiveBody(std::move(request), *session, BodyPlan{*range_start, std::nullopt});
   }
   // PUT ?digest=: the final chunk (optional), then commit.
   auto digest = digestParam(request);
   if (!digest) return request.respondError(digest.error());
-  receiveBody(std::move(request), *session, *range_start, *digest);
+  receiveBody(std::move(request), *session, BodyPlan{*range_start, *digest});
 }
 
 }  // namespace portico::api

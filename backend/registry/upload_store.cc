@@ -52,7 +52,11 @@ Error uploadStorageError(const Error& error, std::string_view id) {
 UploadWriter::UploadWriter(UploadStore& store, std::string key,
                            std::unique_ptr<storage::FileWriter> file,
                            std::unique_ptr<HashState> hash)
-    : store_(store), key_(std::move(key)), file_(std::move(file)), hash_(std::move(hash)) {}
+    : store_(store),
+      key_(std::move(key)),
+      file_(std::move(file)),
+      chunk_start_(file_->size()),
+      hash_(std::move(hash)) {}
 
 UploadWriter::~UploadWriter() {
   if (file_) (void)close();
@@ -63,10 +67,8 @@ Result<void> UploadWriter::write(evbuffer& data) {
   if (hash_) hash_->stream.update(data);
   auto written = file_->write(data);
   if (!written) {
-    failed_ = true;
-    hash_.reset();  // the file may hold part of the chunk: re-hash at commit
     evbuffer_drain(&data, evbuffer_get_length(&data));
-    return uploadStorageError(written.error(), key_);
+    return failWrite(written.error());
   }
   return ok();
 }
@@ -75,12 +77,16 @@ Result<void> UploadWriter::write(std::string_view data) {
   if (!file_) return Error{ErrorCode::BlobUploadInvalid, "upload writer is closed"};
   if (hash_) hash_->stream.update(data);
   auto written = file_->write(data.data(), data.size());
-  if (!written) {
-    failed_ = true;
-    hash_.reset();
-    return uploadStorageError(written.error(), key_);
-  }
+  if (!written) return failWrite(written.error());
   return ok();
+}
+
+Error UploadWriter::failWrite(const Error& error) {
+  failed_ = true;
+  hash_.reset();  // it has seen bytes that are not stored: commit re-hashes the file
+  // Cut the partial chunk off; if even that fails, commit's re-hash still sees the truth.
+  (void)file_->truncate(chunk_start_);
+  return uploadStorageError(error, key_);
 }
 
 uint64_t UploadWriter::offset() const {

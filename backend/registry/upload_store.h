@@ -46,14 +46,17 @@ struct UploadSession {
 class UploadStore;
 
 // Appends one chunk's bytes to an upload, hashing them as they are written. Obtained from
-// UploadStore::append(); feed it from the streaming request body, then close() it.
+// UploadStore::append(); feed it from the streaming request body, then close() it. A write
+// that fails (a full volume, an I/O error) cuts the upload back to where this chunk began: the
+// chunk failed as a whole, the upload's Range still says where to resume, and the space the
+// partial chunk held is given back.
 class UploadWriter {
  public:
   ~UploadWriter();
   UploadWriter(const UploadWriter&) = delete;
   UploadWriter& operator=(const UploadWriter&) = delete;
 
-  // Hashes and appends all of `data`, draining it.
+  // Hashes and appends all of `data`, draining it. On failure the chunk is cut off (above).
   [[nodiscard]] Result<void> write(evbuffer& data);
   // Hashes and appends `data` (small bodies, tests).
   [[nodiscard]] Result<void> write(std::string_view data);
@@ -69,9 +72,12 @@ class UploadWriter {
   UploadWriter(UploadStore& store, std::string key, std::unique_ptr<storage::FileWriter> file,
                std::unique_ptr<HashState> hash);
 
+  [[nodiscard]] Error failWrite(const Error& error);
+
   UploadStore& store_;
   std::string key_;
   std::unique_ptr<storage::FileWriter> file_;
+  uint64_t chunk_start_;             // the upload's size when this chunk began
   std::unique_ptr<HashState> hash_;  // null when the bytes before this chunk were not hashed
   bool failed_ = false;
 };

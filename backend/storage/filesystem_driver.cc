@@ -132,6 +132,17 @@ class FilesystemWriter final : public FileWriter {
 
   uint64_t size() const override { return size_; }
 
+  Result<void> truncate(uint64_t size) override {
+    if (fd_ < 0) return closedError();
+    // lseek for a writer opened without O_APPEND: its next write must land at `size` too.
+    if (::ftruncate(fd_, static_cast<off_t>(size)) != 0 ||
+        ::lseek(fd_, static_cast<off_t>(size), SEEK_SET) < 0) {
+      return errnoError(errno, "ftruncate", path_);
+    }
+    size_ = size;
+    return ok();
+  }
+
   Result<void> commit() override {
     if (fd_ < 0) return closedError();
     const int rc = ::fsync(fd_);

@@ -90,6 +90,14 @@ class MemoryWriter final : public FileWriter {
 
   uint64_t size() const override { return size_; }
 
+  Result<void> truncate(uint64_t size) override {
+    if (!file_) return closedError();
+    std::lock_guard lock(driver_.mutex_);
+    if (size < file_->data.size()) file_->data.resize(size);
+    size_ = file_->data.size();
+    return ok();
+  }
+
   Result<void> commit() override {
     if (!file_) return closedError();
     file_.reset();

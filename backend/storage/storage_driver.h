@@ -73,6 +73,9 @@ class FileWriter {
   [[nodiscard]] virtual Result<void> write(evbuffer& data) = 0;
   // Size of the file: bytes that were there when opened for append plus bytes written.
   virtual uint64_t size() const = 0;
+  // Cuts the file back to its first `size` bytes (at most size()); writes append from there.
+  // Undoes a failed write, which may have left part of its bytes (and holds their space).
+  [[nodiscard]] virtual Result<void> truncate(uint64_t size) = 0;
   // Flushes and fsyncs; no write is accepted afterwards.
   [[nodiscard]] virtual Result<void> commit() = 0;
   // Removes the file; no write is accepted afterwards.

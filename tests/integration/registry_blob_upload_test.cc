@@ -270,3 +270,70 @@ TEST_CASE("Location headers follow X-Forwarded-Proto and X-Forwarded-Host", "[re
             .headers.get("Location")
             .starts_with("/v2/r/blobs/uploads/"));
 }
+
+TEST_CASE(
+    "a full volume: 503 UNAVAILABLE, no blob under a digest, what was stored stays intact, "
+    "and the space comes back",
+    "[registry][upload][full]") {
+  RegistrySetup setup;
+  setup.tmpfs_bytes = 4 << 20;
+  RegistryServer registry(setup);
+  auto client = registry.client();
+  // An image stored before the volume fills.
+  std::string layer(200 << 10, 'l');
+  auto manifest = imageManifest(client, "full/app", {layer});
+  std::string manifest_bytes = manifest.dump();
+  REQUIRE(putManifest(client, "full/app", "v1", manifest_bytes,
+                      "application/vnd.oci.image.manifest.v1+json")
+              .status == 201);
+
+  // A monolithic push larger than the volume: 503, nothing under its digest, and its partial
+  // bytes are gone (nobody could resume it): a 3 MiB push fits afterwards.
+  std::string too_big(6 << 20, 'b');
+  auto full = client.request("POST", "/v2/full/app/blobs/uploads/?digest=" + sha256Digest(too_big),
+                             {}, too_big);
+  CHECK(full.status == 503);
+  CHECK(errorCode(full) == "UNAVAILABLE");
+  CHECK(client.request("HEAD", "/v2/full/app/blobs/" + sha256Digest(too_big)).status == 404);
+  std::string fits(3 << 20, 'f');
+  CHECK(client.request("POST", "/v2/full/app/blobs/uploads/?digest=" + sha256Digest(fits), {}, fits)
+            .status == 201);
+
+  // A chunk that does not fit fails as a whole: the upload stays at its Range and completes.
+  std::string path = locationPath(client.request("POST", "/v2/full/app/blobs/uploads/"));
+  std::string first(300 << 10, '1');
+  CHECK(client.request("PATCH", path, {}, first).headers.get("Range") == "0-307199");
+  auto failed_chunk = client.request("PATCH", path, {}, std::string(2 << 20, '2'));
+  CHECK(failed_chunk.status == 503);
+  CHECK(errorCode(failed_chunk) == "UNAVAILABLE");
+  CHECK(client.get(path).headers.get("Range") == "0-307199");
+  std::string last(100 << 10, '3');
+  auto committed = client.request("PUT", path + "?digest=" + sha256Digest(first + last), {}, last);
+  CHECK(committed.status == 201);
+  CHECK(client.get("/v2/full/app/blobs/" + sha256Digest(first + last)).body == first + last);
+
+  // Fill the volume to the last page with an upload, then PUT a manifest: 503, and the tag
+  // still names the manifest it had.
+  std::string filler_path = locationPath(client.request("POST", "/v2/full/app/blobs/uploads/"));
+  for (uint64_t free = registry.volumeFreeBytes(); free > 0; free = registry.volumeFreeBytes()) {
+    if (client.request("PATCH", filler_path, {}, std::string(free, 'z')).status == 202) break;
+    // A chunk that did not fit was cut off again; a page less then.
+    REQUIRE(client.request("PATCH", filler_path, {}, std::string(free - 4096, 'z')).status == 202);
+  }
+  manifest["annotations"] = {{"changed", "yes"}};
+  auto refused = putManifest(client, "full/app", "v1", manifest.dump(),
+                             "application/vnd.oci.image.manifest.v1+json");
+  CHECK(refused.status == 503);
+  CHECK(errorCode(refused) == "UNAVAILABLE");
+  auto still = client.get("/v2/full/app/manifests/v1",
+                          {{"Accept", "application/vnd.oci.image.manifest.v1+json"}});
+  CHECK(still.status == 200);
+  CHECK(still.body == manifest_bytes);
+  CHECK(client.get("/v2/full/app/blobs/" + sha256Digest(layer)).body == layer);
+
+  // Cancelling the upload gives the space back; the same PUT then succeeds.
+  CHECK(client.request("DELETE", filler_path).status == 204);
+  CHECK(putManifest(client, "full/app", "v1", manifest.dump(),
+                    "application/vnd.oci.image.manifest.v1+json")
+            .status == 201);
+}

@@ -3,7 +3,9 @@
 // 127.0.0.1:0, the real portico-registry binary ($PORTICO_REGISTRY_BIN), and small helpers to
 // push blobs and manifests over HTTP with the fixtures' independent client.
 
+#include <sys/statvfs.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -32,6 +34,11 @@ struct RegistrySetup {
   bool delete_enabled = true;
   std::string extra;  // more YAML appended at the top level
   ServerProcess::Env env;
+  // When set, the storage root is a tmpfs of this many bytes, mounted in a mount namespace of
+  // the registry's own (`unshare --mount`; `--user --map-root-user` too when not root), so a
+  // test can fill the volume. The test reaches that volume only through the registry, or
+  // through /proc/<pid>/root (volumeFreeBytes). restart() starts on a new, empty volume.
+  std::optional<uint64_t> tmpfs_bytes;
 };
 
 // One registry process over a storage root that outlives restarts of the process.
@@ -51,7 +58,24 @@ class RegistryServer {
     yaml += "http:\n  addr: 127.0.0.1:0\n";
     yaml += setup_.extra;
     config_ = dir_.write("config.yml", yaml);
-    process_.emplace(ServerProcess::start(registryBinary(), {"serve", config_}, setup_.env));
+    if (!setup_.tmpfs_bytes) {
+      process_.emplace(ServerProcess::start(registryBinary(), {"serve", config_}, setup_.env));
+      return;
+    }
+    std::vector<std::string> args;
+    if (::geteuid() != 0) args = {"--user", "--map-root-user"};
+    args.insert(args.end(),
+                {"--mount", "--", "sh", "-c",
+                 "mount -t tmpfs -o size=\"$3\" tmpfs \"$0\" && exec \"$1\" serve \"$2\"", root_,
+                 registryBinary(), config_, std::to_string(*setup_.tmpfs_bytes)});
+    process_.emplace(ServerProcess::start("/usr/bin/unshare", args, setup_.env));
+  }
+  // Free bytes on the tmpfs volume (tmpfs_bytes), seen through the registry's mount namespace.
+  uint64_t volumeFreeBytes() const {
+    struct statvfs st {};
+    std::string path = "/proc/" + std::to_string(process_->pid()) + "/root" + root_;
+    if (::statvfs(path.c_str(), &st) != 0) throw std::runtime_error("statvfs " + path);
+    return static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
   }
   // SIGKILL and restart on the same storage (port changes).
   void restart() {

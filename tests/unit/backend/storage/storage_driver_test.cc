@@ -182,6 +182,24 @@ TEMPLATE_TEST_CASE("a writer opened without append truncates", "[storage]", DRIV
   CHECK(*f.driver.getContent("/f") == "new");
 }
 
+TEMPLATE_TEST_CASE("truncate cuts a writer's file back and it appends from there", "[storage]",
+                   DRIVERS) {
+  TestType f;
+  for (bool append : {false, true}) {
+    INFO("append " << append);
+    REQUIRE(f.driver.putContent("/t", "kept"));
+    auto writer = f.driver.writer("/t", append);
+    REQUIRE(writer);
+    const uint64_t start = (*writer)->size();
+    REQUIRE((*writer)->write(" a failed chunk", 15));
+    REQUIRE((*writer)->truncate(start));
+    CHECK((*writer)->size() == start);
+    REQUIRE((*writer)->write(" then", 5));
+    REQUIRE((*writer)->close());
+    CHECK(*f.driver.getContent("/t") == (append ? "kept then" : " then"));
+  }
+}
+
 TEMPLATE_TEST_CASE("a cancelled writer removes its file", "[storage]", DRIVERS) {
   TestType f;
   auto writer = f.driver.writer("/dir/f", false);
