@@ -150,6 +150,22 @@ TEST_CASE("required client certificates: with one served, without one refused", 
   CHECK_THROWS(anonymous.get("/"));
 }
 
+TEST_CASE("the chain sent is the certificate file's: leaf and intermediate, nothing added",
+          "[engine][tls]") {
+  const auto& certs = TestCertificates::shared();
+  // leaf + intermediate in the file: a client trusting only the root verifies.
+  auto chained = startEcho({"--tls", certs.chainedCert(), certs.chainedKey()});
+  HttpClient client(chained.endpoint(), verifiedTls());
+  CHECK(client.get("/").status == 200);
+  // The leaf alone: no chain is built for it, not even from the client-CA store that holds
+  // the intermediate (SSL_MODE_NO_AUTO_CHAIN, as nginx), so the client cannot verify it.
+  auto leaf_only = startEcho({"--tls", certs.chainedLeafCert(), certs.chainedKey(), "--client-ca",
+                              certs.intermediateCert(), "--client-auth", "optional"});
+  HttpClient refused(leaf_only.endpoint(), verifiedTls());
+  refused.setTimeout(10s);
+  CHECK_THROWS(refused.get("/"));
+}
+
 TEST_CASE("SIGHUP reloads certificates for new connections and keeps live ones", "[engine][tls]") {
   const auto& certs = TestCertificates::shared();
   TempDir dir;
