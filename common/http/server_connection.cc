@@ -541,13 +541,6 @@ void ServerConnection::scheduleFlush() {
   if (phase_ != Phase::Closed) event_active(flush_.get(), EV_TIMEOUT, 0);
 }
 
-void ServerConnection::moveStagedToOutput() {
-  size_t staged = evbuffer_get_length(staged_.get());
-  if (staged == 0) return;
-  if (staged <= net::kTlsRecordBytes) evbuffer_pullup(staged_.get(), -1);
-  evbuffer_add_buffer(output(), staged_.get());
-}
-
 size_t ServerConnection::queuedBytes() const {
   return evbuffer_get_length(bufferevent_get_output(bev_.get())) +
          evbuffer_get_length(staged_.get());
@@ -665,8 +658,9 @@ void ServerConnection::startClosing() {
   armTimer(Timer::None);
   bufferevent_disable(bev_.get(), EV_READ);
   bufferevent_setwatermark(bev_.get(), EV_WRITE, 0, 0);
-  moveStagedToOutput();
-  if (evbuffer_get_length(output()) == 0 && file_fd_ < 0) {
+  // TLS bytes still staged leave through onFlush (net::flushTlsNow: SSL_write straight away
+  // while nothing else is queued), which ends in onWrite and so in startLingering.
+  if (queuedBytes() == 0 && file_fd_ < 0) {
     startLingering();
   } else {
     scheduleFlush();
@@ -868,8 +862,8 @@ void ServerConnection::sendFile(int fd, uint64_t offset, uint64_t length) {
     return;
   }
   // TLS: read through a bounded buffer, refilled as the socket drains (pumpFile), behind
-  // the head.
-  moveStagedToOutput();
+  // the head (written now, or queued first in the output).
+  (void)net::flushTlsNow(bev_.get(), staged_.get());
   file_fd_ = fd;
   file_offset_ = offset;
   file_remaining_ = length;

@@ -151,7 +151,6 @@ class ServerConnection final : public ServerExchange, public BodySource, private
   // once, one record and one syscall each), a small response as one chain: one record.
   void scheduleFlush();
   void onFlush();
-  void moveStagedToOutput();
   // Response bytes not yet written: the output plus what is staged (TLS).
   size_t queuedBytes() const;
   void onEvent(short what);

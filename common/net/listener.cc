@@ -111,8 +111,8 @@ void Listener::disable() {
 void Listener::onAccept(evconnlistener* /*listener*/, evutil_socket_t fd, sockaddr* peer,
                         int length, void* arg) {
   auto* self = static_cast<Listener*>(arg);
-  evutil_make_socket_nonblocking(fd);
-  evutil_make_socket_closeonexec(fd);
+  // Already non-blocking and close-on-exec: evconnlistener accepts with accept4(SOCK_NONBLOCK |
+  // SOCK_CLOEXEC) (LEV_OPT_CLOSE_ON_EXEC, no LEV_OPT_LEAVE_SOCKETS_BLOCKING).
   if (peer->sa_family == AF_INET || peer->sa_family == AF_INET6) {
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
