@@ -293,9 +293,15 @@ void ServerConnection::onRead() {
     evbuffer_drain(input, evbuffer_get_length(input));
     return;
   }
-  // libevent read 4 KiB at most; take the rest of what the socket holds while it can be
-  // parsed (TLS reads go through OpenSSL's records instead).
-  if (!tls_ && canParse()) net::readAvailable(bev_.get(), limits_.high_watermark);
+  // libevent read 4 KiB at most (one TLS record); take the rest of what the socket holds while
+  // it can be parsed.
+  if (canParse()) {
+    if (tls_) {
+      net::readTlsAvailable(bev_.get(), limits_.high_watermark);
+    } else {
+      net::readAvailable(bev_.get(), limits_.high_watermark);
+    }
+  }
   processInput();
 }
 

@@ -2,6 +2,7 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
+#include <event2/bufferevent_struct.h>
 #include <event2/event.h>
 #include <malloc.h>
 #include <openssl/err.h>
@@ -54,6 +55,33 @@ size_t readAvailable(bufferevent* bev, size_t limit) {
     if (static_cast<size_t>(got) < offered) break;  // the socket is empty
   }
   evbuffer_freeze(input, 0);
+  return total;
+}
+
+size_t readTlsAvailable(bufferevent* bev, size_t limit) {
+  SSL* ssl = bufferevent_openssl_get_ssl(bev);
+  if (ssl == nullptr || SSL_is_init_finished(ssl) == 0) return 0;
+  if ((bufferevent_get_enabled(bev) & EV_READ) == 0) return 0;
+  evbuffer* input = bufferevent_get_input(bev);
+  size_t total = 0;
+  while (evbuffer_get_length(input) < limit) {
+    evbuffer_iovec space{};
+    if (evbuffer_reserve_space(input, static_cast<ev_ssize_t>(kTlsRecordBytes), &space, 1) < 1) {
+      break;
+    }
+    ERR_clear_error();
+    const int n = SSL_read(ssl, space.iov_base, static_cast<int>(space.iov_len));
+    if (n <= 0) {
+      evbuffer_commit_space(input, nullptr, 0);
+      if (SSL_get_error(ssl, n) != SSL_ERROR_WANT_READ) {
+        event_active(&bev->ev_read, EV_READ, 1);  // libevent's SSL_read reports it
+      }
+      break;
+    }
+    space.iov_len = static_cast<size_t>(n);
+    evbuffer_commit_space(input, &space, 1);
+    total += static_cast<size_t>(n);
+  }
   return total;
 }
 

@@ -31,6 +31,14 @@ inline void tuneBufferevent(bufferevent* bev) {
 // (level-triggered) reports them as it always does. Returns the bytes added.
 size_t readAvailable(bufferevent* bev, size_t limit);
 
+// The same for a bufferevent_openssl after its handshake: libevent reads one TLS record per
+// readiness event (SSL_read, then only what SSL_pending reports), so a 16 KiB record costs a
+// loop pass, an epoll_wait and a downstream write. This reads the next records with SSL_read
+// until OpenSSL wants more from the socket or the input holds `limit` bytes. Any other
+// outcome (close_notify, an alert, EOF, WANT_WRITE) is left for libevent: its read event is
+// made active, and its own SSL_read meets the same state and reports it as it always does.
+size_t readTlsAvailable(bufferevent* bev, size_t limit);
+
 // Flushes the output of a plain socket bufferevent that keeps EV_WRITE disabled while its
 // output is empty, so that a response costs one writev and no epoll_ctl: writes straight to
 // the socket, without a trip through the event loop (sendfile segments included), until the

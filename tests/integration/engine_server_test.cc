@@ -1,7 +1,10 @@
 // The server side of the HTTP engine, black-box: echo_server (HttpServer + an echo handler)
 // driven over real sockets on 127.0.0.1:0 with the fixtures' independent HTTP client.
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/ssl.h>
+#include <sys/socket.h>
 
 #include <catch2/catch.hpp>
 #include <csignal>
@@ -15,6 +18,7 @@
 #include "tests/fixtures/server_process.h"
 #include "tests/fixtures/temp_dir.h"
 #include "tests/fixtures/test_certificates.h"
+#include "tests/fixtures/transport.h"
 
 using namespace portico::testing;
 using namespace std::chrono_literals;
@@ -252,6 +256,50 @@ TEST_CASE("pipelined requests are answered in order", "[engine]") {
   CHECK(client.readResponse().body_size == 100000);
   CHECK(client.readResponse().body == "fourth");
   CHECK(client.readResponse().body == "GET /fifth\n");
+}
+
+TEST_CASE("TLS records that arrive together are all read: pipelined requests and a body",
+          "[engine][tls]") {
+  auto server = startEcho(tlsArgs());
+  HttpClient client(server.endpoint(), verifiedTls());
+  client.connect();
+  // One record per sendRaw: the server finds several records waiting at once, and reads
+  // past the first (net::readTlsAvailable) without waiting for the socket again.
+  const std::string body(100000, 'r');  // seven records of at most 16 KiB
+  client.sendRaw("GET /first HTTP/1.1\r\nHost: x\r\n\r\n");
+  client.sendRaw("POST /second HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n");
+  client.sendRaw(body);
+  client.sendRaw("GET /third HTTP/1.1\r\nHost: x\r\n\r\n");
+  CHECK(client.readResponse().body == "GET /first\n");
+  CHECK(client.readResponse().body == body);
+  CHECK(client.readResponse().body == "GET /third\n");
+  CHECK(client.connectionCount() == 1);
+}
+
+TEST_CASE("a close_notify that arrives with the last request is seen: answer, then close",
+          "[engine][tls]") {
+  auto server = startEcho(tlsArgs());
+  SslCtxPtr ctx(SSL_CTX_new(TLS_client_method()));
+  REQUIRE(SSL_CTX_load_verify_locations(ctx.get(), TestCertificates::shared().caCert().c_str(),
+                                        nullptr) == 1);
+  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
+  auto deadline = Clock::now() + 10s;
+  auto transport = Transport::connect("127.0.0.1", server.endpoint().port, deadline);
+  transport.startTlsClient(ctx.get(), "", "127.0.0.1", deadline);
+  // Both records in one segment: the server reads the request's record, and the close_notify
+  // behind it is read outside libevent (net::readTlsAvailable), which must still report it.
+  int on = 1;
+  setsockopt(transport.fd(), IPPROTO_TCP, TCP_CORK, &on, sizeof(on));
+  transport.writeAll("GET /last HTTP/1.1\r\nHost: x\r\n\r\n", deadline);
+  SSL_shutdown(transport.ssl());  // close_notify; the TCP connection stays open
+  int off = 0;
+  setsockopt(transport.fd(), IPPROTO_TCP, TCP_CORK, &off, sizeof(off));
+  std::string all;
+  char buffer[4096];
+  // Throws at the deadline if the server never closes (it would wait for its idle timeout).
+  while (size_t n = transport.read(buffer, sizeof(buffer), deadline)) all.append(buffer, n);
+  CHECK(all.starts_with("HTTP/1.1 200"));
+  CHECK(all.find("GET /last\n") != std::string::npos);
 }
 
 TEST_CASE("HEAD responses carry no body and keep the connection", "[engine]") {
