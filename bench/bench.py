@@ -99,6 +99,32 @@ def rss_kib(pids, field="VmHWM"):
     return total
 
 
+def cpu_seconds(pids):
+    """User + system CPU seconds used so far by every thread of `pids`."""
+    ticks = 0
+    for pid in pids:
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+            for tid in os.listdir(f"/proc/{pid}/task"):
+                with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+                    with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                        fields = f.read().rsplit(")", 1)[1].split()
+                    ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def with_cpu(pids, fn, per):
+    """Runs fn() and adds the CPU `pids` spent during it: 'cpu_us' per request for a load
+    (result with 'requests'), 'cpu_ms_per_MB' for a transfer of `per` bytes."""
+    before = cpu_seconds(pids)
+    result = fn()
+    spent = cpu_seconds(pids) - before
+    if "requests" in result and result["requests"]:
+        result["cpu_us"] = spent * 1e6 / result["requests"]
+    elif per:
+        result["cpu_ms_per_MB"] = spent * 1e3 / (per / 1e6)
+    return result
+
+
 def child_pids(pid):
     out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
     return [int(p) for p in out.split()]
@@ -770,7 +796,10 @@ def skopeo_suite(args, work, sz, ports):
     return sk
 
 
-def proxy_suite(args, work, sz, targets, small, crt, procs_rss):
+def proxy_suite(args, work, sz, targets, small, crt, procs_rss, pids):
+    """Each proxy's CPU is recorded too (`pids`: name -> its processes): per request for the
+    loads, per MB for the transfers. It is the steadier figure on a shared machine, and the
+    only one that shows the proxy's own cost when the registry's disk bounds a transfer."""
     rounds = Rounds()
     names = list(targets)
     for label, method, path, hdrs in small:
@@ -779,24 +808,24 @@ def proxy_suite(args, work, sz, targets, small, crt, procs_rss):
                 port, tls_port = targets[name]
                 log(f"proxy {label}_{scheme} {name} (round {rnd + 1})")
                 url = f"{scheme}://127.0.0.1:{tls_port if scheme == 'https' else port}{path}"
-                rounds.add(f"{label}_{scheme}", name, load(
+                rounds.add(f"{label}_{scheme}", name, with_cpu(pids[name], lambda: load(
                     url, args.secs, args.connections, method, hdrs,
-                    crt if scheme == "https" else None))
+                    crt if scheme == "https" else None), 0))
     for rnd, name in alternating(args.rounds, names):
         log(f"proxy tls handshakes {name} (round {rnd + 1})")
-        rounds.add("tls_handshakes", name, wrk(
+        rounds.add("tls_handshakes", name, with_cpu(pids[name], lambda: wrk(
             f"https://127.0.0.1:{targets[name][1]}/v2/", args.secs, 16, "GET",
-            [f"User-Agent: {UA}", "Connection: close"], cafile=crt))
+            [f"User-Agent: {UA}", "Connection: close"], cafile=crt), 0))
     for rnd, name in alternating(args.rounds, names):
         log(f"proxy upload/download {sz.big >> 20} MiB over https {name} (round {rnd + 1})")
         path = os.path.join(work, f"proxy-big-{name}.bin")
         hexd, size = random_file(path, sz.big)
         base = f"https://127.0.0.1:{targets[name][1]}"
         repo = f"bench/proxy-{name}-{rnd}"
-        rounds.add("blob_push_big_https", name,
-                   {"MBps": push_blob(base, repo, path, hexd, size, cacert=crt)})
-        rounds.add("blob_pull_big_https", name,
-                   {"MBps": pull_blob(base, repo, hexd, size, cacert=crt)})
+        rounds.add("blob_push_big_https", name, with_cpu(pids[name], lambda: {
+            "MBps": push_blob(base, repo, path, hexd, size, cacert=crt)}, size))
+        rounds.add("blob_pull_big_https", name, with_cpu(pids[name], lambda: {
+            "MBps": pull_blob(base, repo, hexd, size, cacert=crt)}, size))
         os.unlink(path)
     for name in names:
         procs_rss[name] = procs_rss[name]()
@@ -858,7 +887,8 @@ def run_suites(args, work, registry_bin, proxy_bin, sz):
                    "nginx": (ports["nginx"], ports["nginx_tls"])}
         rss = {"portico": lambda: rss_kib([pprx.pid]),
                "nginx": lambda: rss_kib([ngx.pid] + child_pids(ngx.pid))}
-        out["proxy"] = proxy_suite(args, work, sz, targets, small, crt, rss)
+        pids = {"portico": [pprx.pid], "nginx": [ngx.pid] + child_pids(ngx.pid)}
+        out["proxy"] = proxy_suite(args, work, sz, targets, small, crt, rss, pids)
         out["proxy_rss_kib"] = rss
     return out
 
@@ -877,7 +907,7 @@ def ratio(a, b):
     return a / b if a and b else None
 
 
-LOWER_IS_BETTER = ("p50_ms", "p99_ms", "ms", "s", "KiB")
+LOWER_IS_BETTER = ("p50_ms", "p99_ms", "ms", "s", "KiB", "cpu_us", "cpu_ms_per_MB")
 
 
 def rows(section, a, b):
@@ -885,7 +915,7 @@ def rows(section, a, b):
     each round or None)."""
     for label, vals in section.items():
         pa, pb = vals.get(a, {}), vals.get(b, {})
-        for metric in ("rps", "p50_ms", "p99_ms", "MBps", "ms", "s"):
+        for metric in ("rps", "p50_ms", "p99_ms", "cpu_us", "MBps", "cpu_ms_per_MB", "ms", "s"):
             if metric in pa:
                 va, vb = pa[metric], pb.get(metric)
                 rt = ratio(vb, va) if metric in LOWER_IS_BETTER else ratio(va, vb)
@@ -924,6 +954,18 @@ def targets(r):
         x = ratio(get(r, prx, label, "MBps", "portico"), get(r, prx, label, "MBps", "nginx"))
         out.append((f"portico-proxy ≥ nginx on large-body throughput ({label})", x,
                     x is not None and x >= 1.0))
+    cpu = [ratio(get(r, prx, l, "cpu_us", "nginx"), get(r, prx, l, "cpu_us", "portico"))
+           for l in small_p]
+    cpu = [c for c in cpu if c]
+    if cpu:
+        out.append(("portico-proxy CPU per request on the small-request set (nginx ÷ portico, "
+                    "mean of 8; reported, no target)", sum(cpu) / len(cpu), None))
+    for label in ("blob_push_big_https", "blob_pull_big_https"):
+        x = ratio(get(r, prx, label, "cpu_ms_per_MB", "nginx"),
+                  get(r, prx, label, "cpu_ms_per_MB", "portico"))
+        if x:
+            out.append((f"portico-proxy CPU per MB on {label} (nginx ÷ portico; reported, "
+                        "no target)", x, None))
     prss = r.get("proxy_rss_kib", {})
     x = ratio(prss.get("nginx"), prss.get("portico"))
     out.append(("portico-proxy lower peak RSS than nginx (nginx ÷ portico)", x,
@@ -988,7 +1030,9 @@ def write_results(path, r, notes_file=None):
               "figure is the system's median round (by rps or MBps: its latencies are that "
               "round's), and 'ratio per round' is each round's rate ratio in round order.", "",
               "MBps is 10^6 bytes per second. `s` is wall time of the whole operation "
-              "(skopeo rows include skopeo's own start-up, once per image).", "",
+              "(skopeo rows include skopeo's own start-up, once per image). `cpu_us` (per "
+              "request) and `cpu_ms_per_MB` are the proxy's own CPU (user + system, every "
+              "thread; nginx: master and workers) during that load.", "",
               "## Targets (issue 6)", "",
               "| target | measured | met |", "|---|---|---|"]
     for name, value, met in targets(r):
