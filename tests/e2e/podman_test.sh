@@ -16,16 +16,10 @@ work=$(mktemp -d)
 state=$work/state
 up_cmd=("$top/compose/portico-up.sh" "$top")
 
-cleanup() {
-  stop_up >/dev/null 2>&1
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
 # shellcheck source=tests/e2e/tap.sh
 source "$top/tests/e2e/tap.sh"
 # shellcheck source=tests/e2e/portico_up.sh
-source "$top/tests/e2e/portico_up.sh"
+source "$top/tests/e2e/portico_up.sh"  # also: on exit, stop what runs and remove $work
 
 if ! command -v podman >/dev/null; then
   skip "podman against Portico" "podman missing"

@@ -2,7 +2,8 @@
 # shellcheck disable=SC2154,SC2034  # $top, $build, $state come from the test; $admin is read by it
 # `./run up` for the shell e2e tests: source it after tap.sh with $top (the source tree), $build
 # (a build directory with both binaries), $work (a temp dir) and $state (the state folder to
-# use) set. Call stop_up from the test's EXIT trap too: it is a no-op when nothing runs.
+# use) set. It installs the test's EXIT trap: stop what still runs (stop_up is a no-op when
+# nothing does) and remove $work.
 # up_cmd is what starts Portico: `./run up` unless the test sets it (compose/portico-up.sh is
 # what `./run up` execs after building).
 up_pid=
@@ -47,3 +48,9 @@ stop_up() {
   ! curl -s --max-time 5 --cacert "$state/certs/ca.crt" "https://localhost:$port/v2/" >/dev/null ||
     { echo "the port still answers"; return 1; }
 }
+
+portico_up_cleanup() {
+  stop_up >/dev/null 2>&1
+  rm -rf "$work"
+}
+trap portico_up_cleanup EXIT

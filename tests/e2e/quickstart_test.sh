@@ -12,16 +12,10 @@ build=$(cd "${2:?usage: quickstart_test.sh TOP BUILD_DIR}" && pwd)
 work=$(mktemp -d)
 state=$work/state
 
-cleanup() {
-  stop_up >/dev/null 2>&1
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
 # shellcheck source=tests/e2e/tap.sh
 source "$top/tests/e2e/tap.sh"
 # shellcheck source=tests/e2e/portico_up.sh
-source "$top/tests/e2e/portico_up.sh"
+source "$top/tests/e2e/portico_up.sh"  # also: on exit, stop what runs and remove $work
 
 ping_v2() {
   local headers
