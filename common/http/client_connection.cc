@@ -146,10 +146,14 @@ void Http1ClientConnection::onReadCb(bufferevent* /*bev*/, void* ctx) {
     self->state_ = State::Closed;
     return;
   }
-  // libevent read 4 KiB at most: take the rest of what the socket holds, up to the high
-  // watermark, unless the body is held back (TLS reads go through OpenSSL's records).
-  if (!self->tls_ && self->wantsInput()) {
-    net::readAvailable(self->bev_.get(), self->options_.high_watermark);
+  // libevent read 4 KiB at most (one TLS record): take the rest of what the socket holds, up
+  // to the high watermark, unless the body is held back.
+  if (self->wantsInput()) {
+    if (self->tls_) {
+      net::readTlsAvailable(self->bev_.get(), self->options_.high_watermark);
+    } else {
+      net::readAvailable(self->bev_.get(), self->options_.high_watermark);
+    }
   }
   self->processInput();
 }

@@ -154,6 +154,26 @@ TEST_CASE("SIGHUP reloads the certificate files for new connections", "[proxy][t
   CHECK(before.get("/v2/").status == 200);  // the old connection keeps working
 }
 
+TEST_CASE("a TLS upstream's 4 MiB response arrives whole, and its connection is reused",
+          "[proxy][tls]") {
+  FakeUpstream v2({.tls = true});
+  const std::string body(4 << 20, 'u');  // 256 records: the proxy reads them in runs
+  v2.push(UpstreamReply::respond(200, body));
+  v2.push(UpstreamReply::respond(200, "second"));
+  RunningProxy proxy;
+  startProxy(proxy,
+             {.v2 = {v2.address()},
+              .v2_extra = "tls: {ca_file: \"" + TestCertificates::shared().caCert() + "\"}"});
+  HttpClient client(proxy->endpoint());
+  auto first = client.get("/v2/big");
+  CHECK(first.status == 200);
+  CHECK(first.body == body);
+  auto second = client.get("/v2/small");
+  CHECK(second.status == 200);
+  CHECK(second.body == "second");
+  CHECK(v2.connectionCount() == 1);
+}
+
 TEST_CASE("an upstream can be reached over TLS verified with its CA", "[proxy][tls]") {
   FakeUpstream v2({.tls = true});
   RunningProxy proxy;
