@@ -33,7 +33,8 @@ size_t readAvailable(bufferevent* bev, size_t limit);
 
 // The same for a bufferevent_openssl after its handshake: libevent reads one TLS record per
 // readiness event (SSL_read, then only what SSL_pending reports), so a 16 KiB record costs a
-// loop pass, an epoll_wait and a downstream write. This reads the next records with SSL_read
+// loop pass, an epoll_wait and a downstream write. Meant for the read callback (server and
+// upstream connections), like readAvailable. This reads the next records with SSL_read
 // until OpenSSL wants more from the socket or the input holds `limit` bytes. Any other
 // outcome (close_notify, an alert, EOF, WANT_WRITE) is left for libevent: its read event is
 // made active, and its own SSL_read meets the same state and reports it as it always does.
