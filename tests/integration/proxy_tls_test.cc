@@ -154,6 +154,17 @@ TEST_CASE("SIGHUP reloads the certificate files for new connections", "[proxy][t
   CHECK(before.get("/v2/").status == 200);  // the old connection keeps working
 }
 
+namespace {
+
+// Starts `proxy` with `v2` (a FakeUpstream with TLS) as its v2 upstream, verified with the CA.
+void startProxyToTlsUpstream(RunningProxy& proxy, FakeUpstream& v2) {
+  startProxy(proxy,
+             {.v2 = {v2.address()},
+              .v2_extra = "tls: {ca_file: \"" + TestCertificates::shared().caCert() + "\"}"});
+}
+
+}  // namespace
+
 TEST_CASE("a TLS upstream's 4 MiB response arrives whole, and its connection is reused",
           "[proxy][tls]") {
   FakeUpstream v2({.tls = true});
@@ -161,9 +172,7 @@ TEST_CASE("a TLS upstream's 4 MiB response arrives whole, and its connection is 
   v2.push(UpstreamReply::respond(200, body));
   v2.push(UpstreamReply::respond(200, "second"));
   RunningProxy proxy;
-  startProxy(proxy,
-             {.v2 = {v2.address()},
-              .v2_extra = "tls: {ca_file: \"" + TestCertificates::shared().caCert() + "\"}"});
+  startProxyToTlsUpstream(proxy, v2);
   HttpClient client(proxy->endpoint());
   auto first = client.get("/v2/big");
   CHECK(first.status == 200);
@@ -177,9 +186,7 @@ TEST_CASE("a TLS upstream's 4 MiB response arrives whole, and its connection is 
 TEST_CASE("an upstream can be reached over TLS verified with its CA", "[proxy][tls]") {
   FakeUpstream v2({.tls = true});
   RunningProxy proxy;
-  startProxy(proxy,
-             {.v2 = {v2.address()},
-              .v2_extra = "tls: {ca_file: \"" + TestCertificates::shared().caCert() + "\"}"});
+  startProxyToTlsUpstream(proxy, v2);
   HttpClient client(proxy->endpoint());
   auto response = client.get("/v2/");
   CHECK(response.status == 200);
