@@ -149,11 +149,7 @@ void Http1ClientConnection::onReadCb(bufferevent* /*bev*/, void* ctx) {
   // libevent read 4 KiB at most (one TLS record): take the rest of what the socket holds, up
   // to the high watermark, unless the body is held back.
   if (self->wantsInput()) {
-    if (self->tls_) {
-      net::readTlsAvailable(self->bev_.get(), self->options_.high_watermark);
-    } else {
-      net::readAvailable(self->bev_.get(), self->options_.high_watermark);
-    }
+    net::readRest(self->bev_.get(), self->tls_ != nullptr, self->options_.high_watermark);
   }
   self->processInput();
 }

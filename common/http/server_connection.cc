@@ -295,13 +295,7 @@ void ServerConnection::onRead() {
   }
   // libevent read 4 KiB at most (one TLS record); take the rest of what the socket holds while
   // it can be parsed.
-  if (canParse()) {
-    if (tls_) {
-      net::readTlsAvailable(bev_.get(), limits_.high_watermark);
-    } else {
-      net::readAvailable(bev_.get(), limits_.high_watermark);
-    }
-  }
+  if (canParse()) net::readRest(bev_.get(), tls_, limits_.high_watermark);
   processInput();
 }
 

@@ -40,6 +40,12 @@ size_t readAvailable(bufferevent* bev, size_t limit);
 // made active, and its own SSL_read meets the same state and reports it as it always does.
 size_t readTlsAvailable(bufferevent* bev, size_t limit);
 
+// The read callbacks' step after libevent's own read: readTlsAvailable on a TLS bufferevent,
+// readAvailable on a plain one.
+inline size_t readRest(bufferevent* bev, bool tls, size_t limit) {
+  return tls ? readTlsAvailable(bev, limit) : readAvailable(bev, limit);
+}
+
 // Flushes the output of a plain socket bufferevent that keeps EV_WRITE disabled while its
 // output is empty, so that a response costs one writev and no epoll_ctl: writes straight to
 // the socket, without a trip through the event loop (sendfile segments included), until the
