@@ -35,7 +35,7 @@
 namespace {
 
 using portico::backend::RegistryConfig;
-using portico::backend::RegistryConfigError;
+using portico::config::ConfigError;
 
 constexpr std::string_view kUsage = R"(usage: portico-registry COMMAND [CONFIG]
 
@@ -76,7 +76,7 @@ RegistryConfig loadOrExit(const std::string& path, bool& ok) {
   try {
     ok = true;
     return RegistryConfig::load(path, portico::backend::processEnvironment());
-  } catch (const RegistryConfigError& e) {
+  } catch (const ConfigError& e) {
     std::cerr << e.what() << "\n";
   } catch (const std::exception& e) {
     std::cerr << path << ": " << e.what() << "\n";

@@ -4,8 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
-#include <fstream>
-#include <initializer_list>
+#include <climits>
 #include <set>
 #include <sstream>
 #include <string_view>
@@ -15,8 +14,20 @@ extern char** environ;
 namespace portico::backend {
 namespace {
 
-// Every key distribution 2.8's configuration.go knows, as dotted paths; `[]` stands for a
-// list element and `*` accepts anything below (driver parameters, free-form maps).
+using config::BareNumber;
+using config::ConfigError;
+using config::Node;
+using config::YamlDocument;
+
+// distribution's time.Duration fields, decoded by yaml.v2: a Go duration string, or a bare
+// integer of nanoseconds (http.draintimeout, notifications, redis, health, proxy.ttl).
+constexpr BareNumber kDurationField = BareNumber::Nanoseconds;
+// storage.maintenance values, strings handed to time.ParseDuration: a unit is required.
+constexpr BareNumber kParsedDuration = BareNumber::Invalid;
+
+// Every key distribution 2.8's configuration.go knows, as dotted paths, then Portico's
+// extensions (docs/configuration.md says where new ones go); `[]` stands for a list element
+// and `*` accepts anything below (driver parameters, free-form maps).
 constexpr std::string_view kKnownKeys[] = {
     "version",
     "loglevel",
@@ -43,10 +54,18 @@ constexpr std::string_view kKnownKeys[] = {
     "storage.maintenance.uploadpurging.interval",
     "storage.maintenance.uploadpurging.dryrun",
     "storage.maintenance.readonly.enabled",
+    // Portico: storage.maintenance.gc (distribution ignores unknown maintenance keys).
+    "storage.maintenance.gc.enabled",
+    "storage.maintenance.gc.interval",
+    "storage.maintenance.gc.delay",
+    "storage.maintenance.gc.untagged",
+    "storage.maintenance.gc.dryrun",
     "auth.silly.*",
     "auth.token.*",
     "auth.htpasswd.*",
     "auth.none.*",
+    // Portico: auth.policy (distribution would read it as a second access controller).
+    "auth.policy.*",
     "middleware.*",
     "reporting.*",
     "http.addr",
@@ -140,65 +159,69 @@ const Schema& schema() {
   return instance;
 }
 
-// The node at `keys` below `node`, or an undefined node when any step is missing (chained
-// operator[] on a missing key would throw or, on non-const nodes, insert).
-YAML::Node find(const YAML::Node& node, std::initializer_list<const char*> keys) {
-  YAML::Node current = node;
-  for (const char* key : keys) {
-    if (!current.IsMap()) return YAML::Node(YAML::NodeType::Undefined);
-    const YAML::Node& as_const = current;
-    YAML::Node next = as_const[key];
-    if (!next.IsDefined()) return YAML::Node(YAML::NodeType::Undefined);
-    current.reset(next);
-  }
-  return current;
+// Present in the file, possibly null (`key:` with no value): distribution's zero value.
+bool present(const Node& node) {
+  return node.yaml().IsDefined();
 }
 
-class Loader {
+// A string value; null reads as "" (distribution's zero value).
+std::string text(const Node& node) {
+  return node.defined() ? node.asString() : std::string();
+}
+
+// A boolean value; null reads as false (distribution's zero value).
+bool flag(const Node& node) {
+  return node.defined() && node.asBool();
+}
+
+int integer(const Node& node, int64_t min = INT_MIN, int64_t max = INT_MAX) {
+  return node.defined() ? static_cast<int>(node.asInt(min, max)) : 0;
+}
+
+std::chrono::seconds seconds(const Node& node, BareNumber bare) {
+  return std::chrono::duration_cast<std::chrono::seconds>(node.asDuration(bare));
+}
+
+// The scalar values of a driver's or access controller's section, as strings.
+Parameters parameters(const Node& node) {
+  Parameters out;
+  if (!node.defined()) return out;
+  for (const auto& [key, value] : node.entries()) out[key] = text(value);
+  return out;
+}
+
+// Headers in distribution's http.Header form: `Name: [value, ...]` (a single value too).
+std::vector<std::pair<std::string, std::string>> headers(const Node& node) {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (!node.defined()) return out;
+  for (const auto& [name, values] : node.entries()) {
+    if (!values.defined()) {
+      out.emplace_back(name, "");
+      continue;
+    }
+    for (const Node& value : values.itemsOrScalar()) out.emplace_back(name, text(value));
+  }
+  return out;
+}
+
+std::vector<std::string> strings(const Node& node) {
+  std::vector<std::string> out;
+  if (!node.defined()) return out;
+  for (const Node& item : node.itemsOrScalar()) out.push_back(text(item));
+  return out;
+}
+
+// REGISTRY_A_B_C=value overrides (distribution's overwriteFields), and which variable set
+// which path, so that an error in an overridden value names the variable.
+class EnvironmentOverrides {
  public:
-  Loader(std::string source, const std::vector<std::string>& environment)
-      : source_(std::move(source)), environment_(environment) {}
-
-  RegistryConfig run(const std::string& text) {
-    YAML::Node root;
-    try {
-      root = YAML::Load(text);
-    } catch (const YAML::Exception& e) {
-      throw RegistryConfigError(source_ + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
-    }
-    if (root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
-    if (!root.IsMap()) throw RegistryConfigError(source_ + ":1: the document is not a mapping");
-    applyEnvironment(root);
-    checkKeys(root, "");
-
-    RegistryConfig config;
-    config.source = source_;
-    if (auto v = find(root, {"version"})) config.version = scalar(v, "version");
-    readLog(root, config);
-    readStorage(root, config);
-    readHttp(root, config);
-    readUnimplemented(root, config);
-    config.warnings.insert(config.warnings.end(), warnings_.begin(), warnings_.end());
-    return config;
-  }
-
- private:
-  [[noreturn]] void fail(const YAML::Node& node, const std::string& key, const std::string& what) {
-    auto env = env_paths_.end();
-    for (auto it = env_paths_.begin(); it != env_paths_.end(); ++it) {
-      if (key == it->first || key.starts_with(it->first + ".")) env = it;
-    }
-    if (env != env_paths_.end()) {
-      throw RegistryConfigError("environment " + env->second + ": " + key + ": " + what);
-    }
-    int line = node.Mark().line >= 0 ? node.Mark().line + 1 : 0;
-    throw RegistryConfigError(source_ + ":" + std::to_string(line) + ": " + key + ": " + what);
-  }
-
-  // REGISTRY_A_B_C=value sets a.b.c (creating maps), distribution's overwriteFields.
-  void applyEnvironment(YAML::Node& root) {
+  // Applies the REGISTRY_ variables of `environment` to `root` (creating maps on the way);
+  // variables that name no known key are skipped with a warning.
+  void apply(YAML::Node& root, const std::vector<std::string>& environment,
+             std::vector<std::string>& warnings) {
+    collectPaths(root, "", file_paths_);
     std::vector<std::pair<std::string, std::string>> overrides;
-    for (const std::string& entry : environment_) {
+    for (const std::string& entry : environment) {
       if (!entry.starts_with("REGISTRY_")) continue;
       size_t eq = entry.find('=');
       if (eq == std::string::npos) continue;
@@ -224,7 +247,7 @@ class Loader {
           if (schema().opaque(prefix)) under_opaque = true;
         }
         if (!under_opaque) {
-          warnings_.push_back("ignoring unrecognized environment variable " + name);
+          warnings.push_back("ignoring unrecognized environment variable " + name);
           continue;
         }
       }
@@ -248,331 +271,389 @@ class Loader {
         current.reset(next);
       }
       current[segments.back()] = parsed;
-      env_paths_.emplace_back(path, name);
+      variables_.emplace_back(path, name);
     }
   }
 
-  void checkKeys(const YAML::Node& node, const std::string& path) {
-    if (!path.empty() && schema().opaque(path)) return;
+  // The variable an error at `key` comes from: one that set `key` or a section above it, or,
+  // when `key` is not in the file at all, one that created it by setting something below.
+  std::optional<std::string> variableFor(const std::string& key) const {
+    std::optional<std::string> found;
+    for (const auto& [path, name] : variables_) {
+      if (within(key, path) || (!file_paths_.count(key) && within(path, key))) found = name;
+    }
+    return found;
+  }
+
+ private:
+  // `path` is `section` or lies below it.
+  static bool within(const std::string& path, const std::string& section) {
+    if (!path.starts_with(section)) return false;
+    return path.size() == section.size() || path[section.size()] == '.' ||
+           path[section.size()] == '[';
+  }
+
+  // Every key path of the file, spelled as config::Node spells them (a.b, a[0].b).
+  static void collectPaths(const YAML::Node& node, const std::string& path,
+                           std::set<std::string>& out) {
     if (node.IsMap()) {
       for (const auto& item : node) {
-        std::string key = item.first.IsScalar() ? item.first.Scalar() : "?";
-        std::string child = path.empty() ? key : path + "." + key;
-        if (!schema().known(child)) fail(item.first, child, "unknown key");
-        checkKeys(item.second, child);
+        if (!item.first.IsScalar()) continue;
+        std::string child = path.empty() ? item.first.Scalar() : path + "." + item.first.Scalar();
+        out.insert(child);
+        collectPaths(item.second, child, out);
       }
     } else if (node.IsSequence()) {
-      std::string child = path + "[]";
+      size_t index = 0;
       for (const auto& item : node) {
-        if (item.IsScalar()) {
-          if (!schema().known(child)) fail(item, path, "a list is not allowed here");
-          continue;
-        }
-        checkKeys(item, child);
+        std::string child = path + "[" + std::to_string(index++) + "]";
+        out.insert(child);
+        collectPaths(item, child, out);
       }
     }
   }
 
-  std::string scalar(const YAML::Node& node, const std::string& key) {
-    if (node.IsNull()) return "";
-    if (!node.IsScalar()) fail(node, key, "expected a scalar value");
-    return node.Scalar();
+  std::set<std::string> file_paths_;
+  std::vector<std::pair<std::string, std::string>> variables_;  // dotted path → variable
+};
+
+class Loader {
+ public:
+  explicit Loader(RegistryConfig& config) : config_(config) {}
+
+  // Reads everything below `root` into the config; returns the warnings to log at startup.
+  std::vector<std::string> run(const Node& root) {
+    checkKnown(root, "");
+    if (present(root["version"])) config_.version = text(root["version"]);
+    readLog(root);
+    readStorage(root["storage"]);
+    readHttp(root["http"]);
+    readAuth(root["auth"]);
+    readNotifications(root["notifications"]);
+    readRedis(root["redis"]);
+    readUnimplemented(root);
+    return std::move(warnings_);
   }
 
-  bool boolean(const YAML::Node& node, const std::string& key) {
-    std::string text = scalar(node, key);
-    std::string lower;
-    for (char c : text) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (lower == "true" || lower == "yes" || lower == "on") return true;
-    if (lower == "false" || lower == "no" || lower == "off" || lower.empty()) return false;
-    fail(node, key, "expected true or false, got \"" + text + "\"");
-  }
-
-  std::chrono::milliseconds duration(const YAML::Node& node, const std::string& key) {
-    std::string text = scalar(node, key);
-    auto parsed = parseGoDuration(text);
-    if (!parsed) fail(node, key, "invalid duration \"" + text + "\" (examples: 10s, 1h30m)");
-    return *parsed;
-  }
-
-  void readLog(const YAML::Node& root, RegistryConfig& config) {
-    auto& log = config.log;
-    if (auto v = find(root, {"loglevel"})) log.level = scalar(v, "loglevel");
-    YAML::Node node = find(root, {"log"});
-    if (!node) return;
-    if (auto v = find(node, {"level"})) {
-      log.level = scalar(v, "log.level");
-      static const std::set<std::string> kLevels = {"error", "warn",  "warning", "info",
-                                                    "debug", "trace", "fatal",   "panic"};
-      if (!kLevels.count(log.level)) fail(v, "log.level", "unknown level \"" + log.level + "\"");
-      if (log.level == "warning") log.level = "warn";
-      if (log.level == "fatal" || log.level == "panic") log.level = "error";
-      if (log.level == "trace") log.level = "debug";
+ private:
+  // Fails on the first key that is not in kKnownKeys, at its line.
+  void checkKnown(const Node& node, const std::string& schema_path) {
+    if (!schema_path.empty() && schema().opaque(schema_path)) return;
+    if (node.isMap()) {
+      for (const auto& [key, child] : node.entries()) {
+        std::string path = schema_path.empty() ? key : schema_path + "." + key;
+        if (!schema().known(path)) child.fail("unknown key");
+        checkKnown(child, path);
+      }
+    } else if (node.isSequence()) {
+      const std::string path = schema_path + "[]";
+      if (!schema().known(path)) node.fail("a list is not allowed here");
+      for (const Node& item : node.items()) checkKnown(item, path);
     }
-    if (auto v = find(node, {"formatter"})) {
-      log.formatter = scalar(v, "log.formatter");
+  }
+
+  void readLog(const Node& root) {
+    auto& log = config_.log;
+    if (present(root["loglevel"])) log.level = level(root["loglevel"]);
+    Node node = root["log"];
+    if (!node.defined()) return;
+    if (present(node["level"])) log.level = level(node["level"]);
+    if (Node v = node["formatter"]; present(v)) {
+      log.formatter = text(v);
       if (log.formatter == "logstash") log.formatter = "json";
       if (log.formatter != "text" && log.formatter != "json") {
-        fail(v, "log.formatter", "expected text, json or logstash");
+        v.fail("expected text, json or logstash");
       }
     }
-    if (auto fields = find(node, {"fields"})) {
-      if (fields.IsMap()) {
-        for (const auto& item : fields) {
-          std::string key = item.first.Scalar();
-          log.fields[key] = item.second.IsScalar() ? item.second.Scalar() : "";
-        }
-      } else if (!fields.IsNull()) {
-        fail(fields, "log.fields", "expected a mapping");
-      }
+    for (const auto& [key, value] : node["fields"].entries()) {
+      log.fields[key] = value.isScalar() ? value.asString() : "";
     }
-    if (auto v = find(node, {"accesslog", "disabled"})) {
-      log.access_log_disabled = boolean(v, "log.accesslog.disabled");
-    }
-    if (find(node, {"hooks"})) warnings_.push_back("log.hooks is accepted but not implemented");
+    log.access_log_disabled = flag(node["accesslog"]["disabled"]);
+    if (present(node["hooks"])) warnings_.push_back("log.hooks is accepted but not implemented");
   }
 
-  void readStorage(const YAML::Node& root, RegistryConfig& config) {
-    auto& storage = config.storage;
-    YAML::Node node = find(root, {"storage"});
-    if (!node) return;
-    static const char* kOtherDrivers[] = {"s3", "azure", "gcs", "swift", "oss"};
-    int drivers = 0;
-    if (find(node, {"filesystem"})) {
-      ++drivers;
-      storage.driver = "filesystem";
-      if (auto v = find(node, {"filesystem", "rootdirectory"})) {
-        storage.root_directory = scalar(v, "storage.filesystem.rootdirectory");
-        if (storage.root_directory.empty()) {
-          fail(v, "storage.filesystem.rootdirectory", "must not be empty");
-        }
-      }
+  static std::string level(const Node& node) {
+    std::string level = text(node);
+    static const std::set<std::string> kLevels = {"error", "warn",  "warning", "info",
+                                                  "debug", "trace", "fatal",   "panic"};
+    if (!kLevels.count(level)) node.fail("unknown level \"" + level + "\"");
+    if (level == "warning") return "warn";
+    if (level == "fatal" || level == "panic") return "error";
+    if (level == "trace") return "debug";
+    return level;
+  }
+
+  // storage: one driver section (or `storage: <driver>`, distribution's short form) beside
+  // distribution's delete, redirect, cache and maintenance.
+  void readStorage(const Node& node) {
+    auto& storage = config_.storage;
+    if (!node.defined()) return;
+    if (node.isScalar()) {
+      useDriver(node, text(node), nullptr);
+      return;
     }
-    if (find(node, {"inmemory"})) {
-      ++drivers;
-      storage.driver = "inmemory";
+    static constexpr std::string_view kSections[] = {"delete", "redirect", "cache", "maintenance"};
+    std::vector<std::string> drivers;
+    for (const auto& [key, child] : node.entries()) {
+      if (std::find(std::begin(kSections), std::end(kSections), key) != std::end(kSections))
+        continue;
+      useDriver(child, key, &child);
+      drivers.push_back(key);
     }
-    for (const char* other : kOtherDrivers) {
-      if (auto driver = find(node, {other})) {
-        fail(driver, std::string("storage.") + other,
-             "this storage driver is not implemented yet (supported: filesystem, inmemory)");
-      }
+    if (drivers.size() > 1) {
+      node.fail("more than one storage driver configured (" + drivers[0] + ", " + drivers[1] + ")");
     }
-    if (drivers > 1) fail(node, "storage", "more than one storage driver configured");
-    if (auto v = find(node, {"delete", "enabled"})) {
-      storage.delete_enabled = boolean(v, "storage.delete.enabled");
+    storage.delete_enabled = flag(node["delete"]["enabled"]);
+    readMaintenance(node["maintenance"]);
+    Node cache = node["cache"];
+    std::string kind = text(cache["blobdescriptor"]);
+    if (present(cache["layerinfo"])) kind = text(cache["layerinfo"]);
+    if (kind == "redis") {
+      warnings_.push_back(
+          "storage.cache.blobdescriptor: redis is not implemented yet; using the in-memory cache");
     }
-    if (auto purging = find(node, {"maintenance", "uploadpurging"})) {
-      auto& p = storage.upload_purging;
-      const std::string base = "storage.maintenance.uploadpurging";
-      if (auto v = find(purging, {"enabled"})) p.enabled = boolean(v, base + ".enabled");
-      if (auto v = find(purging, {"age"})) {
-        p.age = std::chrono::duration_cast<std::chrono::seconds>(duration(v, base + ".age"));
-      }
-      if (auto v = find(purging, {"interval"})) {
-        p.interval =
-            std::chrono::duration_cast<std::chrono::seconds>(duration(v, base + ".interval"));
-        if (p.interval.count() <= 0) fail(v, base + ".interval", "must be positive");
-      }
-      if (auto v = find(purging, {"dryrun"})) p.dry_run = boolean(v, base + ".dryrun");
-    }
-    if (auto v = find(node, {"maintenance", "readonly", "enabled"})) {
-      storage.read_only = boolean(v, "storage.maintenance.readonly.enabled");
-    }
-    if (auto cache = find(node, {"cache"})) {
-      std::string kind;
-      if (auto v = find(cache, {"blobdescriptor"}))
-        kind = scalar(v, "storage.cache.blobdescriptor");
-      if (auto v = find(cache, {"layerinfo"})) kind = scalar(v, "storage.cache.layerinfo");
-      if (kind == "redis") {
-        warnings_.push_back(
-            "storage.cache.blobdescriptor: redis is not implemented yet; using the in-memory "
-            "cache");
-      }
-    }
-    if (find(node, {"redirect"})) {
+    if (present(node["redirect"])) {
       warnings_.push_back("storage.redirect is accepted and ignored (filesystem serves bytes)");
     }
   }
 
-  void readHttp(const YAML::Node& root, RegistryConfig& config) {
-    auto& http = config.http;
-    YAML::Node node = find(root, {"http"});
-    if (!node) return;
-    if (auto v = find(node, {"addr"})) http.addr = scalar(v, "http.addr");
-    if (auto v = find(node, {"net"})) {
-      http.net = scalar(v, "http.net");
-      if (http.net != "tcp" && http.net != "unix") fail(v, "http.net", "expected tcp or unix");
+  // A driver section (null for `storage: <driver>`): its name selects the driver, its scalars
+  // are the driver's parameters.
+  void useDriver(const Node& at, const std::string& name, const Node* section) {
+    auto& storage = config_.storage;
+    if (name != "filesystem" && name != "inmemory") {
+      at.fail("this storage driver is not implemented yet (supported: filesystem, inmemory)");
     }
-    if (auto v = find(node, {"prefix"})) {
-      http.prefix = scalar(v, "http.prefix");
+    storage.driver = name;
+    if (section == nullptr) return;
+    storage.parameters = parameters(*section);
+    if (name != "filesystem") return;
+    if (Node v = (*section)["rootdirectory"]; present(v)) {
+      storage.root_directory = text(v);
+      if (storage.root_directory.empty()) v.fail("must not be empty");
+    }
+    if (Node v = (*section)["maxthreads"]; v.defined()) {
+      storage.max_threads = std::max(25, integer(v));
+    }
+  }
+
+  void readMaintenance(const Node& node) {
+    auto& storage = config_.storage;
+    if (Node purging = node["uploadpurging"]; purging.defined()) {
+      auto& p = storage.upload_purging;
+      if (present(purging["enabled"])) p.enabled = flag(purging["enabled"]);
+      if (Node v = purging["age"]; present(v)) p.age = seconds(v, kParsedDuration);
+      if (Node v = purging["interval"]; present(v)) {
+        p.interval = seconds(v, kParsedDuration);
+        if (p.interval.count() <= 0) v.fail("must be positive");
+      }
+      p.dry_run = flag(purging["dryrun"]);
+    }
+    storage.read_only = flag(node["readonly"]["enabled"]);
+    if (Node gc_node = node["gc"]; gc_node.defined()) {
+      auto& gc = storage.gc;
+      gc.enabled = flag(gc_node["enabled"]);
+      if (Node v = gc_node["interval"]; present(v)) {
+        gc.interval = seconds(v, kParsedDuration);
+        if (gc.interval.count() <= 0) v.fail("must be positive");
+      }
+      if (present(gc_node["delay"])) gc.delay = seconds(gc_node["delay"], kParsedDuration);
+      gc.untagged = flag(gc_node["untagged"]);
+      gc.dry_run = flag(gc_node["dryrun"]);
+      if (gc.enabled) gc_node["enabled"].fail("garbage collection is not implemented yet");
+    }
+  }
+
+  void readHttp(const Node& node) {
+    auto& http = config_.http;
+    if (!node.defined()) return;
+    if (present(node["addr"])) http.addr = text(node["addr"]);
+    if (Node v = node["net"]; present(v)) {
+      http.net = text(v);
+      if (http.net != "tcp" && http.net != "unix") v.fail("expected tcp or unix");
+    }
+    if (present(node["prefix"])) {
+      http.prefix = text(node["prefix"]);
       if (!http.prefix.empty()) {
         if (!http.prefix.starts_with("/")) http.prefix.insert(0, "/");
         if (!http.prefix.ends_with("/")) http.prefix += "/";
         if (http.prefix == "/") http.prefix.clear();
       }
     }
-    if (auto v = find(node, {"host"})) {
-      http.host = scalar(v, "http.host");
+    if (Node v = node["host"]; present(v)) {
+      http.host = text(v);
       if (!http.host.empty() && http.host.find("://") == std::string::npos) {
-        fail(v, "http.host", "expected an absolute URL such as https://registry.example.com");
+        v.fail("expected an absolute URL such as https://registry.example.com");
       }
       while (http.host.ends_with("/")) http.host.pop_back();
     }
-    if (auto v = find(node, {"secret"})) http.secret = scalar(v, "http.secret");
-    if (auto v = find(node, {"relativeurls"})) http.relative_urls = boolean(v, "http.relativeurls");
-    if (auto v = find(node, {"draintimeout"}))
-      http.drain_timeout = duration(v, "http.draintimeout");
-    if (auto tls = find(node, {"tls"})) {
-      RegistryConfig::Tls t;
-      if (auto v = find(tls, {"certificate"})) t.certificate = scalar(v, "http.tls.certificate");
-      if (auto v = find(tls, {"key"})) t.key = scalar(v, "http.tls.key");
-      if (auto cas = find(tls, {"clientcas"})) {
-        if (cas.IsSequence()) {
-          for (const auto& ca : cas) t.client_cas.push_back(scalar(ca, "http.tls.clientcas"));
-        } else {
-          t.client_cas.push_back(scalar(cas, "http.tls.clientcas"));
-        }
-      }
-      if (auto v = find(tls, {"minimumtls"})) {
-        std::string min = scalar(v, "http.tls.minimumtls");
-        if (min == "tls1.2" || min == "1.2") {
-          t.minimum_tls = "1.2";
-        } else if (min == "tls1.3" || min == "1.3") {
-          t.minimum_tls = "1.3";
-        } else if (min == "tls1.0" || min == "tls1.1") {
-          fail(v, "http.tls.minimumtls", "TLS below 1.2 is not supported");
-        } else {
-          fail(v, "http.tls.minimumtls", "expected tls1.2 or tls1.3");
-        }
-      }
-      if (find(tls, {"letsencrypt"}))
-        fail(find(tls, {"letsencrypt"}), "http.tls.letsencrypt", "not implemented");
-      if (find(tls, {"ciphersuites"})) {
-        warnings_.push_back("http.tls.ciphersuites is accepted and ignored (OpenSSL defaults)");
-      }
-      bool any = !t.certificate.empty() || !t.key.empty() || !t.client_cas.empty();
-      if (any) {
-        if (t.certificate.empty()) fail(tls, "http.tls.certificate", "required with http.tls");
-        if (t.key.empty()) fail(tls, "http.tls.key", "required with http.tls");
-        http.tls = t;
-      }
-    }
-    if (auto headers = find(node, {"headers"})) {
-      if (!headers.IsMap() && !headers.IsNull()) fail(headers, "http.headers", "expected a map");
-      if (headers.IsMap()) {
-        for (const auto& item : headers) {
-          std::string name = item.first.Scalar();
-          if (item.second.IsSequence()) {
-            for (const auto& value : item.second) {
-              http.headers.emplace_back(name, scalar(value, "http.headers." + name));
-            }
-          } else {
-            http.headers.emplace_back(name, scalar(item.second, "http.headers." + name));
-          }
-        }
-      }
-    }
-    if (auto v = find(node, {"debug", "addr"})) http.debug_addr = scalar(v, "http.debug.addr");
+    http.secret = text(node["secret"]);
+    http.relative_urls = flag(node["relativeurls"]);
+    if (Node v = node["draintimeout"]; v.defined())
+      http.drain_timeout = v.asDuration(kDurationField);
+    readTls(node["tls"]);
+    http.headers = headers(node["headers"]);
+    http.debug_addr = text(node["debug"]["addr"]);
   }
 
-  // Sections we accept but do not implement: fail when they would be active.
-  void readUnimplemented(const YAML::Node& root, RegistryConfig& config) {
-    (void)config;
-    if (auto auth = find(root, {"auth"})) {
-      if (auth.IsMap()) {
-        for (const auto& item : auth) {
-          std::string kind = item.first.Scalar();
-          if (kind == "none") continue;
-          fail(item.first, "auth." + kind,
-               "authentication is not implemented yet; remove the auth section or run behind "
-               "an authenticating proxy");
-        }
+  void readTls(const Node& tls) {
+    if (!tls.defined()) return;
+    RegistryConfig::Tls t;
+    t.certificate = text(tls["certificate"]);
+    t.key = text(tls["key"]);
+    t.client_cas = strings(tls["clientcas"]);
+    if (Node v = tls["minimumtls"]; present(v)) {
+      std::string min = text(v);
+      if (min == "tls1.2" || min == "1.2") {
+        t.minimum_tls = "1.2";
+      } else if (min == "tls1.3" || min == "1.3") {
+        t.minimum_tls = "1.3";
+      } else if (min == "tls1.0" || min == "tls1.1") {
+        v.fail("TLS below 1.2 is not supported");
+      } else {
+        v.fail("expected tls1.2 or tls1.3");
       }
     }
-    if (auto endpoints = find(root, {"notifications", "endpoints"})) {
-      if (endpoints.IsSequence()) {
-        for (const auto& endpoint : endpoints) {
-          bool disabled = false;
-          if (auto v = find(endpoint, {"disabled"}))
-            disabled = boolean(v, "notifications.endpoints[]");
-          if (!disabled) {
-            // Issue 3: accepted with a warning naming them. (Auth, by contrast, fails: serving
-            // without the authentication an operator configured would expose the registry.)
-            auto name_node = find(endpoint, {"name"});
-            std::string name = name_node && name_node.IsScalar() ? name_node.Scalar() : "?";
-            warnings_.push_back("notifications.endpoints[" + name +
-                                "]: notifications are not implemented yet; no events are sent");
-          }
-        }
-        warnings_.push_back("notifications are accepted but not implemented");
+    if (present(tls["letsencrypt"])) tls["letsencrypt"].fail("not implemented");
+    if (present(tls["ciphersuites"])) {
+      warnings_.push_back("http.tls.ciphersuites is accepted and ignored (OpenSSL defaults)");
+    }
+    bool any = !t.certificate.empty() || !t.key.empty() || !t.client_cas.empty();
+    if (!any) return;
+    if (t.certificate.empty()) tls["certificate"].fail("required with http.tls");
+    if (t.key.empty()) tls["key"].fail("required with http.tls");
+    config_.http.tls = t;
+  }
+
+  // auth: one access controller (or `auth: <type>`), none of which is implemented yet.
+  void readAuth(const Node& node) {
+    if (!node.defined()) return;
+    std::vector<std::pair<std::string, Node>> entries;
+    if (node.isScalar()) {
+      entries.emplace_back(text(node), node);
+    } else {
+      entries = node.entries();
+    }
+    for (const auto& [type, section] : entries) {
+      if (type == "policy") section.fail("access policies are not implemented yet");
+      if (type != "none") {
+        // Deliberately not a warning: a registry that serves without the authentication its
+        // operator configured is open to everyone.
+        section.fail(
+            "authentication is not implemented yet; remove the auth section or run behind an "
+            "authenticating proxy");
       }
+      config_.auth.type = type;
+      if (!section.isScalar()) config_.auth.parameters = parameters(section);
     }
-    if (find(root, {"redis"})) {
-      warnings_.push_back("redis is accepted but not used (no redis descriptor cache)");
+  }
+
+  void readNotifications(const Node& node) {
+    auto& notifications = config_.notifications;
+    if (!node.defined()) return;
+    notifications.include_references = flag(node["events"]["includereferences"]);
+    Node endpoints = node["endpoints"];
+    if (!endpoints.defined()) return;
+    for (const Node& item : endpoints.items()) {
+      RegistryConfig::NotificationEndpoint endpoint;
+      endpoint.name = text(item["name"]);
+      endpoint.disabled = flag(item["disabled"]);
+      endpoint.url = text(item["url"]);
+      endpoint.headers = headers(item["headers"]);
+      // distribution's defaults apply to zero (and absent) values.
+      if (Node v = item["timeout"]; v.defined() && v.asDuration(kDurationField).count() > 0)
+        endpoint.timeout = v.asDuration(kDurationField);
+      if (Node v = item["threshold"]; v.defined() && integer(v) > 0)
+        endpoint.threshold = integer(v);
+      if (Node v = item["backoff"]; v.defined() && v.asDuration(kDurationField).count() > 0)
+        endpoint.backoff = v.asDuration(kDurationField);
+      endpoint.ignored_media_types = strings(item["ignoredmediatypes"]);
+      endpoint.ignore_media_types = strings(item["ignore"]["mediatypes"]);
+      endpoint.ignore_actions = strings(item["ignore"]["actions"]);
+      if (!endpoint.disabled) {
+        // Accepted with a warning naming them. (Auth, by contrast, fails: serving without
+        // the authentication an operator configured would expose the registry.)
+        warnings_.push_back("notifications.endpoints[" +
+                            (endpoint.name.empty() ? "?" : endpoint.name) +
+                            "]: notifications are not implemented yet; no events are sent");
+      }
+      notifications.endpoints.push_back(std::move(endpoint));
     }
-    if (auto proxy = find(root, {"proxy"})) {
-      if (find(proxy, {"remoteurl"}) && !find(proxy, {"remoteurl"}).Scalar().empty()) {
-        fail(find(proxy, {"remoteurl"}), "proxy.remoteurl",
-             "pull-through cache is not implemented yet");
+    warnings_.push_back("notifications are accepted but not implemented");
+  }
+
+  void readRedis(const Node& node) {
+    if (!present(node)) return;
+    warnings_.push_back("redis is accepted but not used (no redis descriptor cache)");
+    RegistryConfig::Redis redis;
+    redis.addr = text(node["addr"]);
+    redis.password = text(node["password"]);
+    redis.db = integer(node["db"], 0);
+    redis.dial_timeout = node.durationOr("dialtimeout", {}, kDurationField);
+    redis.read_timeout = node.durationOr("readtimeout", {}, kDurationField);
+    redis.write_timeout = node.durationOr("writetimeout", {}, kDurationField);
+    redis.pool_max_idle = integer(node["pool"]["maxidle"], 0);
+    redis.pool_max_active = integer(node["pool"]["maxactive"], 0);
+    redis.pool_idle_timeout = node["pool"].durationOr("idletimeout", {}, kDurationField);
+    redis.tls_enabled = flag(node["tls"]["enabled"]);
+    config_.redis = redis;
+  }
+
+  // Sections we accept but do not implement: their values are still checked where they have
+  // a type (durations), and they fail when they would be active.
+  void readUnimplemented(const Node& root) {
+    Node proxy = root["proxy"];
+    if (!text(proxy["remoteurl"]).empty()) {
+      proxy["remoteurl"].fail("pull-through cache is not implemented yet");
+    }
+    proxy.durationOr("ttl", {}, kDurationField);
+    Node health = root["health"];
+    health["storagedriver"].durationOr("interval", {}, kDurationField);
+    for (const char* checker : {"file", "http", "tcp"}) {
+      Node list = health[checker];
+      if (!list.isSequence()) continue;
+      for (const Node& item : list.items()) {
+        if (!item.isMap()) continue;
+        item.durationOr("interval", {}, kDurationField);
+        item.durationOr("timeout", {}, kDurationField);
       }
     }
     static const char* kIgnored[] = {"middleware", "reporting",     "health",
                                      "validation", "compatibility", "policy"};
     for (const char* section : kIgnored) {
-      if (find(root, {section})) {
+      if (present(root[section])) {
         warnings_.push_back(std::string(section) + " is accepted but not implemented");
       }
     }
   }
 
-  std::string source_;
-  const std::vector<std::string>& environment_;
-  std::vector<std::pair<std::string, std::string>> env_paths_;  // dotted path → variable
+  RegistryConfig& config_;
   std::vector<std::string> warnings_;
 };
 
-}  // namespace
-
-std::optional<std::chrono::milliseconds> parseGoDuration(const std::string& text) {
-  if (text == "0") return std::chrono::milliseconds(0);
-  if (text.empty()) return std::nullopt;
-  double total_ms = 0;
-  size_t i = 0;
-  while (i < text.size()) {
-    size_t start = i;
-    while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.'))
-      ++i;
-    if (start == i) return std::nullopt;
-    double value = 0;
-    try {
-      value = std::stod(text.substr(start, i - start));
-    } catch (...) {
-      return std::nullopt;
+RegistryConfig read(YamlDocument document, const std::vector<std::string>& environment) {
+  RegistryConfig config;
+  config.source = document.fileName();
+  if (document.yaml().IsNull()) document.yaml().reset(YAML::Node(YAML::NodeType::Map));
+  if (!document.yaml().IsMap()) document.root().fail("the document must be a mapping");
+  EnvironmentOverrides overrides;
+  std::vector<std::string> env_warnings;
+  overrides.apply(document.yaml(), environment, env_warnings);
+  std::vector<std::string> warnings;
+  try {
+    warnings = Loader(config).run(document.root());
+  } catch (const ConfigError& e) {
+    if (auto variable = overrides.variableFor(e.key())) {
+      throw ConfigError("environment " + *variable, 0, e.key(), e.message());
     }
-    size_t unit_start = i;
-    while (i < text.size() && !std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
-    std::string unit = text.substr(unit_start, i - unit_start);
-    double scale = 0;
-    if (unit == "ns") {
-      scale = 1e-6;
-    } else if (unit == "us" || unit == "µs") {
-      scale = 1e-3;
-    } else if (unit == "ms") {
-      scale = 1;
-    } else if (unit == "s") {
-      scale = 1000;
-    } else if (unit == "m") {
-      scale = 60'000;
-    } else if (unit == "h") {
-      scale = 3'600'000;
-    } else {
-      return std::nullopt;
-    }
-    total_ms += value * scale;
+    throw;
   }
-  return std::chrono::milliseconds(static_cast<int64_t>(total_ms));
+  config.warnings = std::move(env_warnings);
+  config.warnings.insert(config.warnings.end(), warnings.begin(), warnings.end());
+  return config;
 }
+
+}  // namespace
 
 std::vector<std::string> processEnvironment() {
   std::vector<std::string> out;
@@ -582,16 +663,12 @@ std::vector<std::string> processEnvironment() {
 
 RegistryConfig RegistryConfig::parse(const std::string& text, const std::string& source,
                                      const std::vector<std::string>& environment) {
-  return Loader(source, environment).run(text);
+  return read(YamlDocument::loadString(text, source), environment);
 }
 
 RegistryConfig RegistryConfig::load(const std::string& path,
                                     const std::vector<std::string>& environment) {
-  std::ifstream in(path);
-  if (!in) throw RegistryConfigError(path + ": cannot open the configuration file");
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return parse(buffer.str(), path, environment);
+  return read(YamlDocument::load(path), environment);
 }
 
 }  // namespace portico::backend

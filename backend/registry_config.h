@@ -1,30 +1,40 @@
 #pragma once
-// RegistryConfig: CNCF distribution's config.yml schema (docs/configuration.md), compiled once
-// at startup. Every key that distribution 2.8 knows is accepted; keys that nobody knows are
-// reported as `file:line: key: unknown key`. Features that portico-registry does not implement
-// yet (auth, notifications, redis, storage drivers other than filesystem/inmemory) are
-// accepted when absent or disabled, produce a warning when present, and fail the load with a
-// message naming the key when they are enabled.
+// RegistryConfig: CNCF distribution's config.yml schema (docs/configuration.md), read once at
+// startup with common/config (YamlDocument, config::Node), so every error is a
+// config::ConfigError that reads `registry.yml:14: http.tls.key: required with http.tls`.
+// Every key that distribution 2.8 knows is accepted, plus Portico's extensions (marked in
+// docs/configuration.md); keys that nobody knows are reported as `file:line: key: unknown key`.
+// Features that portico-registry does not implement yet (auth, notifications, redis, storage
+// drivers other than filesystem/inmemory, garbage collection) are accepted when absent or
+// disabled, produce a warning when present, and fail the load with a message naming the key
+// when they are enabled (auth and garbage collection: whenever present / enabled).
 //
 // REGISTRY_<SECTION>_<KEY>... environment variables override the file as in distribution
-// (REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY, REGISTRY_HTTP_ADDR, ...). Values are YAML
-// scalars or flow collections. Exceptions are thrown here, at startup, never at request time.
+// (REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY, REGISTRY_HTTP_ADDR, ...), before validation.
+// Values are YAML scalars or flow collections; an error in a value a variable set names the
+// variable instead of a line: `environment REGISTRY_HTTP_NET: http.net: expected tcp or unix`.
+//
+// Durations are read as distribution reads them: time.Duration fields (http.draintimeout,
+// notification timeout/backoff, redis timeouts, health intervals, proxy.ttl) take a Go
+// duration or a bare integer of nanoseconds; storage.maintenance values (uploadpurging age and
+// interval, gc) go through time.ParseDuration and need a unit. Nothing may be negative.
+//
+// Exceptions are thrown here, at startup, never at request time.
 
 #include <chrono>
 #include <map>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "common/config/yaml_document.h"
+
 namespace portico::backend {
 
-// A configuration error that names where it happened: "registry.yml:14: http.tls.key: ...".
-class RegistryConfigError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
+// A driver's or access controller's parameters (distribution's configuration.Parameters):
+// the scalar values below storage.<driver> or auth.<type>, as strings.
+using Parameters = std::map<std::string, std::string>;
 
 struct RegistryConfig {
   struct Log {
@@ -39,12 +49,26 @@ struct RegistryConfig {
     std::chrono::seconds interval{24 * 3600};
     bool dry_run = false;
   };
+  // storage.maintenance.gc (Portico): scheduled garbage collection. Not implemented yet:
+  // `enabled: true` fails the load.
+  struct GarbageCollection {
+    bool enabled = false;
+    std::chrono::seconds interval{24 * 3600};
+    std::chrono::seconds delay{3600};  // blobs younger than this are kept
+    bool untagged = false;             // also remove manifests no tag points to
+    bool dry_run = false;
+  };
   struct Storage {
+    // storage.<driver>: its name (a driver factory's key) and its parameters.
     std::string driver = "filesystem";  // filesystem | inmemory
+    Parameters parameters;
+    // The filesystem driver's parameters, checked here (distribution's defaults).
     std::string root_directory = "/var/lib/registry";
+    int max_threads = 100;  // at least 25, as distribution
     bool delete_enabled = false;
     bool read_only = false;
     UploadPurging upload_purging;
+    GarbageCollection gc;
   };
   struct Tls {
     std::string certificate;
@@ -64,16 +88,56 @@ struct RegistryConfig {
     std::vector<std::pair<std::string, std::string>> headers;  // added to every response
     std::chrono::milliseconds drain_timeout{0};
   };
+  // auth.<type> (distribution: exactly one access controller). Not implemented yet: any type
+  // but `none`, and Portico's auth.policy, fail the load.
+  struct Auth {
+    std::string type;  // "" (none configured) | none
+    Parameters parameters;
+  };
+  // notifications.endpoints[] (distribution's defaults for timeout, threshold, backoff).
+  struct NotificationEndpoint {
+    std::string name;
+    bool disabled = false;
+    std::string url;
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::chrono::milliseconds timeout{1000};
+    int threshold = 10;
+    std::chrono::milliseconds backoff{1000};
+    std::vector<std::string> ignored_media_types;
+    std::vector<std::string> ignore_media_types;  // ignore.mediatypes
+    std::vector<std::string> ignore_actions;      // ignore.actions
+  };
+  // Not implemented yet: enabled endpoints are accepted with a warning; no events are sent.
+  struct Notifications {
+    bool include_references = false;  // events.includereferences
+    std::vector<NotificationEndpoint> endpoints;
+  };
+  // redis (accepted, unused: there is no Redis descriptor cache yet).
+  struct Redis {
+    std::string addr;
+    std::string password;
+    int db = 0;
+    std::chrono::milliseconds dial_timeout{0};
+    std::chrono::milliseconds read_timeout{0};
+    std::chrono::milliseconds write_timeout{0};
+    int pool_max_idle = 0;
+    int pool_max_active = 0;
+    std::chrono::milliseconds pool_idle_timeout{0};
+    bool tls_enabled = false;
+  };
 
   std::string source;  // file name the config came from
   std::string version = "0.1";
   Log log;
   Storage storage;
   Http http;
+  Auth auth;
+  Notifications notifications;
+  std::optional<Redis> redis;
   std::vector<std::string> warnings;  // accepted-but-not-implemented keys, to log at startup
 
   // Loads a file and applies the environment overrides in `environment` (NAME=VALUE strings,
-  // normally `environ`). Throws RegistryConfigError.
+  // normally `environ`). Throws config::ConfigError.
   static RegistryConfig load(const std::string& path, const std::vector<std::string>& environment);
   // Same, from text; `source` names it in error messages.
   static RegistryConfig parse(const std::string& text, const std::string& source,
@@ -82,8 +146,5 @@ struct RegistryConfig {
 
 // The process environment as NAME=VALUE strings.
 std::vector<std::string> processEnvironment();
-
-// Parses a Go duration ("300s", "10ms", "1h30m", "168h"); nullopt when malformed.
-std::optional<std::chrono::milliseconds> parseGoDuration(const std::string& text);
 
 }  // namespace portico::backend

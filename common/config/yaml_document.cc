@@ -301,6 +301,14 @@ std::chrono::milliseconds Node::asDuration(BareNumber bare) const {
   if (!defined()) fail("is required");
   const std::string text = isScalar() ? node_.Scalar() : scalarText(node_);
   auto parsed = isScalar() ? parseDuration(text, bare) : std::nullopt;
+  if (!parsed && isScalar()) {
+    // Go's time.ParseDuration takes "-1s"; no duration we read can be negative.
+    const std::string_view trimmed = trimBlanks(text);
+    if (trimmed.starts_with('-') && parseDuration(trimmed.substr(1), bare))
+      fail("must not be negative, got \"" + text + "\"");
+    if (bare == BareNumber::Invalid && parseDuration(text, BareNumber::Seconds))
+      fail("needs a unit (ns, us, ms, s, m, h), got \"" + text + "\"");
+  }
   if (!parsed) fail("expected a duration like 30s, 5m, 1h30m or 250ms, got \"" + text + "\"");
   return std::chrono::duration_cast<std::chrono::milliseconds>(*parsed);
 }

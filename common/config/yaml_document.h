@@ -43,7 +43,9 @@ enum class BareNumber { Seconds, Milliseconds, Nanoseconds, Invalid };
 
 // Durations: Go's time.ParseDuration syntax ("300s", "10ms", "1h30m", "1.5h", "250us", "5ns")
 // plus "d" for days. A bare number is read per `bare` (proxy.yml: seconds, as nginx does;
-// distribution's YAML durations are nanoseconds). Negative durations are invalid.
+// distribution's time.Duration fields decoded from YAML: nanoseconds; distribution's values
+// passed to time.ParseDuration as strings: Invalid, "0" only). Negative durations are invalid
+// (Node::asDuration says so: "must not be negative").
 std::optional<std::chrono::nanoseconds> parseDuration(std::string_view text,
                                                       BareNumber bare = BareNumber::Seconds);
 // Sizes in bytes: "4096", "512k"/"512K" (nginx: KiB), "64KiB", "1MiB", "2GiB", "1TiB",

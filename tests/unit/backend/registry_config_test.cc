@@ -4,9 +4,11 @@
 #include <string>
 #include <vector>
 
-using portico::backend::parseGoDuration;
+using namespace std::chrono_literals;
 using portico::backend::RegistryConfig;
-using portico::backend::RegistryConfigError;
+using portico::config::BareNumber;
+using portico::config::ConfigError;
+using portico::config::parseDuration;
 
 namespace {
 
@@ -65,7 +67,7 @@ RegistryConfig parse(const std::string& text, std::vector<std::string> env = {})
 std::string errorOf(const std::string& text, std::vector<std::string> env = {}) {
   try {
     parse(text, env);
-  } catch (const RegistryConfigError& e) {
+  } catch (const ConfigError& e) {
     return e.what();
   }
   return "no error";
@@ -173,13 +175,14 @@ TEST_CASE("an unknown key is reported with file, line and key", "[registry_confi
 TEST_CASE("bad values are reported with file, line and key", "[registry_config]") {
   CHECK(errorOf("storage:\n  delete:\n    enabled: maybe\n") ==
         "registry.yml:3: storage.delete.enabled: expected true or false, got \"maybe\"");
-  CHECK(
-      errorOf("storage:\n  maintenance:\n    uploadpurging:\n      age: 3 days\n")
-          .starts_with("registry.yml:4: storage.maintenance.uploadpurging.age: invalid duration"));
+  CHECK(errorOf("storage:\n  maintenance:\n    uploadpurging:\n      age: 3 days\n") ==
+        "registry.yml:4: storage.maintenance.uploadpurging.age: expected a duration like 30s, "
+        "5m, 1h30m or 250ms, got \"3 days\"");
   CHECK(errorOf("http:\n  tls:\n    minimumtls: tls1.0\n")
             .starts_with("registry.yml:3: http.tls.minimumtls:"));
-  CHECK(errorOf("http:\n  tls:\n    certificate: /c.pem\n")
-            .starts_with("registry.yml:3: http.tls.key: required"));
+  // A missing key is reported at its section's line.
+  CHECK(errorOf("http:\n  tls:\n    certificate: /c.pem\n") ==
+        "registry.yml:2: http.tls.key: required with http.tls");
   CHECK(errorOf("log:\n  level: loud\n").starts_with("registry.yml:2: log.level:"));
   CHECK(errorOf("version: [0.1\n").starts_with("registry.yml:"));
 }
@@ -188,7 +191,9 @@ TEST_CASE("enabled auth and unimplemented storage fail, naming the key", "[regis
   CHECK(errorOf("auth:\n  htpasswd:\n    realm: r\n    path: /p\n")
             .starts_with("registry.yml:2: auth.htpasswd: authentication is not implemented"));
   CHECK(errorOf("auth:\n  token:\n    realm: r\n").starts_with("registry.yml:2: auth.token:"));
-  CHECK(errorOf("storage:\n  s3:\n    bucket: b\n").starts_with("registry.yml:3: storage.s3:"));
+  CHECK(errorOf("storage:\n  s3:\n    bucket: b\n") ==
+        "registry.yml:2: storage.s3: this storage driver is not implemented yet (supported: "
+        "filesystem, inmemory)");
 }
 
 TEST_CASE("enabled notifications and a redis cache are accepted with warnings naming them",
@@ -231,12 +236,187 @@ TEST_CASE("an invalid environment override names the variable", "[registry_confi
 }
 
 TEST_CASE("Go durations parse like time.ParseDuration", "[registry_config]") {
-  CHECK(parseGoDuration("300s") == std::chrono::seconds(300));
-  CHECK(parseGoDuration("10ms") == std::chrono::milliseconds(10));
-  CHECK(parseGoDuration("1h30m") == std::chrono::minutes(90));
-  CHECK(parseGoDuration("168h") == std::chrono::hours(168));
-  CHECK(parseGoDuration("0") == std::chrono::milliseconds(0));
-  CHECK_FALSE(parseGoDuration("").has_value());
-  CHECK_FALSE(parseGoDuration("10").has_value());
-  CHECK_FALSE(parseGoDuration("5 days").has_value());
+  // distribution hands storage.maintenance values to time.ParseDuration: a unit is required.
+  auto go = [](const char* text) { return parseDuration(text, BareNumber::Invalid); };
+  CHECK(go("300s") == 300s);
+  CHECK(go("10ms") == 10ms);
+  CHECK(go("1h30m") == 90min);
+  CHECK(go("168h") == 168h);
+  CHECK(go("0") == 0s);
+  CHECK_FALSE(go("").has_value());
+  CHECK_FALSE(go("10").has_value());
+  CHECK_FALSE(go("5 days").has_value());
+}
+
+TEST_CASE("each error form names file, line and key exactly", "[registry_config]") {
+  // Unknown key, at its own line, below a list element too.
+  CHECK(errorOf("notifications:\n  endpoints:\n    - name: a\n      urll: http://x\n") ==
+        "registry.yml:4: notifications.endpoints[0].urll: unknown key");
+  // Wrong type of value.
+  CHECK(errorOf("http: yes\n") == "registry.yml:1: http: must be a mapping");
+  CHECK(errorOf("http:\n  addr: [a, b]\n") ==
+        "registry.yml:2: http.addr: a list is not allowed here");
+  CHECK(errorOf("http:\n  net: udp\n") == "registry.yml:2: http.net: expected tcp or unix");
+  CHECK(errorOf("storage:\n  filesystem:\n    maxthreads: many\n") ==
+        "registry.yml:3: storage.filesystem.maxthreads: expected an integer, got \"many\"");
+  CHECK(errorOf("storage:\n  filesystem:\n    rootdirectory: \"\"\n") ==
+        "registry.yml:3: storage.filesystem.rootdirectory: must not be empty");
+  CHECK(errorOf("storage:\n  filesystem: {}\n  inmemory: {}\n") ==
+        "registry.yml:1: storage: more than one storage driver configured (filesystem, inmemory)");
+  // Durations.
+  CHECK(errorOf("http:\n  draintimeout: -1s\n") ==
+        "registry.yml:2: http.draintimeout: must not be negative, got \"-1s\"");
+  CHECK(errorOf("storage:\n  maintenance:\n    uploadpurging:\n      interval: 3600\n") ==
+        "registry.yml:4: storage.maintenance.uploadpurging.interval: needs a unit (ns, us, ms, "
+        "s, m, h), got \"3600\"");
+  CHECK(errorOf("storage:\n  maintenance:\n    uploadpurging:\n      interval: 0s\n") ==
+        "registry.yml:4: storage.maintenance.uploadpurging.interval: must be positive");
+  CHECK(errorOf("redis:\n  dialtimeout: soon\n") ==
+        "registry.yml:2: redis.dialtimeout: expected a duration like 30s, 5m, 1h30m or 250ms, "
+        "got \"soon\"");
+  CHECK(errorOf("health:\n  storagedriver:\n    enabled: true\n    interval: 10 s\n") ==
+        "registry.yml:4: health.storagedriver.interval: expected a duration like 30s, 5m, "
+        "1h30m or 250ms, got \"10 s\"");
+  CHECK(errorOf("notifications:\n  endpoints:\n    - name: a\n      disabled: true\n"
+                "      backoff: -5s\n") ==
+        "registry.yml:5: notifications.endpoints[0].backoff: must not be negative, got \"-5s\"");
+  // Syntax, document shape, file.
+  CHECK(errorOf("version: [0.1\n").starts_with("registry.yml:2: YAML syntax error: "));
+  CHECK(errorOf("- a\n- b\n") == "registry.yml:1: the document must be a mapping");
+  std::string missing = "no error";
+  try {
+    RegistryConfig::load("/nonexistent/registry.yml", {});
+  } catch (const ConfigError& e) {
+    missing = e.what();
+  }
+  CHECK(missing == "/nonexistent/registry.yml: cannot open: No such file or directory");
+}
+
+TEST_CASE("durations take Go's forms and distribution's bare nanoseconds", "[registry_config]") {
+  auto drain = [](const std::string& value) {
+    return parse("http:\n  draintimeout: " + value + "\n").http.drain_timeout;
+  };
+  CHECK(drain("1h30m") == 90min);
+  CHECK(drain("300ms") == 300ms);
+  CHECK(drain("1.5h") == 90min);
+  CHECK(drain("2h45m30.5s") == 2h + 45min + 30500ms);
+  // http.draintimeout is a time.Duration field: yaml.v2 reads a bare integer as nanoseconds.
+  CHECK(drain("15000000000") == 15s);
+  CHECK(drain("0") == 0s);
+
+  RegistryConfig config = parse(R"(storage:
+  maintenance:
+    uploadpurging:
+      age: 1.5h
+      interval: 90s
+notifications:
+  endpoints:
+    - name: a
+      url: http://x
+      timeout: 2000000000
+      backoff: 500ms
+      threshold: 3
+    - name: b
+      url: http://y
+      disabled: true
+redis:
+  addr: localhost:6379
+  dialtimeout: 10ms
+  pool:
+    idletimeout: 300s
+health:
+  storagedriver:
+    interval: 10s
+proxy:
+  ttl: 168h
+)");
+  CHECK(config.storage.upload_purging.age == 90min);
+  CHECK(config.storage.upload_purging.interval == 90s);
+  REQUIRE(config.notifications.endpoints.size() == 2);
+  CHECK(config.notifications.endpoints[0].timeout == 2s);
+  CHECK(config.notifications.endpoints[0].backoff == 500ms);
+  CHECK(config.notifications.endpoints[0].threshold == 3);
+  // distribution's defaults for what an endpoint leaves out.
+  CHECK(config.notifications.endpoints[1].timeout == 1s);
+  CHECK(config.notifications.endpoints[1].backoff == 1s);
+  CHECK(config.notifications.endpoints[1].threshold == 10);
+  CHECK(config.notifications.endpoints[1].disabled);
+  REQUIRE(config.redis.has_value());
+  CHECK(config.redis->dial_timeout == 10ms);
+  CHECK(config.redis->pool_idle_timeout == 300s);
+}
+
+TEST_CASE("environment overrides reach nested keys and create missing sections",
+          "[registry_config]") {
+  RegistryConfig config = parse(
+      "version: 0.1\nhttp:\n  addr: :5000\n",
+      {"REGISTRY_STORAGE_MAINTENANCE_UPLOADPURGING_AGE=2h",
+       "REGISTRY_STORAGE_MAINTENANCE_UPLOADPURGING_DRYRUN=true",
+       "REGISTRY_HTTP_TLS_CERTIFICATE=/c.pem", "REGISTRY_HTTP_TLS_KEY=/k.pem",
+       "REGISTRY_HTTP_TLS_MINIMUMTLS=tls1.3", "REGISTRY_HTTP_HEADERS={X-Frame-Options: [DENY]}",
+       "REGISTRY_NOTIFICATIONS_EVENTS_INCLUDEREFERENCES=true"});
+  CHECK(config.storage.upload_purging.age == 2h);
+  CHECK(config.storage.upload_purging.dry_run);
+  REQUIRE(config.http.tls.has_value());
+  CHECK(config.http.tls->certificate == "/c.pem");
+  CHECK(config.http.tls->minimum_tls == "1.3");
+  REQUIRE(config.http.headers.size() == 1);
+  CHECK(config.http.headers[0] == std::pair<std::string, std::string>{"X-Frame-Options", "DENY"});
+  CHECK(config.notifications.include_references);
+  CHECK(config.http.addr == ":5000");
+}
+
+TEST_CASE("an error in an overridden nested value names the variable, others the file line",
+          "[registry_config]") {
+  CHECK(errorOf(kDockerDocsExample, {"REGISTRY_STORAGE_MAINTENANCE_UPLOADPURGING_AGE=soon"}) ==
+        "environment REGISTRY_STORAGE_MAINTENANCE_UPLOADPURGING_AGE: "
+        "storage.maintenance.uploadpurging.age: expected a duration like 30s, 5m, 1h30m or "
+        "250ms, got \"soon\"");
+  // A section the variable created is blamed on the variable, not on a line of the file.
+  CHECK(errorOf("version: 0.1\n", {"REGISTRY_STORAGE_S3_BUCKET=b"}) ==
+        "environment REGISTRY_STORAGE_S3_BUCKET: storage.s3: this storage driver is not "
+        "implemented yet (supported: filesystem, inmemory)");
+  // An error in the file stays at its line when an unrelated variable touches the section.
+  CHECK(errorOf("storage:\n  delete:\n    enabled: maybe\n",
+                {"REGISTRY_STORAGE_MAINTENANCE_READONLY_ENABLED=true"}) ==
+        "registry.yml:3: storage.delete.enabled: expected true or false, got \"maybe\"");
+}
+
+TEST_CASE("the short forms storage: <driver> and auth: <type> select the driver and type",
+          "[registry_config]") {
+  CHECK(parse("storage: inmemory\n").storage.driver == "inmemory");
+  CHECK(parse("auth: none\n").auth.type == "none");
+  // `auth: htpasswd` is authentication too: refused, never silently ignored.
+  CHECK(errorOf("auth: htpasswd\n") ==
+        "registry.yml:1: auth: authentication is not implemented yet; remove the auth section "
+        "or run behind an authenticating proxy");
+}
+
+TEST_CASE("storage driver parameters are handed over as strings", "[registry_config]") {
+  RegistryConfig config =
+      parse("storage:\n  filesystem:\n    rootdirectory: /srv/r\n    maxthreads: 200\n");
+  CHECK(config.storage.driver == "filesystem");
+  CHECK(config.storage.parameters ==
+        portico::backend::Parameters{{"rootdirectory", "/srv/r"}, {"maxthreads", "200"}});
+  CHECK(config.storage.max_threads == 200);
+  // distribution raises maxthreads below its minimum to 25.
+  CHECK(parse("storage:\n  filesystem:\n    maxthreads: 3\n").storage.max_threads == 25);
+  CHECK(parse("version: 0.1\n").storage.max_threads == 100);
+}
+
+TEST_CASE("Portico's storage.maintenance.gc is read, and refused while unimplemented",
+          "[registry_config]") {
+  RegistryConfig config = parse(
+      "storage:\n  maintenance:\n    gc:\n      enabled: false\n      interval: 12h\n"
+      "      delay: 30m\n      untagged: true\n      dryrun: true\n");
+  CHECK_FALSE(config.storage.gc.enabled);
+  CHECK(config.storage.gc.interval == 12h);
+  CHECK(config.storage.gc.delay == 30min);
+  CHECK(config.storage.gc.untagged);
+  CHECK(config.storage.gc.dry_run);
+  CHECK(errorOf("storage:\n  maintenance:\n    gc:\n      enabled: true\n") ==
+        "registry.yml:4: storage.maintenance.gc.enabled: garbage collection is not implemented "
+        "yet");
+  CHECK(errorOf("auth:\n  policy:\n    rules: []\n") ==
+        "registry.yml:2: auth.policy: access policies are not implemented yet");
 }

@@ -204,3 +204,15 @@ TEST_CASE("a scalar where a list is expected can be promoted", "[config]") {
   CHECK(doc.root()["list"].itemsOrScalar().size() == 2);
   CHECK_THROWS_AS(doc.root()["expect"].items(), ConfigError);
 }
+
+TEST_CASE("a negative duration or a bare number that needs a unit says so", "[config]") {
+  auto doc = YamlDocument::loadString("a: -1s\nb: 3600\nc: -2\n", "test.yml");
+  auto root = doc.root();
+  CHECK(errorOf([&] { root["a"].asDuration(); }) ==
+        "test.yml:1: a: must not be negative, got \"-1s\"");
+  CHECK(errorOf([&] { root["b"].asDuration(BareNumber::Invalid); }) ==
+        "test.yml:2: b: needs a unit (ns, us, ms, s, m, h), got \"3600\"");
+  CHECK(root["b"].asDuration(BareNumber::Nanoseconds) == 0ms);
+  CHECK(errorOf([&] { root["c"].asDuration(BareNumber::Nanoseconds); }) ==
+        "test.yml:3: c: must not be negative, got \"-2\"");
+}
