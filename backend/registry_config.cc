@@ -341,7 +341,9 @@ class Loader {
     if (!schema_path.empty() && schema().opaque(schema_path)) return;
     if (node.isMap()) {
       for (const auto& [key, child] : node.entries()) {
-        std::string path = schema_path.empty() ? key : schema_path + "." + key;
+        std::string path = schema_path;
+        if (!path.empty()) path += '.';
+        path += key;
         if (!schema().known(path)) child.fail("unknown key");
         checkKnown(child, path);
       }
