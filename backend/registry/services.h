@@ -25,11 +25,14 @@
 //
 // Errors are registry::ErrorCode errors, as the stores return them.
 
+#include <unistd.h>
+
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "backend/registry/blob_store.h"
@@ -73,10 +76,33 @@ class BlobReader {
   virtual void read(const Context& ctx, size_t max, Done<std::string> done) = 0;
 };
 
-// How a blob's bytes reach the client: exactly one of the three is set.
+// How a blob's bytes reach the client: exactly one of the three is set. Owns `fd`: a content
+// dropped unused (its request went away before the completion ran) closes it.
 struct BlobContent {
+  BlobContent() = default;
+  BlobContent(BlobContent&& other) noexcept
+      : descriptor(std::move(other.descriptor)),
+        fd(std::exchange(other.fd, -1)),
+        redirect_url(std::move(other.redirect_url)),
+        reader(std::move(other.reader)) {}
+  BlobContent& operator=(BlobContent&& other) noexcept {
+    if (this != &other) {
+      closeFd();
+      descriptor = std::move(other.descriptor);
+      fd = std::exchange(other.fd, -1);
+      redirect_url = std::move(other.redirect_url);
+      reader = std::move(other.reader);
+    }
+    return *this;
+  }
+  ~BlobContent() { closeFd(); }
+  void closeFd() {
+    if (fd >= 0) ::close(fd);
+    fd = -1;
+  }
+
   Descriptor descriptor;
-  int fd = -1;                         // owned; positioned at the requested offset (sendfile)
+  int fd = -1;                         // owned; take it with std::exchange(fd, -1)
   std::string redirect_url;            // the client fetches it there (S3 presigned URL, later)
   std::unique_ptr<BlobReader> reader;  // otherwise: streamed through the storage executor
 };
@@ -174,6 +200,136 @@ class Namespace {
   // Up to `n` repository names after `last` (Catalog::list's rules).
   virtual void catalog(const Context& ctx, std::optional<size_t> n, std::string last,
                        Done<Page> done) = 0;
+};
+
+// ---------------------------------------------------------------------------------------
+// Forwarding decorators: each forwards every call to an inner service, so a decorator
+// derives from one and overrides only what it changes (e.g. a cache overrides
+// ForwardingBlobService::stat). The inner service must outlive the decorator, except for
+// ForwardingRepositoryService, which owns its inner repository (both are made per request).
+
+class ForwardingBlobService : public BlobService {
+ public:
+  explicit ForwardingBlobService(BlobService& inner) : inner_(inner) {}
+  void stat(const Context& ctx, const crypto::Digest& digest, Done<Descriptor> done) override {
+    inner_.stat(ctx, digest, std::move(done));
+  }
+  void open(const Context& ctx, const crypto::Digest& digest, uint64_t offset,
+            Done<BlobContent> done) override {
+    inner_.open(ctx, digest, offset, std::move(done));
+  }
+  void mount(const Context& ctx, const Repository& from, const crypto::Digest& digest,
+             Done<Descriptor> done) override {
+    inner_.mount(ctx, from, digest, std::move(done));
+  }
+  void remove(const Context& ctx, const crypto::Digest& digest, Done<void> done) override {
+    inner_.remove(ctx, digest, std::move(done));
+  }
+
+ protected:
+  BlobService& inner_;
+};
+
+class ForwardingUploadService : public UploadService {
+ public:
+  explicit ForwardingUploadService(UploadService& inner) : inner_(inner) {}
+  void start(const Context& ctx, Done<UploadSession> done) override {
+    inner_.start(ctx, std::move(done));
+  }
+  void resume(const Context& ctx, std::string id, Done<UploadSession> done) override {
+    inner_.resume(ctx, std::move(id), std::move(done));
+  }
+  void append(const Context& ctx, UploadSession session, std::optional<uint64_t> range_start,
+              Done<std::unique_ptr<BlobWriter>> done) override {
+    inner_.append(ctx, std::move(session), range_start, std::move(done));
+  }
+  void commit(const Context& ctx, std::string id, crypto::Digest digest,
+              std::optional<uint64_t> size, Done<Descriptor> done) override {
+    inner_.commit(ctx, std::move(id), std::move(digest), size, std::move(done));
+  }
+  void cancel(const Context& ctx, std::string id, Done<void> done) override {
+    inner_.cancel(ctx, std::move(id), std::move(done));
+  }
+
+ protected:
+  UploadService& inner_;
+};
+
+class ForwardingManifestService : public ManifestService {
+ public:
+  explicit ForwardingManifestService(ManifestService& inner) : inner_(inner) {}
+  void get(const Context& ctx, Reference reference, Done<StoredManifest> done) override {
+    inner_.get(ctx, std::move(reference), std::move(done));
+  }
+  void stat(const Context& ctx, Reference reference, Done<ManifestInfo> done) override {
+    inner_.stat(ctx, std::move(reference), std::move(done));
+  }
+  void put(const Context& ctx, Reference reference, std::string media_type, std::string bytes,
+           Done<PutManifestResult> done) override {
+    inner_.put(ctx, std::move(reference), std::move(media_type), std::move(bytes), std::move(done));
+  }
+  void remove(const Context& ctx, crypto::Digest digest, Done<void> done) override {
+    inner_.remove(ctx, std::move(digest), std::move(done));
+  }
+  void referrers(const Context& ctx, crypto::Digest subject,
+                 std::optional<std::string> artifact_type,
+                 Done<std::vector<manifests::Descriptor>> done) override {
+    inner_.referrers(ctx, std::move(subject), std::move(artifact_type), std::move(done));
+  }
+
+ protected:
+  ManifestService& inner_;
+};
+
+class ForwardingTagService : public TagService {
+ public:
+  explicit ForwardingTagService(TagService& inner) : inner_(inner) {}
+  void resolve(const Context& ctx, Tag tag, Done<crypto::Digest> done) override {
+    inner_.resolve(ctx, std::move(tag), std::move(done));
+  }
+  void untag(const Context& ctx, Tag tag, Done<void> done) override {
+    inner_.untag(ctx, std::move(tag), std::move(done));
+  }
+  void list(const Context& ctx, Done<std::shared_ptr<const TagStore::TagList>> done) override {
+    inner_.list(ctx, std::move(done));
+  }
+  void lookup(const Context& ctx, crypto::Digest digest,
+              Done<std::vector<std::string>> done) override {
+    inner_.lookup(ctx, std::move(digest), std::move(done));
+  }
+
+ protected:
+  TagService& inner_;
+};
+
+// Owns the inner repository; forwards the four services (override one to decorate it).
+class ForwardingRepositoryService : public RepositoryService {
+ public:
+  explicit ForwardingRepositoryService(std::unique_ptr<RepositoryService> inner)
+      : inner_(std::move(inner)) {}
+  const Repository& name() const override { return inner_->name(); }
+  BlobService& blobs() override { return inner_->blobs(); }
+  UploadService& uploads() override { return inner_->uploads(); }
+  ManifestService& manifests() override { return inner_->manifests(); }
+  TagService& tags() override { return inner_->tags(); }
+
+ protected:
+  std::unique_ptr<RepositoryService> inner_;
+};
+
+class ForwardingNamespace : public Namespace {
+ public:
+  explicit ForwardingNamespace(Namespace& inner) : inner_(inner) {}
+  std::unique_ptr<RepositoryService> repository(const Repository& name) override {
+    return inner_.repository(name);
+  }
+  void catalog(const Context& ctx, std::optional<size_t> n, std::string last,
+               Done<Page> done) override {
+    inner_.catalog(ctx, n, std::move(last), std::move(done));
+  }
+
+ protected:
+  Namespace& inner_;
 };
 
 }  // namespace portico::registry

@@ -1,10 +1,13 @@
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <future>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "backend/api/registry_handler.h"
-#include "backend/api/services.h"
+#include "backend/registry/local_services.h"
+#include "backend/storage/executor.h"
 #include "backend/storage/layout.h"
 #include "backend/storage/memory_driver.h"
 #include "common/crypto/digest.h"
@@ -28,39 +31,77 @@ struct Reply {
   std::string errorCode() const { return json::parse(body)["errors"][0]["code"]; }
 };
 
-// A registry over a MemoryDriver, driven through RegistryHandler without sockets.
+// A registry over a MemoryDriver, driven through RegistryHandler without sockets: the handler
+// runs on a real worker loop, its storage calls on a real StorageExecutor, as in the server.
 struct Registry {
   portico::storage::MemoryDriver driver;
-  portico::api::Services services{driver};
+  portico::storage::StorageExecutor executor{2};
+  portico::registry::LocalNamespace names{driver, executor};
   portico::api::ApiOptions options;
+  portico::api::AllowAll access;
+  portico::registry::NullEventSink null_events;
+  portico::registry::EventSink* events = &null_events;
+  portico::api::AccessController* controller = &access;
+  portico::net::Worker worker{0};
+
+  Registry() { REQUIRE(worker.start()); }
+  ~Registry() {
+    worker.requestStop();
+    worker.join();
+  }
+
+  // Runs `task` on the worker and waits for it.
+  void onWorker(std::function<void()> task) {
+    std::promise<void> done;
+    worker.post([&] {
+      task();
+      done.set_value();
+    });
+    done.get_future().wait();
+  }
 
   Reply call(const std::string& method, const std::string& target,
              std::vector<std::pair<std::string, std::string>> headers = {},
              std::optional<std::string> body = std::nullopt, size_t chunk = 7) {
-    portico::api::RegistryHandler handler(services, options, nullptr);
-    FakeExchange exchange;
-    exchange.head.method = method;
-    exchange.head.target = target;
+    portico::api::RegistryHandler handler(
+        portico::api::ApiServices{names, options, *controller, *events, nullptr}, &worker);
+    auto exchange = std::make_unique<FakeExchange>();
+    exchange->head.method = method;
+    exchange->head.target = target;
     size_t q = target.find('?');
-    exchange.head.path = target.substr(0, q);
-    exchange.head.query = q == std::string::npos ? "" : target.substr(q + 1);
-    exchange.head.headers.add("Host", "registry.test:5000");
-    for (auto& [name, value] : headers) exchange.head.headers.add(name, value);
+    exchange->head.path = target.substr(0, q);
+    exchange->head.query = q == std::string::npos ? "" : target.substr(q + 1);
+    exchange->head.headers.add("Host", "registry.test:5000");
+    for (auto& [name, value] : headers) exchange->head.headers.add(name, value);
     if (body) {
-      exchange.body.has_body = true;
-      exchange.body.data = *body;
+      exchange->body.has_body = true;
+      exchange->body.data = *body;
     }
-    handler.onRequest(exchange);
-    if (!exchange.finished) exchange.deliverBody(chunk);
+    exchange->body.chunk = chunk;
+    exchange->body.defer = [this](std::function<void()> task) { worker.post(std::move(task)); };
+    std::promise<void> ended;
+    exchange->on_end = [&ended] { ended.set_value(); };
+    onWorker([&] { handler.onRequest(*exchange); });
+    // A safety net only: a handler that never answers fails here instead of hanging.
+    REQUIRE(ended.get_future().wait_for(std::chrono::seconds(30)) == std::future_status::ready);
     Reply reply;
-    REQUIRE(exchange.response.has_value());
-    reply.status = exchange.response->status;
-    reply.headers = exchange.response->headers;
-    reply.body = exchange.response_body;
-    reply.finished = exchange.finished;
+    bool answered = false;
+    onWorker([&] {
+      exchange->on_end = nullptr;
+      answered = exchange->response.has_value();
+      if (!answered) return exchange.reset();
+      reply.status = exchange->response->status;
+      reply.headers = exchange->response->headers;
+      reply.body = exchange->response_body;
+      reply.finished = exchange->finished;
+      pauses = exchange->body.pauses;
+      exchange.reset();  // its Pending goes on the loop, as in the server
+    });
+    REQUIRE(answered);
     CHECK(reply.header("Docker-Distribution-Api-Version") == "registry/2.0");
     return reply;
   }
+  size_t pauses = 0;  // body pauses of the last call
 
   // Pushes a blob monolithically; returns its digest.
   std::string pushBlob(const std::string& repo, const std::string& content) {
