@@ -23,6 +23,11 @@
 // friends below, which forward everything) and must keep the "done once, on ctx.worker"
 // rule.
 //
+// Lifetime: a completion may arrive after the client went away. Callers in backend/api wrap
+// every completion with api::Pending::then (a weak handle on the exchange's observer), which
+// drops it once the exchange ended; an implementation may therefore run `done` at any time
+// after the call returns, and must own (not borrow from the caller) what its work uses.
+//
 // Errors are registry::ErrorCode errors, as the stores return them.
 
 #include <unistd.h>
