@@ -7,23 +7,20 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
-#include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
 #include "backend/api/api_options.h"
-#include "backend/api/registry_handler.h"
-#include "backend/api/services.h"
 #include "backend/registry_config.h"
+#include "backend/registry_server.h"
 #include "backend/storage/filesystem_driver.h"
 #include "backend/storage/memory_driver.h"
+#include "backend/upload_purger.h"
 #include "common/build_info.h"
 #include "common/http/http_server.h"
 #include "common/log/access_log.h"
@@ -105,77 +102,6 @@ portico::api::ApiOptions apiOptions(const RegistryConfig& config) {
   return options;
 }
 
-// Runs UploadStore::purge every storage.maintenance.uploadpurging.interval (first run at
-// start), like distribution's upload purger. Stops promptly when asked.
-class UploadPurger {
- public:
-  UploadPurger(portico::registry::UploadStore& uploads,
-               const RegistryConfig::UploadPurging& settings)
-      : uploads_(uploads), settings_(settings), thread_([this] { run(); }) {}
-  ~UploadPurger() {
-    {
-      std::lock_guard lock(mutex_);
-      stop_ = true;
-    }
-    wake_.notify_all();
-    thread_.join();
-  }
-
- private:
-  void run() {
-    std::unique_lock lock(mutex_);
-    while (!stop_) {
-      lock.unlock();
-      purgeOnce();
-      lock.lock();
-      wake_.wait_for(lock, settings_.interval, [this] { return stop_; });
-    }
-  }
-
-  void purgeOnce() {
-    auto cutoff = std::chrono::system_clock::now() - settings_.age;
-    if (settings_.dry_run) {
-      spdlog::info("upload purging: dry run, uploads older than {}s would be removed",
-                   settings_.age.count());
-      return;
-    }
-    auto purged = uploads_.purge(cutoff);
-    if (!purged) {
-      spdlog::error("upload purging failed: {} {}", purged.error().message(),
-                    purged.error().detail());
-    } else if (*purged > 0) {
-      spdlog::info("upload purging: removed {} stale upload(s)", *purged);
-    }
-  }
-
-  portico::registry::UploadStore& uploads_;
-  RegistryConfig::UploadPurging settings_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stop_ = false;
-  std::thread thread_;
-};
-
-// Answers the debug listener (http.debug.addr): /debug/health → 200 {}.
-class DebugHandler : public portico::http::RequestHandler {
- public:
-  explicit DebugHandler(std::unique_ptr<portico::http::RequestHandler> api)
-      : api_(std::move(api)) {}
-  void onRequest(portico::http::ServerExchange& exchange) override {
-    if (exchange.connection().listener != "debug") return api_->onRequest(exchange);
-    portico::http::HeaderMap headers;
-    headers.set("Content-Type", "application/json; charset=utf-8");
-    if (exchange.request().path == "/debug/health" || exchange.request().path == "/health") {
-      exchange.respond(200, std::move(headers), "{}");
-    } else {
-      exchange.respond(404, std::move(headers), "{\"error\":\"not found\"}");
-    }
-  }
-
- private:
-  std::unique_ptr<portico::http::RequestHandler> api_;
-};
-
 std::string listenAddress(const RegistryConfig& config) {
   if (config.http.net == "unix") return "unix:" + config.http.addr;
   return config.http.addr;
@@ -195,15 +121,6 @@ int serve(const std::string& path) {
   log_options.fields.assign(config.log.fields.begin(), config.log.fields.end());
   portico::log::setup(log_options);
   for (const auto& warning : config.warnings) spdlog::warn("{}", warning);
-
-  std::unique_ptr<portico::storage::StorageDriver> driver;
-  if (config.storage.driver == "inmemory") {
-    driver = std::make_unique<portico::storage::MemoryDriver>();
-  } else {
-    driver = std::make_unique<portico::storage::FilesystemDriver>(config.storage.root_directory);
-  }
-  portico::api::Services services(*driver);
-  portico::api::ApiOptions options = apiOptions(config);
 
   std::unique_ptr<portico::log::AccessLog> access_log;
   if (!config.log.access_log_disabled) {
@@ -236,35 +153,39 @@ int serve(const std::string& path) {
     tls = *created;
   }
 
-  portico::http::ServerOptions server_options;
-  server_options.listeners.push_back({"http", listenAddress(config), tls});
-  if (!config.http.debug_addr.empty()) {
-    server_options.listeners.push_back({"debug", config.http.debug_addr, nullptr});
+  portico::backend::RegistryServerOptions registry;
+  if (config.storage.driver == "inmemory") {
+    registry.driver = std::make_unique<portico::storage::MemoryDriver>();
+  } else {
+    registry.driver =
+        std::make_unique<portico::storage::FilesystemDriver>(config.storage.root_directory);
   }
-  bool debug = !config.http.debug_addr.empty();
-  portico::log::AccessLog* access = access_log.get();
-  server_options.handler_factory =
-      [&services, &options, access,
-       debug](portico::net::Worker&) -> std::unique_ptr<portico::http::RequestHandler> {
-    auto api = std::make_unique<portico::api::RegistryHandler>(services, options, access);
-    if (!debug) return api;
-    return std::make_unique<DebugHandler>(std::move(api));
-  };
-
-  auto server = portico::http::HttpServer::start(std::move(server_options));
+  // storage.filesystem.maxthreads bounds distribution's blocking filesystem calls; here it is
+  // the number of storage threads that run them (default 100, at least 25, as distribution).
+  registry.storage_threads = static_cast<size_t>(config.storage.max_threads);
+  registry.api = apiOptions(config);
+  registry.access_log = access_log.get();
+  registry.server.listeners.push_back({"http", listenAddress(config), tls});
+  if (!config.http.debug_addr.empty()) {
+    registry.server.listeners.push_back({"debug", config.http.debug_addr, nullptr});
+  }
+  auto server = portico::backend::RegistryServer::start(std::move(registry));
   if (!server) {
     std::cerr << "portico-registry: cannot listen on " << config.http.addr << ": "
               << server.error().message() << " " << server.error().detail() << "\n";
     return 1;
   }
-  spdlog::info("portico-registry {} storage {} at {}", portico::version(), driver->name(),
-               config.storage.root_directory);
+  spdlog::info("portico-registry {} storage {} at {}", portico::version(),
+               (*server)->driver().name(), config.storage.root_directory);
 
-  std::unique_ptr<UploadPurger> purger;
+  std::unique_ptr<portico::backend::UploadPurger> purger;
   if (config.storage.upload_purging.enabled && !config.storage.read_only) {
-    purger = std::make_unique<UploadPurger>(services.uploads, config.storage.upload_purging);
+    const auto& purging = config.storage.upload_purging;
+    purger = std::make_unique<portico::backend::UploadPurger>(
+        (*server)->names().stores().uploads,
+        portico::backend::UploadPurgeSettings{purging.age, purging.interval, purging.dry_run});
   }
-  portico::http::logListening(**server);
+  portico::http::logListening((*server)->http());
 
   while (true) {
     int sig = portico::net::waitForSignal();
@@ -288,7 +209,6 @@ int serve(const std::string& path) {
   auto drain = config.http.drain_timeout.count() > 0 ? config.http.drain_timeout
                                                      : std::chrono::milliseconds(10'000);
   (*server)->stop(drain);
-  (*server)->wait();
   purger.reset();
   server->reset();
   if (access_log) access_log->flush();

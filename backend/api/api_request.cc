@@ -9,16 +9,50 @@
 
 namespace portico::api {
 
-ApiRequest::ApiRequest(http::ServerExchange& exchange, Services& services,
+ApiRequest::ApiRequest(http::ServerExchange& exchange, registry::Namespace& names,
                        const ApiOptions& options, const RouteTable& routes,
-                       log::AccessLog* access_log)
+                       log::AccessLog* access_log, net::Worker* worker, registry::EventSink* events)
     : exchange_(&exchange),
-      services_(&services),
+      names_(&names),
+      worker_(worker),
+      events_(events),
       options_(&options),
       routes_(&routes),
       access_log_(access_log),
       id_(log::newRequestId()),
       started_(std::chrono::steady_clock::now()) {}
+
+ApiRequest::~ApiRequest() = default;
+
+registry::RepositoryService& ApiRequest::repository() {
+  if (!repository_) repository_ = names_->repository(route.repository);
+  return *repository_;
+}
+
+const registry::Context& ApiRequest::context() {
+  if (!context_) {
+    auto ctx = std::make_shared<registry::RequestContext>();
+    const auto& head = request();
+    ctx->worker = worker_;
+    ctx->request_id = id_;
+    ctx->remote_addr = exchange_->connection().peer_address;
+    ctx->host = std::string(head.headers.get("Host").value_or(""));
+    ctx->method = head.method;
+    ctx->user_agent = std::string(head.headers.get("User-Agent").value_or(""));
+    ctx->actor = actor;
+    context_ = std::move(ctx);
+  }
+  return context_;
+}
+
+void ApiRequest::emit(registry::Event event) {
+  if (events_ == nullptr) return;
+  if (event.timestamp == std::chrono::system_clock::time_point{}) {
+    event.timestamp = std::chrono::system_clock::now();
+  }
+  if (event.repository.empty() && routed) event.repository = route.repository.str();
+  events_->emit(*context(), std::move(event));
+}
 
 http::HeaderMap ApiRequest::baseHeaders() const {
   http::HeaderMap headers;
@@ -82,7 +116,13 @@ void ApiRequest::finish() {
     if (routed) record.route = std::string(routeName(route.kind));
     access_log_->write(record);
   }
+  ended_ = true;
   exchange_->finish();
+}
+
+void ApiRequest::reset() {
+  ended_ = true;
+  exchange_->reset();
 }
 
 }  // namespace portico::api

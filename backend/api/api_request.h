@@ -1,35 +1,52 @@
 #pragma once
 // ApiRequest: one registry API request being answered: the exchange, its matched route, the
-// shared services and options, and the response helpers every handler uses, so that each
-// response carries `Docker-Distribution-Api-Version: registry/2.0` and the configured
-// http.headers, every error goes through the one error table, and one access line is
-// written when the response ends. Handlers that continue asynchronously (streaming bodies)
-// move the ApiRequest into the observer they attach to the exchange.
+// namespace (registry/services.h) with the request's Context, the options, the event sink, and the
+// response helpers every handler uses, so that each response carries
+// `Docker-Distribution-Api-Version: registry/2.0` and the configured http.headers, every error goes
+// through the one error table, and one access line is written when the response ends. The pipeline
+// moves it into the request's Pending (the exchange's observer) before anything asynchronous
+// happens.
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "backend/api/api_options.h"
 #include "backend/api/route_table.h"
-#include "backend/api/services.h"
+#include "backend/registry/events.h"
+#include "backend/registry/services.h"
 #include "common/error.h"
 #include "common/http/server.h"
 
 namespace portico::log {
 class AccessLog;
 }
+namespace portico::net {
+class Worker;
+}
 
 namespace portico::api {
 
 class ApiRequest {
  public:
-  ApiRequest(http::ServerExchange& exchange, Services& services, const ApiOptions& options,
-             const RouteTable& routes, log::AccessLog* access_log);
+  // `worker` is where completions run (null in tools); `events` may be null (none reported).
+  ApiRequest(http::ServerExchange& exchange, registry::Namespace& names, const ApiOptions& options,
+             const RouteTable& routes, log::AccessLog* access_log, net::Worker* worker = nullptr,
+             registry::EventSink* events = nullptr);
+  ApiRequest(ApiRequest&&) noexcept = default;
+  ApiRequest& operator=(ApiRequest&&) noexcept = default;
+  ~ApiRequest();
 
   http::ServerExchange& exchange() { return *exchange_; }
   const http::RequestHead& request() const { return exchange_->request(); }
-  Services& services() { return *services_; }
+  registry::Namespace& names() { return *names_; }
+  // The route's repository services (made on first use; repository routes only).
+  registry::RepositoryService& repository();
+  // Who asks and where completions run; shared by every call of this request.
+  const registry::Context& context();
+  // Reports `event` (after the operation succeeded) with this request's context.
+  void emit(registry::Event event);
   const ApiOptions& options() const { return *options_; }
   const RouteTable& routes() const { return *routes_; }
   const std::string& id() const { return id_; }
@@ -37,6 +54,7 @@ class ApiRequest {
 
   Route route;
   bool routed = false;  // route is valid (access logs name it)
+  std::string actor;    // the user the AccessController authenticated (empty: anonymous)
 
   // Headers every response starts with.
   http::HeaderMap baseHeaders() const;
@@ -53,16 +71,27 @@ class ApiRequest {
   // Ends the response and writes the access line. Must be the last use of this object's
   // exchange: finishing may destroy the observer that owns this ApiRequest.
   void finish();
+  // Closes the connection (a body that cannot complete); the request has ended.
+  void reset();
+  // True once the response finished or the exchange went away: nothing may be sent.
+  bool ended() const { return ended_; }
+  // The exchange went away (Pending::onExchangeReset).
+  void markEnded() { ended_ = true; }
 
  private:
   http::ServerExchange* exchange_;
-  Services* services_;
+  registry::Namespace* names_;
+  net::Worker* worker_;
+  registry::EventSink* events_;
+  registry::Context context_;
+  std::unique_ptr<registry::RepositoryService> repository_;
   const ApiOptions* options_;
   const RouteTable* routes_;
   log::AccessLog* access_log_;
   std::string id_;
   std::chrono::steady_clock::time_point started_;
   int status_ = 0;
+  bool ended_ = false;
 };
 
 }  // namespace portico::api

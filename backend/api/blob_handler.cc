@@ -1,12 +1,11 @@
 // HEAD/GET/DELETE /v2/<name>/blobs/<digest> (OCI Distribution Spec "Pulling blobs",
 // "Deleting Blobs"). GET sends the data file with exchange.sendFile (sendfile(2) on plain
-// connections); a driver without file descriptors streams through a ReaderPump instead.
-
-#include <event2/buffer.h>
+// connections); a driver without file descriptors streams through a ReaderPump, whose reads
+// run on the storage executor.
 
 #include <algorithm>
 #include <memory>
-#include <vector>
+#include <string>
 
 #include "backend/api/byte_range.h"
 #include "backend/api/handlers.h"
@@ -14,116 +13,131 @@
 namespace portico::api {
 namespace {
 
-// Streams a storage::FileReader to the client with backpressure (drivers without fds).
-class ReaderPump : public http::ExchangeObserver {
+constexpr size_t kPumpReadBytes = size_t{64} * 1024;  // one read's bytes
+
+// Streams a registry::BlobReader to the client with backpressure: one read in flight at a
+// time, and none while the output is above its high watermark.
+class ReaderPump : public Pending::Part {
  public:
-  ReaderPump(ApiRequest request, std::unique_ptr<storage::FileReader> reader, uint64_t remaining)
-      : request_(std::move(request)), reader_(std::move(reader)), remaining_(remaining) {}
+  ReaderPump(Pending& pending, std::unique_ptr<registry::BlobReader> reader, uint64_t remaining)
+      : pending_(pending), reader_(std::move(reader)), remaining_(remaining) {}
 
-  void start() { pump(); }
+  void pump() {
+    auto& request = pending_.request();
+    if (reading_ || request.ended()) return;
+    if (remaining_ == 0) return request.finish();
+    if (request.exchange().outputBlocked()) return;  // onDrained() calls again
+    reading_ = true;
+    size_t want = std::min<uint64_t>(kPumpReadBytes, remaining_);
+    reader_->read(request.context(), want,
+                  pending_.then<std::string>([](Pending& p, Result<std::string> got) {
+                    auto* self = static_cast<ReaderPump*>(p.part());
+                    self->reading_ = false;
+                    if (!got || got->empty()) {
+                      return p.request().reset();  // the head is out: a short body must not
+                                                   // look complete
+                    }
+                    size_t n = std::min<uint64_t>(got->size(), self->remaining_);
+                    p.request().exchange().sendBody(std::string_view(got->data(), n));
+                    self->remaining_ -= n;
+                    self->pump();
+                  }));
+  }
 
-  // http::ExchangeObserver
-  void onWriteDrained() override { pump(); }
-  void onExchangeReset(const Error& /*reason*/) override { done_ = true; }
+  // Pending::Part
+  void onDrained() override { pump(); }
 
  private:
-  void pump() {
-    auto& exchange = request_.exchange();
-    while (!done_ && remaining_ > 0 && !exchange.outputBlocked()) {
-      size_t want = std::min<uint64_t>(buffer_.size(), remaining_);
-      auto got = reader_->read(buffer_.data(), want);
-      if (!got || *got == 0) {
-        done_ = true;
-        exchange.reset();  // the head is out: a short body must not look complete
-        return;
-      }
-      exchange.sendBody(std::string_view(buffer_.data(), *got));
-      remaining_ -= *got;
-    }
-    if (!done_ && remaining_ == 0) {
-      done_ = true;
-      request_.finish();
-    }
-  }
-
-  ApiRequest request_;
-  std::unique_ptr<storage::FileReader> reader_;
+  Pending& pending_;
+  std::unique_ptr<registry::BlobReader> reader_;
   uint64_t remaining_;
-  bool done_ = false;
-  std::vector<char> buffer_ = std::vector<char>(size_t{64} * 1024);  // one read's bytes
+  bool reading_ = false;
 };
 
-void getBlob(ApiRequest request) {
-  auto& services = request.services();
-  const auto& route = request.route;
-  auto descriptor = services.layers.stat(route.repository, route.digest);
-  if (!descriptor) return request.respondError(descriptor.error());
-  uint64_t size = descriptor->size;
+void getBlob(Pending& pending) {
+  auto& request = pending.request();
+  const auto digest = request.route.digest;
+  request.repository().blobs().stat(
+      request.context(), digest,
+      pending.then<registry::Descriptor>([](Pending& p, Result<registry::Descriptor> descriptor) {
+        auto& request = p.request();
+        if (!descriptor) return request.respondError(descriptor.error());
+        uint64_t size = descriptor->size;
+        const auto& digest = request.route.digest;
 
-  http::HeaderMap headers = request.baseHeaders();
-  headers.set("Docker-Content-Digest", route.digest.str());
-  headers.set("ETag", "\"" + route.digest.str() + "\"");
-  headers.set("Accept-Ranges", "bytes");
-  headers.set("Cache-Control", "max-age=31536000");
-  headers.set("Content-Type", "application/octet-stream");
+        http::HeaderMap headers = request.baseHeaders();
+        headers.set("Docker-Content-Digest", digest.str());
+        headers.set("ETag", "\"" + digest.str() + "\"");
+        headers.set("Accept-Ranges", "bytes");
+        headers.set("Cache-Control", "max-age=31536000");
+        headers.set("Content-Type", "application/octet-stream");
 
-  ByteRangeResult range = parseByteRange(request.request().headers.get("Range"), size);
-  if (range.kind == ByteRangeResult::Kind::Unsatisfiable) {
-    http::HeaderMap extra;
-    extra.set("Content-Range", contentRange(range, size));
-    return request.respondError(Error{registry::ErrorCode::RangeInvalid, "range not satisfiable",
-                                      std::string(*request.request().headers.get("Range"))},
-                                extra);
-  }
-  int status = 200;
-  if (range.kind == ByteRangeResult::Kind::Partial) {
-    status = 206;
-    headers.set("Content-Range", contentRange(range, size));
-  }
-  headers.set("Content-Length", std::to_string(range.length));
+        ByteRangeResult range = parseByteRange(request.request().headers.get("Range"), size);
+        if (range.kind == ByteRangeResult::Kind::Unsatisfiable) {
+          http::HeaderMap extra;
+          extra.set("Content-Range", contentRange(range, size));
+          return request.respondError(
+              Error{registry::ErrorCode::RangeInvalid, "range not satisfiable",
+                    std::string(*request.request().headers.get("Range"))},
+              extra);
+        }
+        int status = 200;
+        if (range.kind == ByteRangeResult::Kind::Partial) {
+          status = 206;
+          headers.set("Content-Range", contentRange(range, size));
+        }
+        headers.set("Content-Length", std::to_string(range.length));
 
-  if (request.isHead() || range.length == 0) {
-    request.sendHead(status, std::move(headers));
-    return request.finish();
-  }
-  auto reader = services.layers.open(route.repository, route.digest, range.start);
-  if (!reader) return request.respondError(reader.error());
-  int fd = (*reader)->releaseFd();
-  if (fd >= 0) {
-    request.sendHead(status, std::move(headers));
-    request.exchange().sendFile(fd, range.start, range.length);
-    return request.finish();
-  }
-  request.sendHead(status, std::move(headers));
-  auto& exchange = request.exchange();
-  auto pump = std::make_unique<ReaderPump>(std::move(request), std::move(*reader), range.length);
-  ReaderPump* raw = pump.get();
-  exchange.attach(std::move(pump));
-  raw->start();
+        if (request.isHead() || range.length == 0) {
+          request.sendHead(status, std::move(headers));
+          return request.finish();
+        }
+        request.repository().blobs().open(
+            request.context(), digest, range.start,
+            p.then<registry::BlobContent>(
+                [status, headers = std::move(headers), range, size = *descriptor](
+                    Pending& p, Result<registry::BlobContent> content) mutable {
+                  auto& request = p.request();
+                  if (!content) return request.respondError(content.error());
+                  request.emit(registry::Event{.action = registry::Event::Action::Pull,
+                                               .media_type = size.media_type,
+                                               .size = size.size,
+                                               .digest = size.digest});
+                  request.sendHead(status, std::move(headers));
+                  if (content->fd >= 0) {
+                    request.exchange().sendFile(std::exchange(content->fd, -1), range.start,
+                                                range.length);
+                    return request.finish();
+                  }
+                  auto pump =
+                      std::make_unique<ReaderPump>(p, std::move(content->reader), range.length);
+                  ReaderPump* raw = pump.get();
+                  p.hold(std::move(pump));
+                  raw->pump();
+                }));
+      }));
 }
 
-void deleteBlob(ApiRequest request) {
-  if (!request.options().delete_enabled) {
-    return request.respondError(Error{registry::ErrorCode::Unsupported, "deletes are disabled",
-                                      "storage.delete.enabled is false"});
-  }
-  if (request.options().read_only) {
-    return request.respondError(
-        Error{registry::ErrorCode::Unsupported, "read-only mode", "the registry is read-only"});
-  }
-  const auto& route = request.route;
-  auto removed = request.services().layers.remove(route.repository, route.digest);
-  if (!removed) return request.respondError(removed.error());
-  http::HeaderMap headers = request.baseHeaders();
-  headers.set("Docker-Content-Digest", route.digest.str());
-  request.respond(202, std::move(headers));
+void deleteBlob(Pending& pending) {
+  auto& request = pending.request();
+  request.repository().blobs().remove(
+      request.context(), request.route.digest,
+      pending.then<void>([](Pending& p, Result<void> removed) {
+        auto& request = p.request();
+        if (!removed) return request.respondError(removed.error());
+        request.emit(registry::Event{.action = registry::Event::Action::Delete,
+                                     .digest = request.route.digest});
+        http::HeaderMap headers = request.baseHeaders();
+        headers.set("Docker-Content-Digest", request.route.digest.str());
+        request.respond(202, std::move(headers));
+      }));
 }
 
 }  // namespace
 
-void handleBlob(ApiRequest request) {
-  if (request.request().method == "DELETE") return deleteBlob(std::move(request));
-  getBlob(std::move(request));
+void handleBlob(Pending& pending) {
+  if (pending.request().request().method == "DELETE") return deleteBlob(pending);
+  getBlob(pending);
 }
 
 }  // namespace portico::api

@@ -3,6 +3,7 @@
 // "Listing Referrers").
 
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -12,6 +13,7 @@
 #include "backend/api/handlers.h"
 #include "backend/registry/catalog.h"
 #include "backend/registry/manifests/media_types.h"
+#include "backend/registry/referrer_index.h"
 
 namespace portico::api {
 namespace {
@@ -127,62 +129,81 @@ bool pagination(ApiRequest& request, std::optional<size_t>& n, std::string& last
 
 }  // namespace
 
-void handleBase(ApiRequest request) {
+void handleBase(Pending& pending) {
+  auto& request = pending.request();
   http::HeaderMap headers = request.baseHeaders();
   headers.set("Content-Type", std::string(kJsonContentType));
   request.respond(200, std::move(headers), "{}");
 }
 
-void handleCatalog(ApiRequest request) {
+void handleCatalog(Pending& pending) {
+  auto& request = pending.request();
   std::optional<size_t> n;
   std::string last;
   if (!pagination(request, n, last)) return;
   size_t page_size = n.value_or(registry::kDefaultPageSize);
-  auto page = request.services().catalog.list(page_size, last);
-  if (!page) return request.respondError(page.error());
-  http::HeaderMap headers = request.baseHeaders();
-  if (page->next_last) {
-    headers.set("Link", nextLink(request.routes().catalogPath(), page_size, *page->next_last));
-  }
-  respondJson(request, listBody("", "repositories", page->entries.begin(), page->entries.end()),
-              std::move(headers));
+  request.names().catalog(
+      request.context(), page_size, last,
+      pending.then<registry::Page>([page_size](Pending& p, Result<registry::Page> page) {
+        auto& request = p.request();
+        if (!page) return request.respondError(page.error());
+        http::HeaderMap headers = request.baseHeaders();
+        if (page->next_last) {
+          headers.set("Link",
+                      nextLink(request.routes().catalogPath(), page_size, *page->next_last));
+        }
+        respondJson(request,
+                    listBody("", "repositories", page->entries.begin(), page->entries.end()),
+                    std::move(headers));
+      }));
 }
 
-void handleTags(ApiRequest request) {
+void handleTags(Pending& pending) {
+  auto& request = pending.request();
   std::optional<size_t> n;
   std::string last;
   if (!pagination(request, n, last)) return;
-  const auto& repo = request.route.repository;
-  auto tags = request.services().tags.sortedTags(repo);
-  if (!tags) return request.respondError(tags.error());
-  const registry::TagStore::TagList& all = **tags;
-  const registry::PageRange page = registry::pageRange(all, n, last);
-  const auto begin = all.begin() + static_cast<std::ptrdiff_t>(page.begin);
-  const auto end = all.begin() + static_cast<std::ptrdiff_t>(page.end);
-  http::HeaderMap headers = request.baseHeaders();
-  if (page.more && n) {
-    headers.set("Link", nextLink(request.routes().tagsPath(repo), *n, *(end - 1)));
-  }
-  std::string name_member;
-  appendJsonString(name_member, "name");
-  name_member += ':';
-  appendJsonString(name_member, repo.str());
-  name_member += ',';
-  respondJson(request, listBody(name_member, "tags", begin, end), std::move(headers));
+  request.repository().tags().list(
+      request.context(),
+      pending.then<std::shared_ptr<const registry::TagStore::TagList>>(
+          [n, last](Pending& p, Result<std::shared_ptr<const registry::TagStore::TagList>> tags) {
+            auto& request = p.request();
+            if (!tags) return request.respondError(tags.error());
+            const auto& repo = request.route.repository;
+            const registry::TagStore::TagList& all = **tags;
+            const registry::PageRange page = registry::pageRange(all, n, last);
+            const auto begin = all.begin() + static_cast<std::ptrdiff_t>(page.begin);
+            const auto end = all.begin() + static_cast<std::ptrdiff_t>(page.end);
+            http::HeaderMap headers = request.baseHeaders();
+            if (page.more && n) {
+              headers.set("Link", nextLink(request.routes().tagsPath(repo), *n, *(end - 1)));
+            }
+            std::string name_member;
+            appendJsonString(name_member, "name");
+            name_member += ':';
+            appendJsonString(name_member, repo.str());
+            name_member += ',';
+            respondJson(request, listBody(name_member, "tags", begin, end), std::move(headers));
+          }));
 }
 
-void handleReferrers(ApiRequest request) {
+void handleReferrers(Pending& pending) {
+  auto& request = pending.request();
   std::optional<std::string> artifact_type = request.request().queryParam("artifactType");
   if (artifact_type && artifact_type->empty()) artifact_type.reset();
-  std::optional<std::string_view> filter;
-  if (artifact_type) filter = *artifact_type;
-  auto referrers =
-      request.services().referrers.list(request.route.repository, request.route.digest, filter);
-  if (!referrers) return request.respondError(referrers.error());
-  http::HeaderMap headers = request.baseHeaders();
-  headers.set("Content-Type", std::string(registry::manifests::kOciIndex));
-  if (artifact_type) headers.set("OCI-Filters-Applied", "artifactType");
-  request.respond(200, std::move(headers), registry::ReferrerIndex::renderIndex(*referrers));
+  const bool filtered = artifact_type.has_value();
+  request.repository().manifests().referrers(
+      request.context(), request.route.digest, std::move(artifact_type),
+      pending.then<std::vector<registry::manifests::Descriptor>>(
+          [filtered](Pending& p, Result<std::vector<registry::manifests::Descriptor>> referrers) {
+            auto& request = p.request();
+            if (!referrers) return request.respondError(referrers.error());
+            http::HeaderMap headers = request.baseHeaders();
+            headers.set("Content-Type", std::string(registry::manifests::kOciIndex));
+            if (filtered) headers.set("OCI-Filters-Applied", "artifactType");
+            request.respond(200, std::move(headers),
+                            registry::ReferrerIndex::renderIndex(*referrers));
+          }));
 }
 
 }  // namespace portico::api

@@ -8,6 +8,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "backend/api/handlers.h"
 
@@ -21,52 +22,79 @@ Error tooLarge(size_t limit) {
                "manifests are limited to " + std::to_string(limit) + " bytes"};
 }
 
-void getManifest(ApiRequest request) {
-  auto& manifests = request.services().manifests;
-  const auto& route = request.route;
-  http::HeaderMap headers = request.baseHeaders();
+void getManifest(Pending& pending) {
+  auto& request = pending.request();
+  auto& manifests = request.repository().manifests();
+  const auto& reference = *request.route.reference;
   if (request.isHead()) {
-    auto info = manifests.stat(route.repository, *route.reference);
-    if (!info) return request.respondError(info.error());
-    headers.set("Content-Type", info->media_type);
-    headers.set("Docker-Content-Digest", info->digest.str());
-    headers.set("ETag", "\"" + info->digest.str() + "\"");
-    headers.set("Content-Length", std::to_string(info->size));
-    request.sendHead(200, std::move(headers));
-    return request.finish();
+    return manifests.stat(
+        request.context(), reference,
+        pending.then<registry::ManifestInfo>([](Pending& p, Result<registry::ManifestInfo> info) {
+          auto& request = p.request();
+          if (!info) return request.respondError(info.error());
+          http::HeaderMap headers = request.baseHeaders();
+          headers.set("Content-Type", info->media_type);
+          headers.set("Docker-Content-Digest", info->digest.str());
+          headers.set("ETag", "\"" + info->digest.str() + "\"");
+          headers.set("Content-Length", std::to_string(info->size));
+          request.sendHead(200, std::move(headers));
+          request.finish();
+        }));
   }
-  auto manifest = manifests.get(route.repository, *route.reference);
-  if (!manifest) return request.respondError(manifest.error());
-  headers.set("Content-Type", manifest->media_type);
-  headers.set("Docker-Content-Digest", manifest->digest.str());
-  headers.set("ETag", "\"" + manifest->digest.str() + "\"");
-  request.respond(200, std::move(headers), manifest->bytes);
+  manifests.get(request.context(), reference,
+                pending.then<registry::StoredManifest>(
+                    [](Pending& p, Result<registry::StoredManifest> manifest) {
+                      auto& request = p.request();
+                      if (!manifest) return request.respondError(manifest.error());
+                      request.emit(registry::Event{.action = registry::Event::Action::Pull,
+                                                   .media_type = manifest->media_type,
+                                                   .size = manifest->bytes.size(),
+                                                   .digest = manifest->digest,
+                                                   .tag = request.route.reference->isTag()
+                                                              ? request.route.reference->tag().str()
+                                                              : std::string()});
+                      http::HeaderMap headers = request.baseHeaders();
+                      headers.set("Content-Type", manifest->media_type);
+                      headers.set("Docker-Content-Digest", manifest->digest.str());
+                      headers.set("ETag", "\"" + manifest->digest.str() + "\"");
+                      request.respond(200, std::move(headers), manifest->bytes);
+                    }));
 }
 
-void storeManifest(ApiRequest& request, const std::string& bytes) {
-  const auto& route = request.route;
+void storeManifest(Pending& pending, std::string bytes) {
+  auto& request = pending.request();
   std::string media_type(request.request().headers.get("Content-Type").value_or(""));
   if (size_t semicolon = media_type.find(';'); semicolon != std::string::npos) {
     media_type.resize(semicolon);
     while (!media_type.empty() && media_type.back() == ' ') media_type.pop_back();
   }
-  auto stored =
-      request.services().manifests.put(route.repository, *route.reference, media_type, bytes);
-  if (!stored) return request.respondError(stored.error());
-  http::HeaderMap headers = request.baseHeaders();
-  headers.set("Location", request.location(request.routes().manifestPath(route.repository,
-                                                                         stored->digest.str())));
-  headers.set("Docker-Content-Digest", stored->digest.str());
-  if (stored->subject) headers.set("OCI-Subject", stored->subject->str());
-  request.respond(201, std::move(headers));
+  request.repository().manifests().put(
+      request.context(), *request.route.reference, media_type, std::move(bytes),
+      pending.then<registry::PutManifestResult>(
+          [media_type](Pending& p, Result<registry::PutManifestResult> stored) {
+            auto& request = p.request();
+            if (!stored) return request.respondError(stored.error());
+            const auto& route = request.route;
+            request.emit(registry::Event{
+                .action = registry::Event::Action::Push,
+                .media_type = media_type,
+                .digest = stored->digest,
+                .tag = route.reference->isTag() ? route.reference->tag().str() : std::string()});
+            http::HeaderMap headers = request.baseHeaders();
+            headers.set("Location", request.location(request.routes().manifestPath(
+                                        route.repository, stored->digest.str())));
+            headers.set("Docker-Content-Digest", stored->digest.str());
+            if (stored->subject) headers.set("OCI-Subject", stored->subject->str());
+            request.respond(201, std::move(headers));
+          }));
 }
 
 // Collects a bounded manifest body, then stores it.
-class ManifestBody : public http::ExchangeObserver, public http::BodySink {
+class ManifestBody : public Pending::Part, public http::BodySink {
  public:
-  explicit ManifestBody(ApiRequest request) : request_(std::move(request)) {}
+  explicit ManifestBody(Pending& pending) : pending_(pending) {}
 
-  void start() { request_.exchange().requestBody().setSink(this); }
+  void start() { body().setSink(this); }
 
   // http::BodySink
   void onBodyData(evbuffer& data) override {
@@ -75,7 +103,7 @@ class ManifestBody : public http::ExchangeObserver, public http::BodySink {
       evbuffer_drain(&data, length);
       return;
     }
-    size_t limit = request_.options().max_manifest_bytes;
+    size_t limit = pending_.request().options().max_manifest_bytes;
     if (bytes_.size() + length > limit) {
       evbuffer_drain(&data, length);
       return fail(tooLarge(limit));
@@ -87,76 +115,78 @@ class ManifestBody : public http::ExchangeObserver, public http::BodySink {
   void onBodyEnd() override {
     if (done_) return;
     done_ = true;
-    request_.exchange().requestBody().setSink(nullptr);
-    storeManifest(request_, bytes_);
+    body().setSink(nullptr);
+    storeManifest(pending_, std::move(bytes_));
   }
   void onBodyError(const Error& /*error*/) override {
     if (done_) return;
     done_ = true;
-    request_.exchange().requestBody().setSink(nullptr);
-    request_.exchange().reset();
+    body().setSink(nullptr);
+    pending_.request().reset();
   }
 
-  // http::ExchangeObserver
-  void onExchangeReset(const Error& /*reason*/) override { done_ = true; }
+  // Pending::Part
+  void onReset() override { done_ = true; }
 
  private:
+  http::BodySource& body() { return pending_.request().exchange().requestBody(); }
+
   void fail(const Error& error) {
     done_ = true;
-    request_.exchange().requestBody().setSink(nullptr);
-    request_.respondError(error);
+    body().setSink(nullptr);
+    pending_.request().respondError(error);
   }
 
-  ApiRequest request_;
+  Pending& pending_;
   std::string bytes_;
   bool done_ = false;
 };
 
-void putManifest(ApiRequest request) {
-  if (request.options().read_only) {
-    return request.respondError(
-        Error{ErrorCode::Unsupported, "read-only mode", "the registry is in read-only mode"});
-  }
+void putManifest(Pending& pending) {
+  auto& request = pending.request();
   auto& body = request.exchange().requestBody();
   size_t limit = request.options().max_manifest_bytes;
   if (auto declared = body.declaredLength(); declared && *declared > limit) {
     return request.respondError(tooLarge(limit));
   }
-  if (body.empty()) return storeManifest(request, "");
-  auto& exchange = request.exchange();
-  auto state = std::make_unique<ManifestBody>(std::move(request));
-  ManifestBody* raw = state.get();
-  exchange.attach(std::move(state));
+  if (body.empty()) return storeManifest(pending, "");
+  auto part = std::make_unique<ManifestBody>(pending);
+  ManifestBody* raw = part.get();
+  pending.hold(std::move(part));
   raw->start();
 }
 
-void deleteManifest(ApiRequest request) {
-  if (!request.options().delete_enabled) {
-    return request.respondError(
-        Error{ErrorCode::Unsupported, "deletes are disabled", "storage.delete.enabled is false"});
-  }
-  if (request.options().read_only) {
-    return request.respondError(
-        Error{ErrorCode::Unsupported, "read-only mode", "the registry is in read-only mode"});
-  }
-  const auto& route = request.route;
-  auto& services = request.services();
+void deleteManifest(Pending& pending) {
+  auto& request = pending.request();
+  const auto& reference = *request.route.reference;
   // OCI 1.1: deleting by tag removes the tag only; by digest the manifest and its tags.
-  Result<void> removed =
-      route.reference->isTag()
-          ? services.tags.untag(route.repository, route.reference->tag())
-          : services.manifests.remove(route.repository, route.reference->digest());
-  if (!removed) return request.respondError(removed.error());
-  request.respond(202, request.baseHeaders());
+  auto deleted = pending.then<void>([](Pending& p, Result<void> removed) {
+    auto& request = p.request();
+    if (!removed) return request.respondError(removed.error());
+    const auto& reference = *request.route.reference;
+    registry::Event event{.action = registry::Event::Action::Delete};
+    if (reference.isTag()) {
+      event.tag = reference.tag().str();
+    } else {
+      event.digest = reference.digest();
+    }
+    request.emit(std::move(event));
+    request.respond(202, request.baseHeaders());
+  });
+  auto& repository = request.repository();
+  if (reference.isTag()) {
+    return repository.tags().untag(request.context(), reference.tag(), std::move(deleted));
+  }
+  repository.manifests().remove(request.context(), reference.digest(), std::move(deleted));
 }
 
 }  // namespace
 
-void handleManifest(ApiRequest request) {
-  const std::string& method = request.request().method;
-  if (method == "PUT") return putManifest(std::move(request));
-  if (method == "DELETE") return deleteManifest(std::move(request));
-  getManifest(std::move(request));
+void handleManifest(Pending& pending) {
+  const std::string& method = pending.request().request().method;
+  if (method == "PUT") return putManifest(pending);
+  if (method == "DELETE") return deleteManifest(pending);
+  getManifest(pending);
 }
 
 }  // namespace portico::api

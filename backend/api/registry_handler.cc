@@ -4,16 +4,17 @@
 
 #include "backend/api/api_request.h"
 #include "backend/api/error_response.h"
-#include "backend/api/handlers.h"
+#include "backend/api/pending.h"
+#include "backend/api/pipeline.h"
 
 namespace portico::api {
 
-RegistryHandler::RegistryHandler(Services& services, const ApiOptions& options,
-                                 log::AccessLog* access_log)
-    : services_(services), options_(options), access_log_(access_log), routes_(options.prefix) {}
+RegistryHandler::RegistryHandler(const ApiServices& services, net::Worker* worker)
+    : services_(services), worker_(worker), routes_(services.options.prefix) {}
 
 void RegistryHandler::onRequest(http::ServerExchange& exchange) {
-  ApiRequest request(exchange, services_, options_, routes_, access_log_);
+  ApiRequest request(exchange, services_.names, services_.options, routes_, services_.access_log,
+                     worker_, &services_.events);
   const auto& head = exchange.request();
   RouteMatch match = routes_.match(head.method, head.path);
 
@@ -40,24 +41,7 @@ void RegistryHandler::onRequest(http::ServerExchange& exchange) {
   }
   request.route = std::move(std::get<Route>(match));
   request.routed = true;
-  switch (request.route.kind) {
-    case RouteKind::Base:
-      return handleBase(std::move(request));
-    case RouteKind::Catalog:
-      return handleCatalog(std::move(request));
-    case RouteKind::Tags:
-      return handleTags(std::move(request));
-    case RouteKind::Blob:
-      return handleBlob(std::move(request));
-    case RouteKind::UploadStart:
-      return handleUploadStart(std::move(request));
-    case RouteKind::Upload:
-      return handleUpload(std::move(request));
-    case RouteKind::Manifest:
-      return handleManifest(std::move(request));
-    case RouteKind::Referrers:
-      return handleReferrers(std::move(request));
-  }
+  runPipeline(Pending::attach(std::move(request)), services_.access);
 }
 
 }  // namespace portico::api

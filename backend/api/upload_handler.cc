@@ -1,7 +1,11 @@
 // Blob uploads (OCI Distribution Spec "Pushing blobs"): POST to start (or monolithic with
 // ?digest=, or a cross-repository mount with ?mount=&from=), PATCH chunks, PUT ?digest= to
 // complete, GET for the status, DELETE to cancel. Request bodies stream from the exchange into
-// an UploadWriter chunk by chunk; nothing holds a whole body.
+// a BlobWriter whose writes run on the storage executor: each chunk is moved (no copy) into
+// the buffer of the next write; while one write is in flight the following chunks accumulate,
+// and the body source is paused when they pass kBodyHighWatermark and resumed below
+// kBodyLowWatermark, so an upload holds at most about twice the high watermark whatever its
+// size.
 //
 // Failures: a chunk that cannot be written (full volume: 503 UNAVAILABLE) is cut off again by
 // the UploadWriter, so a PATCH/PUT upload stays resumable at its Range. A monolithic POST
@@ -13,6 +17,7 @@
 #include <charconv>
 #include <memory>
 #include <optional>
+#include <utility>
 
 #include "backend/api/handlers.h"
 
@@ -21,9 +26,8 @@ namespace {
 
 using registry::ErrorCode;
 
-Error readOnly() {
-  return Error{ErrorCode::Unsupported, "read-only mode", "the registry is in read-only mode"};
-}
+constexpr size_t kBodyHighWatermark = size_t{512} * 1024;  // pause the body above this
+constexpr size_t kBodyLowWatermark = size_t{128} * 1024;   // resume it below this
 
 // distribution's Range header for uploads: "0-<last byte>", and "0-0" when empty.
 std::string uploadRange(uint64_t offset) {
@@ -41,8 +45,12 @@ void respondProgress(ApiRequest& request, int status, const registry::UploadSess
 }
 
 // Removes an upload nobody can resume (a failed monolithic POST); it may already be gone.
+// Fire and forget, also from onExchangeReset (the worker may be stopping): the completion runs
+// on the storage thread and does nothing.
 void discardUpload(ApiRequest& request, const registry::UploadSession& session) {
-  (void)request.services().uploads.cancel(session.repository, session.id);
+  auto ctx = std::make_shared<registry::RequestContext>(*request.context());
+  ctx->worker = nullptr;
+  request.repository().uploads().cancel(ctx, session.id, [](Result<void> /*cancelled*/) {});
 }
 
 // 201 with Location and Docker-Content-Digest of the committed blob.
@@ -96,18 +104,44 @@ struct BodyPlan {
   bool discard_on_failure = false;       // monolithic POST: remove the upload on any failure
 };
 
-// Streams the request body into an upload; then reports progress (PATCH) or commits (PUT,
-// monolithic POST).
-class UploadBody : public http::ExchangeObserver, public http::BodySink {
+// The error response; a monolithic upload is removed first.
+void failed(ApiRequest& request, const registry::UploadSession& session, const BodyPlan& plan,
+            const Error& error) {
+  if (plan.discard_on_failure) discardUpload(request, session);
+  request.respondError(error);
+}
+
+// After the body: 202 with the new offset, or commit and 201.
+void finishUpload(Pending& pending, const registry::UploadSession& session, const BodyPlan& plan) {
+  auto& request = pending.request();
+  if (!plan.commit) return respondProgress(request, 202, session);
+  request.repository().uploads().commit(
+      request.context(), session.id, *plan.commit, std::nullopt,
+      pending.then<registry::Descriptor>(
+          [session, plan](Pending& p, Result<registry::Descriptor> committed) {
+            auto& request = p.request();
+            if (!committed) return failed(request, session, plan, committed.error());
+            request.emit(registry::Event{.action = registry::Event::Action::Push,
+                                         .media_type = std::string(registry::kOctetStream),
+                                         .size = committed->size,
+                                         .digest = committed->digest});
+            respondCreated(request, session.repository, committed->digest);
+          }));
+}
+
+// Streams the request body into a BlobWriter (see the top of this file); then reports
+// progress (PATCH) or commits (PUT, monolithic POST).
+class UploadBody : public Pending::Part, public http::BodySink {
  public:
-  UploadBody(ApiRequest request, registry::UploadSession session,
-             std::unique_ptr<registry::UploadWriter> writer, BodyPlan plan)
-      : request_(std::move(request)),
+  UploadBody(Pending& pending, registry::UploadSession session,
+             std::unique_ptr<registry::BlobWriter> writer, BodyPlan plan)
+      : pending_(pending),
         session_(std::move(session)),
         writer_(std::move(writer)),
-        plan_(std::move(plan)) {}
+        plan_(std::move(plan)),
+        accumulated_(evbuffer_new()) {}
 
-  void start() { request_.exchange().requestBody().setSink(this); }
+  void start() { body().setSink(this); }
 
   // http::BodySink
   void onBodyData(evbuffer& data) override {
@@ -115,91 +149,155 @@ class UploadBody : public http::ExchangeObserver, public http::BodySink {
       evbuffer_drain(&data, evbuffer_get_length(&data));
       return;
     }
-    auto written = writer_->write(data);
-    if (!written) fail(written.error());
+    evbuffer_add_buffer(accumulated_.get(), &data);  // moves the chains, no copy
+    if (!in_flight_) return startWrite();
+    if (!paused_ && evbuffer_get_length(accumulated_.get()) > kBodyHighWatermark) {
+      paused_ = true;
+      body().pause();
+    }
   }
   void onBodyEnd() override {
     if (done_) return;
-    done_ = true;
-    request_.exchange().requestBody().setSink(nullptr);
-    session_.offset = writer_->offset();
-    auto closed = writer_->close();
-    writer_.reset();
-    if (!closed) return failed(request_, session_, plan_, closed.error());
-    finishUpload(request_, session_, plan_);
+    body_ended_ = true;
+    body().setSink(nullptr);
+    if (in_flight_) return;  // written() goes on
+    if (evbuffer_get_length(accumulated_.get()) > 0) return startWrite();
+    closeWriter();
   }
   void onBodyError(const Error& /*error*/) override {
     if (done_) return;
     done_ = true;
-    request_.exchange().requestBody().setSink(nullptr);
+    body().setSink(nullptr);
     writer_.reset();  // the bytes received so far stay; a PATCH/PUT client may resume
-    if (plan_.discard_on_failure) discardUpload(request_, session_);
-    request_.exchange().reset();
+    auto& request = pending_.request();
+    if (plan_.discard_on_failure) discardUpload(request, session_);
+    request.reset();
   }
 
-  // http::ExchangeObserver
-  void onExchangeReset(const Error& /*reason*/) override {
+  // Pending::Part
+  void onReset() override {
     const bool streaming = !done_;
     done_ = true;
     writer_.reset();
-    if (streaming && plan_.discard_on_failure) discardUpload(request_, session_);
-  }
-
-  // After the body: 202 with the new offset, or commit and 201.
-  static void finishUpload(ApiRequest& request, const registry::UploadSession& session,
-                           const BodyPlan& plan) {
-    if (!plan.commit) return respondProgress(request, 202, session);
-    auto committed =
-        request.services().uploads.commit(session.repository, session.id, *plan.commit);
-    if (!committed) return failed(request, session, plan, committed.error());
-    respondCreated(request, session.repository, committed->digest);
-  }
-
-  // The error response; a monolithic upload is removed first.
-  static void failed(ApiRequest& request, const registry::UploadSession& session,
-                     const BodyPlan& plan, const Error& error) {
-    if (plan.discard_on_failure) discardUpload(request, session);
-    request.respondError(error);
+    if (streaming && plan_.discard_on_failure) discardUpload(pending_.request(), session_);
   }
 
  private:
-  void fail(const Error& error) {
-    done_ = true;
-    request_.exchange().requestBody().setSink(nullptr);
-    writer_.reset();
-    failed(request_, session_, plan_, error);
+  http::BodySource& body() { return pending_.request().exchange().requestBody(); }
+
+  // Hands everything accumulated to one write on the storage executor.
+  void startWrite() {
+    in_flight_ = true;
+    net::EvbufferPtr chunk(evbuffer_new());
+    evbuffer_add_buffer(chunk.get(), accumulated_.get());
+    if (paused_ && evbuffer_get_length(accumulated_.get()) < kBodyLowWatermark) {
+      paused_ = false;
+      body().resume();
+    }
+    writer_->write(pending_.request().context(), std::move(chunk),
+                   pending_.then<void>([](Pending& p, Result<void> written) {
+                     static_cast<UploadBody*>(p.part())->written(written);
+                   }));
   }
 
-  ApiRequest request_;
+  void written(const Result<void>& result) {
+    in_flight_ = false;
+    if (done_) return;
+    if (!result) return fail(result.error());
+    if (evbuffer_get_length(accumulated_.get()) > 0) return startWrite();
+    if (body_ended_) closeWriter();
+  }
+
+  // The whole body is written: close the chunk, then progress or commit.
+  void closeWriter() {
+    done_ = true;
+    session_.offset = writer_->offset();
+    auto writer = std::move(writer_);
+    writer->close(
+        pending_.request().context(),
+        pending_.then<void>([session = session_, plan = plan_](Pending& p, Result<void> closed) {
+          if (!closed) return failed(p.request(), session, plan, closed.error());
+          finishUpload(p, session, plan);
+        }));
+  }
+
+  void fail(const Error& error) {
+    done_ = true;
+    body().setSink(nullptr);
+    writer_.reset();
+    failed(pending_.request(), session_, plan_, error);
+  }
+
+  Pending& pending_;
   registry::UploadSession session_;
-  std::unique_ptr<registry::UploadWriter> writer_;
+  std::unique_ptr<registry::BlobWriter> writer_;
   BodyPlan plan_;
+  net::EvbufferPtr accumulated_;  // chunks that arrived while a write was in flight
+  bool in_flight_ = false;
+  bool paused_ = false;
+  bool body_ended_ = false;
   bool done_ = false;
 };
 
 // Appends the request body (if any) to `session`, then progress or commit.
-void receiveBody(ApiRequest request, registry::UploadSession session, BodyPlan plan) {
-  auto& body = request.exchange().requestBody();
-  if (body.empty() && plan.commit) return UploadBody::finishUpload(request, session, plan);
-  auto writer = request.services().uploads.append(session, plan.range_start);
-  if (!writer) return UploadBody::failed(request, session, plan, writer.error());
-  if (body.empty()) {
-    session.offset = (*writer)->offset();
-    auto closed = (*writer)->close();
-    if (!closed) return UploadBody::failed(request, session, plan, closed.error());
-    return UploadBody::finishUpload(request, session, plan);
+void receiveBody(Pending& pending, registry::UploadSession session, BodyPlan plan) {
+  auto& request = pending.request();
+  if (request.exchange().requestBody().empty() && plan.commit) {
+    return finishUpload(pending, session, plan);
   }
-  auto& exchange = request.exchange();
-  auto state = std::make_unique<UploadBody>(std::move(request), std::move(session),
-                                            std::move(*writer), std::move(plan));
-  UploadBody* raw = state.get();
-  exchange.attach(std::move(state));
-  raw->start();
+  auto range_start = plan.range_start;
+  request.repository().uploads().append(
+      request.context(), session, range_start,
+      pending.then<std::unique_ptr<registry::BlobWriter>>(
+          [session, plan](Pending& p,
+                          Result<std::unique_ptr<registry::BlobWriter>> writer) mutable {
+            auto& request = p.request();
+            if (!writer) return failed(request, session, plan, writer.error());
+            if (request.exchange().requestBody().empty()) {
+              session.offset = (*writer)->offset();
+              (*writer)->close(request.context(),
+                               p.then<void>([session, plan](Pending& p, Result<void> closed) {
+                                 if (!closed) {
+                                   return failed(p.request(), session, plan, closed.error());
+                                 }
+                                 finishUpload(p, session, plan);
+                               }));
+              return;
+            }
+            auto part = std::make_unique<UploadBody>(p, std::move(session), std::move(*writer),
+                                                     std::move(plan));
+            UploadBody* raw = part.get();
+            p.hold(std::move(part));
+            raw->start();
+          }));
 }
 
-void startUpload(ApiRequest request) {
-  auto& services = request.services();
-  const auto& repo = request.route.repository;
+// A new upload (202), or a monolithic one (?digest=) receiving its body.
+void startNewUpload(Pending& pending) {
+  auto& request = pending.request();
+  std::optional<crypto::Digest> monolithic;
+  if (request.request().queryParam("digest")) {
+    auto digest = digestParam(request);
+    if (!digest) return request.respondError(digest.error());
+    monolithic = *digest;
+  }
+  request.repository().uploads().start(
+      request.context(),
+      pending.then<registry::UploadSession>(
+          [monolithic](Pending& p, Result<registry::UploadSession> session) {
+            if (!session) return p.request().respondError(session.error());
+            if (monolithic) {
+              return receiveBody(p, *session,
+                                 BodyPlan{std::nullopt, monolithic, /*discard_on_failure=*/true});
+            }
+            respondProgress(p.request(), 202, *session);
+          }));
+}
+
+}  // namespace
+
+void handleUploadStart(Pending& pending) {
+  auto& request = pending.request();
   // Cross-repository mount; any failure falls back to a normal upload (202), as the spec says.
   auto mount = request.request().queryParam("mount");
   auto from = request.request().queryParam("from");
@@ -207,56 +305,52 @@ void startUpload(ApiRequest request) {
     auto digest = registry::parseDigest(*mount);
     auto source = registry::Repository::parse(*from);
     if (digest && source) {
-      auto mounted = services.layers.mount(*source, repo, *digest);
-      if (mounted) return respondCreated(request, repo, mounted->digest);
+      return request.repository().blobs().mount(
+          request.context(), *source, *digest,
+          pending.then<registry::Descriptor>(
+              [from = source->str()](Pending& p, Result<registry::Descriptor> mounted) {
+                if (!mounted) return startNewUpload(p);
+                auto& request = p.request();
+                request.emit(registry::Event{.action = registry::Event::Action::Mount,
+                                             .media_type = std::string(registry::kOctetStream),
+                                             .size = mounted->size,
+                                             .digest = mounted->digest,
+                                             .from_repository = from});
+                respondCreated(request, request.route.repository, mounted->digest);
+              }));
     }
   }
-  std::optional<crypto::Digest> monolithic;
-  if (request.request().queryParam("digest")) {
-    auto digest = digestParam(request);
-    if (!digest) return request.respondError(digest.error());
-    monolithic = *digest;
-  }
-  auto session = services.uploads.start(repo);
-  if (!session) return request.respondError(session.error());
-  if (monolithic) {
-    return receiveBody(std::move(request), *session,
-                       BodyPlan{std::nullopt, monolithic, /*discard_on_failure=*/true});
-  }
-  respondProgress(request, 202, *session);
+  startNewUpload(pending);
 }
 
-}  // namespace
-
-void handleUploadStart(ApiRequest request) {
-  if (request.options().read_only) return request.respondError(readOnly());
-  startUpload(std::move(request));
-}
-
-void handleUpload(ApiRequest request) {
-  const std::string& method = request.request().method;
-  if (request.options().read_only && method != "GET" && method != "HEAD") {
-    return request.respondError(readOnly());
-  }
-  auto& uploads = request.services().uploads;
-  auto session = uploads.resume(request.route.repository, request.route.upload_id);
-  if (!session) return request.respondError(session.error());
-
-  if (method == "GET" || method == "HEAD") return respondProgress(request, 204, *session);
-  if (method == "DELETE") {
-    auto cancelled = uploads.cancel(session->repository, session->id);
-    if (!cancelled) return request.respondError(cancelled.error());
-    return request.respond(204, request.baseHeaders());
-  }
-  auto range_start = contentRangeStart(request);
-  if (!range_start) return request.respondError(range_start.error());
-  if (method == "PATCH") {
-    return receiveBody(std::move(request), *session, BodyPlan{*range_start, std::nullopt});
-  }
-  // PUT ?digest=: the final chunk (optional), then commit.
-  auto digest = digestParam(request);
-  if (!digest) return request.respondError(digest.error());
-  receiveBody(std::move(request), *session, BodyPlan{*range_start, *digest});
+void handleUpload(Pending& pending) {
+  auto& request = pending.request();
+  request.repository().uploads().resume(
+      request.context(), request.route.upload_id,
+      pending.then<registry::UploadSession>([](Pending& p,
+                                               Result<registry::UploadSession> session) {
+        auto& request = p.request();
+        if (!session) return request.respondError(session.error());
+        const std::string& method = request.request().method;
+        if (method == "GET" || method == "HEAD") return respondProgress(request, 204, *session);
+        if (method == "DELETE") {
+          return request.repository().uploads().cancel(
+              request.context(), session->id, p.then<void>([](Pending& p, Result<void> cancelled) {
+                auto& request = p.request();
+                if (!cancelled) return request.respondError(cancelled.error());
+                request.respond(204, request.baseHeaders());
+              }));
+        }
+        auto range_start = contentRangeStart(request);
+        if (!range_start) return request.respondError(range_start.error());
+        if (method == "PATCH") {
+          return receiveBody(p, *session, BodyPlan{*range_start, std::nullopt});
+        }
+        // PUT ?digest=: the final chunk (optional), then commit.
+        auto digest = digestParam(request);
+        if (!digest) return request.respondError(digest.error());
+        receiveBody(p, *session, BodyPlan{*range_start, *digest});
+      }));
 }
 
 }  // namespace portico::api

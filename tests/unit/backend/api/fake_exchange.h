@@ -1,12 +1,15 @@
 #pragma once
 // FakeExchange: an http::ServerExchange without sockets for handler unit tests. The request
-// body is handed to the sink in chunks when deliverBody() runs; the response (head, body,
-// sendFile bytes) is recorded.
+// body is handed to the sink in chunks when deliverBody() runs, or, with `defer` set (a loop
+// to run tasks on, e.g. a net::Worker's post), by itself from that loop once a sink is
+// attached, honouring pause()/resume() as the engine does; the response (head, body,
+// sendFile bytes) is recorded, and `on_end` is called when it finishes or resets.
 
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <unistd.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,10 +27,50 @@ class FakeBody : public http::BodySource {
   http::BodySink* sink = nullptr;
   uint64_t received = 0;
   bool ended = false;
+  // Automatic delivery (see the top of this file).
+  std::function<void(std::function<void()>)> defer;
+  size_t chunk = 7;
+  size_t offset = 0;
+  bool paused = false;
+  bool scheduled = false;
+  size_t pauses = 0;  // times the sink paused the body
 
-  void setSink(http::BodySink* s) override { sink = s; }
-  void pause() override {}
-  void resume() override {}
+  void setSink(http::BodySink* s) override {
+    sink = s;
+    schedule();
+  }
+  void pause() override {
+    if (!paused) ++pauses;
+    paused = true;
+  }
+  void resume() override {
+    paused = false;
+    schedule();
+  }
+  // Delivers from the loop until paused, detached or done.
+  void schedule() {
+    if (!defer || sink == nullptr || paused || ended || scheduled) return;
+    scheduled = true;
+    defer([this] {
+      scheduled = false;
+      deliverSome();
+    });
+  }
+  void deliverSome() {
+    while (sink != nullptr && !paused && offset < data.size()) {
+      size_t n = std::min(chunk, data.size() - offset);
+      evbuffer* buffer = evbuffer_new();
+      evbuffer_add(buffer, data.data() + offset, n);
+      received += n;
+      offset += n;
+      sink->onBodyData(*buffer);
+      evbuffer_free(buffer);
+    }
+    if (sink != nullptr && !paused && offset >= data.size() && !ended) {
+      ended = true;
+      sink->onBodyEnd();
+    }
+  }
   std::optional<uint64_t> declaredLength() const override {
     if (!has_body || chunked) return std::nullopt;
     return data.size();
@@ -52,6 +95,7 @@ class FakeExchange : public http::ServerExchange {
   std::string response_body;
   bool finished = false;
   bool was_reset = false;
+  std::function<void()> on_end;
 
   // Feeds the body to the attached sink in `chunk`-byte pieces, then ends it.
   void deliverBody(size_t chunk = 7) {
@@ -90,8 +134,14 @@ class FakeExchange : public http::ServerExchange {
     response_body += chunk;
     close(fd);
   }
-  void finish() override { finished = true; }
-  void reset() override { was_reset = true; }
+  void finish() override {
+    finished = true;
+    if (on_end) on_end();
+  }
+  void reset() override {
+    was_reset = true;
+    if (on_end) on_end();
+  }
   bool outputBlocked() const override { return false; }
   bool headSent() const override { return response.has_value(); }
   uint64_t bytesSent() const override { return response_body.size(); }

@@ -1,10 +1,18 @@
+#include <atomic>
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <functional>
+#include <future>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "backend/api/access.h"
 #include "backend/api/registry_handler.h"
-#include "backend/api/services.h"
+#include "backend/registry/events.h"
+#include "backend/registry/local_services.h"
+#include "backend/storage/executor.h"
 #include "backend/storage/layout.h"
 #include "backend/storage/memory_driver.h"
 #include "common/crypto/digest.h"
@@ -28,39 +36,78 @@ struct Reply {
   std::string errorCode() const { return json::parse(body)["errors"][0]["code"]; }
 };
 
-// A registry over a MemoryDriver, driven through RegistryHandler without sockets.
+// A registry over a MemoryDriver, driven through RegistryHandler without sockets: the handler
+// runs on a real worker loop, its storage calls on a real StorageExecutor, as in the server.
 struct Registry {
   portico::storage::MemoryDriver driver;
-  portico::api::Services services{driver};
+  portico::storage::StorageExecutor executor{2};
+  portico::registry::LocalNamespace names{driver, executor};
   portico::api::ApiOptions options;
+  portico::api::AllowAll access;
+  portico::registry::NullEventSink null_events;
+  portico::registry::EventSink* events = &null_events;
+  portico::api::AccessController* controller = &access;
+  portico::registry::Namespace* ns = &names;  // a decorator may wrap it
+  portico::net::Worker worker{0};
+
+  Registry() { REQUIRE(worker.start()); }
+  ~Registry() {
+    worker.requestStop();
+    worker.join();
+  }
+
+  // Runs `task` on the worker and waits for it.
+  void onWorker(std::function<void()> task) {
+    std::promise<void> done;
+    worker.post([&] {
+      task();
+      done.set_value();
+    });
+    done.get_future().wait();
+  }
 
   Reply call(const std::string& method, const std::string& target,
              std::vector<std::pair<std::string, std::string>> headers = {},
              std::optional<std::string> body = std::nullopt, size_t chunk = 7) {
-    portico::api::RegistryHandler handler(services, options, nullptr);
-    FakeExchange exchange;
-    exchange.head.method = method;
-    exchange.head.target = target;
+    portico::api::RegistryHandler handler(
+        portico::api::ApiServices{*ns, options, *controller, *events, nullptr}, &worker);
+    auto exchange = std::make_unique<FakeExchange>();
+    exchange->head.method = method;
+    exchange->head.target = target;
     size_t q = target.find('?');
-    exchange.head.path = target.substr(0, q);
-    exchange.head.query = q == std::string::npos ? "" : target.substr(q + 1);
-    exchange.head.headers.add("Host", "registry.test:5000");
-    for (auto& [name, value] : headers) exchange.head.headers.add(name, value);
+    exchange->head.path = target.substr(0, q);
+    exchange->head.query = q == std::string::npos ? "" : target.substr(q + 1);
+    exchange->head.headers.add("Host", "registry.test:5000");
+    for (auto& [name, value] : headers) exchange->head.headers.add(name, value);
     if (body) {
-      exchange.body.has_body = true;
-      exchange.body.data = *body;
+      exchange->body.has_body = true;
+      exchange->body.data = *body;
     }
-    handler.onRequest(exchange);
-    if (!exchange.finished) exchange.deliverBody(chunk);
+    exchange->body.chunk = chunk;
+    exchange->body.defer = [this](std::function<void()> task) { worker.post(std::move(task)); };
+    std::promise<void> ended;
+    exchange->on_end = [&ended] { ended.set_value(); };
+    onWorker([&] { handler.onRequest(*exchange); });
+    // A safety net only: a handler that never answers fails here instead of hanging.
+    REQUIRE(ended.get_future().wait_for(std::chrono::seconds(30)) == std::future_status::ready);
     Reply reply;
-    REQUIRE(exchange.response.has_value());
-    reply.status = exchange.response->status;
-    reply.headers = exchange.response->headers;
-    reply.body = exchange.response_body;
-    reply.finished = exchange.finished;
+    bool answered = false;
+    onWorker([&] {
+      exchange->on_end = nullptr;
+      answered = exchange->response.has_value();
+      if (!answered) return exchange.reset();
+      reply.status = exchange->response->status;
+      reply.headers = exchange->response->headers;
+      reply.body = exchange->response_body;
+      reply.finished = exchange->finished;
+      pauses = exchange->body.pauses;
+      exchange.reset();  // its Pending goes on the loop, as in the server
+    });
+    REQUIRE(answered);
     CHECK(reply.header("Docker-Distribution-Api-Version") == "registry/2.0");
     return reply;
   }
+  size_t pauses = 0;  // body pauses of the last call
 
   // Pushes a blob monolithically; returns its digest.
   std::string pushBlob(const std::string& repo, const std::string& content) {
@@ -416,4 +463,196 @@ TEST_CASE("configured http.headers are on every response", "[handlers]") {
   registry.options.headers = {{"X-Content-Type-Options", "nosniff"}};
   CHECK(registry.call("GET", "/v2/").header("X-Content-Type-Options") == "nosniff");
   CHECK(registry.call("GET", "/v2/x/tags/list").header("X-Content-Type-Options") == "nosniff");
+}
+
+// ---------------------------------------------------------------------------------------
+// The pipeline: policy in one place, the AccessController, events, decorators.
+
+namespace {
+
+// Denies everything with a fixed decision.
+class DenyAll : public portico::api::AccessController {
+ public:
+  explicit DenyAll(portico::api::AccessDecision decision) : decision_(std::move(decision)) {}
+  void authorize(const portico::http::RequestHead& /*head*/,
+                 const std::vector<portico::api::Access>& access,
+                 std::function<void(portico::api::AccessDecision)> done) override {
+    asked = access;
+    done(decision_);
+  }
+  std::vector<portico::api::Access> asked;
+
+ private:
+  portico::api::AccessDecision decision_;
+};
+
+// Records every event (the worker emits; the test reads after the call).
+class RecordingSink : public portico::registry::EventSink {
+ public:
+  void emit(const portico::registry::RequestContext& ctx, portico::registry::Event event) override {
+    std::lock_guard lock(mutex);
+    events.push_back(std::move(event));
+    request_ids.push_back(ctx.request_id);
+  }
+  std::mutex mutex;
+  std::vector<portico::registry::Event> events;
+  std::vector<std::string> request_ids;
+};
+
+// Counts BlobService::stat calls; forwards everything else (the decorator pattern).
+class CountingBlobs : public portico::registry::ForwardingBlobService {
+ public:
+  CountingBlobs(portico::registry::BlobService& inner, std::atomic<int>& count)
+      : ForwardingBlobService(inner), count_(count) {}
+  void stat(const portico::registry::Context& ctx, const Digest& digest,
+            portico::registry::Done<portico::registry::Descriptor> done) override {
+    ++count_;
+    ForwardingBlobService::stat(ctx, digest, std::move(done));
+  }
+
+ private:
+  std::atomic<int>& count_;
+};
+
+class CountingRepository : public portico::registry::ForwardingRepositoryService {
+ public:
+  CountingRepository(std::unique_ptr<portico::registry::RepositoryService> inner,
+                     std::atomic<int>& count)
+      : ForwardingRepositoryService(std::move(inner)), blobs_(inner_->blobs(), count) {}
+  portico::registry::BlobService& blobs() override { return blobs_; }
+
+ private:
+  CountingBlobs blobs_;
+};
+
+class CountingNamespace : public portico::registry::ForwardingNamespace {
+ public:
+  using ForwardingNamespace::ForwardingNamespace;
+  std::unique_ptr<portico::registry::RepositoryService> repository(
+      const portico::registry::Repository& name) override {
+    return std::make_unique<CountingRepository>(ForwardingNamespace::repository(name), stats);
+  }
+  std::atomic<int> stats{0};
+};
+
+}  // namespace
+
+TEST_CASE("policy: read-only refuses every write route with 405, reads pass", "[pipeline]") {
+  Registry registry;
+  std::string digest = registry.pushBlob("lib/app", "content");
+  registry.options.read_only = true;
+  registry.options.delete_enabled = true;
+  const std::vector<std::pair<std::string, std::string>> writes = {
+      {"POST", "/v2/lib/app/blobs/uploads/"},
+      {"POST", "/v2/lib/app/blobs/uploads/?digest=" + digest},
+      {"PATCH", "/v2/lib/app/blobs/uploads/0f0e0d0c-0b0a-4908-8706-050403020100"},
+      {"PUT", "/v2/lib/app/blobs/uploads/0f0e0d0c-0b0a-4908-8706-050403020100?digest=" + digest},
+      {"DELETE", "/v2/lib/app/blobs/uploads/0f0e0d0c-0b0a-4908-8706-050403020100"},
+      {"PUT", "/v2/lib/app/manifests/v1"},
+      {"DELETE", "/v2/lib/app/manifests/v1"},
+      {"DELETE", "/v2/lib/app/blobs/" + digest},
+  };
+  for (const auto& [method, target] : writes) {
+    INFO(method << " " << target);
+    Reply r = registry.call(method, target, {}, std::string("x"));
+    CHECK(r.status == 405);
+    CHECK(r.errorCode() == "UNSUPPORTED");
+    CHECK(r.body.find("read-only mode") != std::string::npos);
+  }
+  CHECK(registry.call("HEAD", "/v2/lib/app/blobs/" + digest).status == 200);
+  CHECK(registry.call("GET", "/v2/lib/app/blobs/" + digest).status == 200);
+  CHECK(registry.call("GET", "/v2/_catalog").status == 200);
+}
+
+TEST_CASE("policy: disabled deletes refuse DELETE of blobs and manifests, not uploads",
+          "[pipeline]") {
+  Registry registry;
+  std::string digest = registry.pushBlob("lib/app", "content");
+  registry.options.delete_enabled = false;
+  for (const auto& target :
+       {"/v2/lib/app/blobs/" + digest, std::string("/v2/lib/app/manifests/v1")}) {
+    Reply r = registry.call("DELETE", target);
+    CHECK(r.status == 405);
+    CHECK(r.body.find("storage.delete.enabled is false") != std::string::npos);
+  }
+  // Cancelling an upload is not a delete of content: the handler answers (unknown upload).
+  Reply cancel =
+      registry.call("DELETE", "/v2/lib/app/blobs/uploads/0f0e0d0c-0b0a-4908-8706-050403020100");
+  CHECK(cancel.status == 404);
+  CHECK(cancel.errorCode() == "BLOB_UPLOAD_UNKNOWN");
+  CHECK(registry.call("HEAD", "/v2/lib/app/blobs/" + digest).status == 200);
+}
+
+TEST_CASE("an AccessController's denial is rendered with its status and headers", "[pipeline]") {
+  Registry registry;
+  std::string digest = registry.pushBlob("lib/app", "content");
+
+  portico::api::AccessDecision unauthorized;
+  unauthorized.allowed = false;
+  unauthorized.error = portico::Error{portico::registry::ErrorCode::Unauthorized,
+                                      "authentication required", "no credentials"};
+  unauthorized.headers = {{"WWW-Authenticate", "Bearer realm=\"https://auth.test/token\""}};
+  DenyAll deny(unauthorized);
+  registry.controller = &deny;
+  Reply r = registry.call("HEAD", "/v2/lib/app/blobs/" + digest);
+  CHECK(r.status == 401);
+  CHECK(r.header("WWW-Authenticate") == "Bearer realm=\"https://auth.test/token\"");
+  CHECK(deny.asked == std::vector<portico::api::Access>{{"repository", "lib/app", "pull"}});
+
+  portico::api::AccessDecision denied;
+  denied.allowed = false;
+  denied.error = portico::Error{portico::registry::ErrorCode::Denied, "denied", "push"};
+  DenyAll forbid(denied);
+  registry.controller = &forbid;
+  Reply put = registry.call("PUT", "/v2/lib/app/manifests/v1", {}, std::string("{}"));
+  CHECK(put.status == 403);
+  CHECK(put.errorCode() == "DENIED");
+  // The denial comes before the policy: read-only does not tell an unauthorized client more.
+  registry.options.read_only = true;
+  registry.controller = &deny;
+  CHECK(registry.call("PUT", "/v2/lib/app/manifests/v1", {}, std::string("{}")).status == 401);
+}
+
+TEST_CASE("events are emitted after success, not after a failure", "[pipeline]") {
+  Registry registry;
+  RecordingSink sink;
+  registry.events = &sink;
+  std::string digest = registry.pushBlob("lib/app", "content");
+  REQUIRE(sink.events.size() == 1);
+  CHECK(sink.events[0].action == portico::registry::Event::Action::Push);
+  CHECK(sink.events[0].repository == "lib/app");
+  CHECK(sink.events[0].digest->str() == digest);
+  CHECK(sink.events[0].size == 7);
+  CHECK_FALSE(sink.request_ids[0].empty());
+
+  CHECK(registry.call("GET", "/v2/lib/app/blobs/" + digest).status == 200);
+  REQUIRE(sink.events.size() == 2);
+  CHECK(sink.events[1].action == portico::registry::Event::Action::Pull);
+
+  // Failures report nothing: a wrong digest, an unknown blob, a refused delete.
+  Reply bad = registry.call("POST", "/v2/lib/app/blobs/uploads/?digest=" + digest, {},
+                            std::string("other content"));
+  CHECK(bad.status == 400);
+  CHECK(registry.call("GET", "/v2/lib/app/blobs/" + Digest::of("nothing").str()).status == 404);
+  CHECK(registry.call("DELETE", "/v2/lib/app/blobs/" + digest).status == 405);
+  CHECK(sink.events.size() == 2);
+
+  registry.options.delete_enabled = true;
+  CHECK(registry.call("DELETE", "/v2/lib/app/blobs/" + digest).status == 202);
+  REQUIRE(sink.events.size() == 3);
+  CHECK(sink.events[2].action == portico::registry::Event::Action::Delete);
+}
+
+TEST_CASE("a decorator wraps BlobService::stat through the real pipeline", "[pipeline]") {
+  Registry registry;
+  std::string digest = registry.pushBlob("lib/app", "content");
+  CountingNamespace counting(registry.names);
+  registry.ns = &counting;
+  CHECK(registry.call("HEAD", "/v2/lib/app/blobs/" + digest).status == 200);
+  CHECK(registry.call("GET", "/v2/lib/app/blobs/" + digest).status == 200);
+  CHECK(counting.stats == 2);
+  // Everything it does not override is forwarded: uploads and manifests work through it.
+  registry.pushImage("lib/app", "v1", "layer");
+  CHECK(registry.call("GET", "/v2/lib/app/manifests/v1").status == 200);
+  CHECK(counting.stats == 2);
 }

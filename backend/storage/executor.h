@@ -1,0 +1,77 @@
+#pragma once
+// StorageExecutor: the registry's storage threads. Every call that can block on a disk or a
+// network (driver calls, hashing, fsync, directory walks) runs here, never on a worker's
+// event loop; the result comes back to the worker that asked, through net::Worker::post, and
+// the completion runs there (so completions need no locks, like everything on a worker).
+//
+//   worker thread                       storage thread
+//   run(worker, work, done) ──queue──►  r = work()
+//                                       worker->post(done(r))
+//   done(r)  ◄─────────────eventfd──────┘
+//
+// With a null worker (command-line tools, tests without a loop) `done` runs on the storage
+// thread right after `work`. The pool is a fixed set of threads over one FIFO queue; size it
+// with storage.filesystem.maxthreads (distribution's key; the default is defaultThreads()).
+// What this does not do: cancel queued work (a completion whose request has gone checks that
+// itself, see api::Pending), or order calls (two calls may finish in either order).
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "common/net/worker.h"
+#include "common/result.h"
+
+namespace portico::storage {
+
+// A completion: runs on the worker that started the call.
+template <typename T>
+using Done = std::function<void(Result<T>)>;
+
+class StorageExecutor {
+ public:
+  // Starts `threads` storage threads (at least one).
+  explicit StorageExecutor(size_t threads = defaultThreads());
+  // Runs what is queued, then joins the threads.
+  ~StorageExecutor();
+  StorageExecutor(const StorageExecutor&) = delete;
+  StorageExecutor& operator=(const StorageExecutor&) = delete;
+
+  // Runs `work` on a storage thread, then `done(result)` on `worker` (see the top of this file).
+  template <typename T, typename Work>
+  void run(net::Worker* worker, Work&& work, Done<T> done) {
+    submit([worker, work = std::forward<Work>(work), done = std::move(done)]() mutable {
+      auto result = std::make_shared<Result<T>>(work());
+      if (worker == nullptr) return done(std::move(*result));
+      worker->post([done = std::move(done), result]() mutable { done(std::move(*result)); });
+    });
+  }
+
+  // Runs `task` on a storage thread (no completion).
+  void submit(std::function<void()> task);
+
+  // Tasks queued and not yet started (metrics).
+  size_t queueLength();
+  size_t threads() const { return threads_.size(); }
+
+  // distribution's default for storage.filesystem.maxthreads is 100 (it bounds goroutines
+  // blocked in syscalls); threads here are real, so the default is 4 per core, at least 8.
+  static size_t defaultThreads();
+
+ private:
+  void loop();
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<std::function<void()>> queue_;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace portico::storage

@@ -1,0 +1,78 @@
+// StorageExecutor: work runs on storage threads, completions on the worker that asked.
+
+#include "backend/storage/executor.h"
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <future>
+#include <thread>
+
+#include "common/net/worker.h"
+
+using portico::Error;
+using portico::Result;
+using portico::net::Worker;
+using portico::storage::StorageExecutor;
+
+TEST_CASE("work runs on a storage thread and its completion on the worker that asked",
+          "[executor]") {
+  Worker worker(0);
+  REQUIRE(worker.start());
+  StorageExecutor executor(2);
+  std::promise<std::pair<bool, bool>> where;  // {work off the worker, done on the worker}
+  std::atomic<bool> work_in_worker{true};
+  worker.post([&] {
+    executor.run<int>(
+        &worker,
+        [&] {
+          work_in_worker = worker.inThread();
+          return Result<int>(42);
+        },
+        [&](Result<int> result) {
+          REQUIRE(result);
+          CHECK(*result == 42);
+          where.set_value({!work_in_worker.load(), worker.inThread()});
+        });
+  });
+  auto [off_loop, on_worker] = where.get_future().get();
+  CHECK(off_loop);
+  CHECK(on_worker);
+}
+
+TEST_CASE("errors travel to the completion unchanged", "[executor]") {
+  StorageExecutor executor(1);
+  std::promise<std::string> message;
+  executor.run<void>(
+      nullptr, [] { return Result<void>(Error(std::errc::io_error, "disk on fire")); },
+      [&](Result<void> result) { message.set_value(result ? "" : result.error().message()); });
+  CHECK(message.get_future().get() == "disk on fire");
+}
+
+TEST_CASE("a blocked storage thread does not hold back work queued behind it on another thread",
+          "[executor]") {
+  StorageExecutor executor(2);
+  std::promise<void> release;
+  auto released = release.get_future().share();
+  std::promise<void> blocked_started;
+  executor.submit([&] {
+    blocked_started.set_value();
+    released.wait();
+  });
+  blocked_started.get_future().wait();
+  std::promise<int> other;
+  executor.run<int>(
+      nullptr, [] { return Result<int>(7); },
+      [&](Result<int> result) { other.set_value(*result); });
+  CHECK(other.get_future().get() == 7);  // answered while the first thread is still blocked
+  release.set_value();
+}
+
+TEST_CASE("destruction runs what is queued", "[executor]") {
+  std::atomic<int> ran{0};
+  {
+    StorageExecutor executor(1);
+    for (int i = 0; i < 100; ++i) executor.submit([&] { ++ran; });
+  }
+  CHECK(ran == 100);
+}
