@@ -117,6 +117,7 @@ Parser::~Parser() = default;
 void Parser::resetScanner() {
   scan_ = ScanState::LeadingLine;
   scan_prev_ = 0;
+  scan_prev_space_ = false;
   start_line_bytes_ = 0;
   header_bytes_ = 0;
   header_lines_ = 0;
@@ -149,6 +150,13 @@ Result<void> Parser::scanHead(const char* data, size_t len) {
       const size_t run = ordinaryRun(data + i, len - i);
       if (run > 0) {
         if (scan_ == ScanState::StartLine) {
+          if (type_ == Type::Request) {
+            std::string_view bytes(data + i, run);
+            if ((scan_prev_space_ && bytes.front() == ' ') || bytes.find("  ") != bytes.npos) {
+              return fail(ParseError::Malformed, "two spaces in the request line (RFC 9112 §3)");
+            }
+            scan_prev_space_ = bytes.back() == ' ';
+          }
           start_line_bytes_ += run;
           if (start_line_bytes_ > limits_.request_line_bytes) {
             return fail(
@@ -194,6 +202,12 @@ Result<void> Parser::scanHead(const char* data, size_t len) {
         if (c != '\r' && isControl(static_cast<unsigned char>(c))) {
           return fail(ParseError::Malformed, "control character in the start line");
         }
+        // RFC 9112 §3: method SP request-target SP HTTP-version, one SP each (the target has
+        // none); http-parser's non-strict build skips extra spaces.
+        if (type_ == Type::Request && c == ' ' && scan_prev_space_) {
+          return fail(ParseError::Malformed, "two spaces in the request line (RFC 9112 §3)");
+        }
+        scan_prev_space_ = c == ' ';
         if (++start_line_bytes_ > limits_.request_line_bytes) {
           return fail(type_ == Type::Request ? ParseError::UriTooLong : ParseError::HeaderTooLarge,
                       "start line too long");
@@ -369,6 +383,10 @@ int Parser::onHeadersComplete() {
   bool has_length = headers.has("content-length");
   if (!te.empty() && has_length) {
     return failInCallback(ParseError::ConflictingFraming, "Content-Length with Transfer-Encoding");
+  }
+  if (!te.empty() && version == Version{1, 0}) {
+    // RFC 9112 §6.1: Transfer-Encoding in an HTTP/1.0 message means faulty framing.
+    return failInCallback(ParseError::Malformed, "Transfer-Encoding in an HTTP/1.0 message");
   }
   bool chunked = (p.flags & F_CHUNKED) != 0;
   if (!te.empty() && !onlyChunked(te)) {

@@ -158,6 +158,7 @@ class Parser {
 
   ScanState scan_ = ScanState::LeadingLine;
   char scan_prev_ = 0;
+  bool scan_prev_space_ = false;  // the last start-line byte was SP (request lines)
   uint64_t start_line_bytes_ = 0;
   uint64_t header_bytes_ = 0;
   uint32_t header_lines_ = 0;

@@ -312,7 +312,7 @@ void ServerConnection::onDeferred() {
 bool ServerConnection::canParse() const {
   switch (phase_) {
     case Phase::Idle:
-      return !parser_.paused() && !head_ready_;
+      return !parser_.paused() && !head_ready_ && !output_held_;
     case Phase::Exchange:
       if (head_ready_ || request_complete_ || parser_.paused()) return false;
       if (discard_body_) return true;
@@ -331,6 +331,12 @@ void ServerConnection::processInput() {
       continue;
     }
     deliverBody();
+    if (phase_ == Phase::Idle && !output_held_ && queuedBytes() >= limits_.high_watermark) {
+      // Responses wait for a client that does not read them: parse nothing more until the
+      // output drains (onWrite), and leave a client that never reads to the send timeout.
+      output_held_ = true;
+      armTimer(Timer::None);
+    }
     if (!canParse()) break;
     if (evbuffer_get_length(input) == 0) break;
     if (phase_ == Phase::Idle && !parser_.inMessage() && timer_kind_ != Timer::Header) {
@@ -568,6 +574,13 @@ void ServerConnection::onWrite() {
   if (output_was_blocked_ && queued <= limits_.low_watermark && file_fd_ < 0) {
     output_was_blocked_ = false;
     if (exchangeUsable() && observer_) observer_->onWriteDrained();
+  }
+  if (output_held_ && queuedBytes() <= limits_.low_watermark) {
+    output_held_ = false;
+    if (phase_ == Phase::Idle) {
+      armTimer(Timer::Idle);  // the first byte parsed starts the head timeout
+      schedule();
+    }
   }
 }
 

@@ -7,7 +7,9 @@
 // body streamed to the handler's sink → handler finishes the response → keep-alive: parse the
 // next (possibly pipelined) request; else flush, half-close and linger briefly, then free.
 // Pipelined requests are parsed strictly one after another: request N+1 is not parsed before
-// response N is finished, so responses are in request order and input stays bounded.
+// response N is finished, nor while the output is above the high watermark (a client that
+// pipelines and never reads), so responses are in request order and input and output stay
+// bounded.
 //
 // Ownership: a ConnectionSet per worker owns its connections. A connection leaves through
 // ConnectionSet::retire(); the set destroys it from the event loop, never inside a callback.
@@ -203,6 +205,9 @@ class ServerConnection final : public ServerExchange, public BodySource, private
   bool tls_info_filled_ = false;
   bool draining_ = false;
   bool first_request_ = true;
+  // Idle with the output above the high watermark: the next (pipelined) request is neither
+  // read nor parsed until the output drains below the low watermark.
+  bool output_held_ = false;
 
   // Request side of the current exchange.
   RequestHead request_;

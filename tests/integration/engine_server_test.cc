@@ -404,6 +404,10 @@ TEST_CASE("malformed requests get 400, Connection: close, and nothing after is p
       {"not HTTP at all", "HELLO THERE\r\n\r\n"},
       {"HTTP/1.1 without Host", "GET / HTTP/1.1\r\nAccept: */*\r\n\r\n"},
       {"two Host fields", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"},
+      {"two spaces after the method", "GET  / HTTP/1.1\r\nHost: x\r\n\r\n"},
+      {"two spaces after the target", "GET /  HTTP/1.1\r\nHost: x\r\n\r\n"},
+      {"Transfer-Encoding in HTTP/1.0",
+       "POST / HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"},
   }));
   INFO(name);
   HttpClient client(server.endpoint());

@@ -208,6 +208,24 @@ TEST_CASE("Content-Length with Transfer-Encoding never reaches the upstream as t
   for (const auto& r : v2.requests()) CHECK(r.target != "/v2/smuggled");
 }
 
+TEST_CASE("lenient framing (HTTP/1.0 chunked, two spaces) is 400 + close, never forwarded",
+          "[proxy][smuggling]") {
+  auto bytes =
+      GENERATE(std::string("POST /v2/a HTTP/1.0\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+                           "5\r\nhello\r\n0\r\n\r\n"),
+               std::string("GET  /v2/a HTTP/1.1\r\nHost: h\r\n\r\n"),
+               std::string("GET /v2/a  HTTP/1.1\r\nHost: h\r\n\r\n"));
+  FakeUpstream v2;
+  RunningProxy proxy;
+  startProxy(proxy, {.v2 = {v2.address()}});
+  HttpClient client(proxy->endpoint());
+  client.sendRaw(bytes + "GET /v2/smuggled HTTP/1.1\r\nHost: h\r\n\r\n");
+  auto response = client.readResponse("POST");
+  CHECK(response.status == 400);
+  CHECK(client.isClosedByPeer(5s));
+  CHECK(v2.requestCount() == 0);  // nothing of it reached the upstream
+}
+
 TEST_CASE("a 2 GiB upload streams through the proxy in bounded memory", "[proxy][slow]") {
   FakeUpstream v2;
   v2.setDefaultReply(UpstreamReply::respond(201, "stored"));

@@ -32,7 +32,8 @@ inline std::string sha256Digest(std::string_view data) {
 
 struct RegistrySetup {
   bool delete_enabled = true;
-  std::string extra;  // more YAML appended at the top level
+  bool access_log = true;  // false: log.accesslog.disabled (for floods of requests)
+  std::string extra;       // more YAML appended at the top level
   ServerProcess::Env env;
   // When set, the storage root is a tmpfs of this many bytes, mounted in a mount namespace of
   // the registry's own (`unshare --mount`; `--user --map-root-user` too when not root), so a
@@ -50,7 +51,9 @@ class RegistryServer {
   }
 
   void start() {
-    std::string yaml = "version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n";
+    std::string yaml = "version: 0.1\nlog:\n  level: info\n";
+    if (!setup_.access_log) yaml += "  accesslog:\n    disabled: true\n";
+    yaml += "storage:\n  filesystem:\n";
     yaml += "    rootdirectory: " + root_ + "\n";
     yaml +=
         "  delete:\n    enabled: " + std::string(setup_.delete_enabled ? "true" : "false") + "\n";

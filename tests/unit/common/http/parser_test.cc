@@ -550,3 +550,34 @@ TEST_CASE("a response Transfer-Encoding not ending in chunked is delimited by cl
   CHECK(errorOf("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
                 response()) == ParseError::UnsupportedTransferCoding);
 }
+
+TEST_CASE("a request line with two spaces in a row is rejected, split at every offset",
+          "[parser][split]") {
+  const std::string bad = GENERATE(std::string("GET  /v2/ HTTP/1.1\r\nHost: a\r\n\r\n"),
+                                   std::string("GET /v2/  HTTP/1.1\r\nHost: a\r\n\r\n"));
+  CHECK(errorOf(bad) == ParseError::Malformed);
+  for (size_t split = 1; split < bad.size(); ++split) {
+    Outcome pieces = parse(std::vector<std::string>{bad.substr(0, split), bad.substr(split)});
+    INFO("split at " << split);
+    REQUIRE(pieces.error);
+    CHECK(*pieces.error == ParseError::Malformed);
+    CHECK(pieces.events.empty());  // nothing reaches a handler
+  }
+}
+
+TEST_CASE("Transfer-Encoding in an HTTP/1.0 message is faulty framing, split at every offset",
+          "[parser][split]") {
+  const std::string bad =
+      "POST /v2/ HTTP/1.0\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
+  CHECK(errorOf(bad) == ParseError::Malformed);
+  for (size_t split = 1; split < bad.size(); ++split) {
+    Outcome pieces = parse(std::vector<std::string>{bad.substr(0, split), bad.substr(split)});
+    INFO("split at " << split);
+    REQUIRE(pieces.error);
+    CHECK(*pieces.error == ParseError::Malformed);
+    CHECK(pieces.events.empty());
+  }
+  // The response side (an upstream) likewise.
+  CHECK(errorOf("HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+                response("GET", true)) == ParseError::Malformed);
+}
