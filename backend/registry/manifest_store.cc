@@ -10,18 +10,6 @@ namespace layout = storage::layout;
 
 namespace {
 
-// _manifests/revisions/<alg>/<hex>/signatures: where the signed copy of a schema1 manifest is
-// linked (distribution ≤ 2.2 kept schema1 signatures under this directory; 2.8 ignores it).
-std::string signaturesDir(const Repository& repo, const crypto::Digest& revision) {
-  return layout::manifestRevisionDir(repo.str(), revision) + "/signatures";
-}
-
-std::string signatureLink(const Repository& repo, const crypto::Digest& revision,
-                          const crypto::Digest& signed_copy) {
-  return signaturesDir(repo, revision) + "/" + std::string(signed_copy.algorithmName()) + "/" +
-         std::string(signed_copy.hex()) + "/link";
-}
-
 Error storageError(const Error& error, std::string_view subject) {
   return fromStorageError(error, ErrorCode::ManifestUnknown, subject);
 }
@@ -82,12 +70,13 @@ Result<PutManifestResult> ManifestStore::put(const Repository& repo, const Refer
     // Keep exactly one signed copy per revision: the latest push.
     const auto signed_digest = crypto::Digest::of(bytes, algorithm);
     if (auto r = storeBlob(signed_digest, bytes); !r) return r.error();
-    if (auto r = driver_.remove(signaturesDir(repo, parsed->digest));
+    if (auto r = driver_.remove(layout::manifestSignaturesDir(repo.str(), parsed->digest));
         !r && !r.error().is(storage::StorageErrc::NotFound)) {
       return storageError(r.error(), parsed->digest.str());
     }
-    if (auto r = driver_.putContent(signatureLink(repo, parsed->digest, signed_digest),
-                                    layout::linkContent(signed_digest));
+    if (auto r = driver_.putContent(
+            layout::manifestSignatureLink(repo.str(), parsed->digest, signed_digest),
+            layout::linkContent(signed_digest));
         !r) {
       return storageError(r.error(), parsed->digest.str());
     }
@@ -138,12 +127,15 @@ Result<StoredManifest> ManifestStore::get(const Repository& repo, const Referenc
   stored.media_type = manifests::storedMediaType(*bytes);
   if (stored.media_type == manifests::kDockerSchema1) {
     // Serve the signed copy when we have it (see the top of manifest_store.h).
-    auto signatures = driver_.list(signaturesDir(repo, *digest));
+    auto signatures = driver_.list(layout::manifestSignaturesDir(repo.str(), *digest));
     if (signatures) {
       for (const auto& alg_dir : *signatures) {
         auto entries = driver_.list(alg_dir);
         if (!entries || entries->empty()) continue;
-        auto link = driver_.getContent(entries->front() + "/link");
+        auto signature = layout::digestFromLinkDir(entries->front());
+        if (!signature) continue;
+        auto link =
+            driver_.getContent(layout::manifestSignatureLink(repo.str(), *digest, *signature));
         if (!link) continue;
         auto signed_digest = layout::parseLinkContent(*link);
         if (!signed_digest) continue;
