@@ -40,8 +40,9 @@ enum class StorageErrc {
 };
 
 // A driver's parameters: the keys under storage.<driver> in distribution's config.yml, with
-// their YAML scalars as text (distribution hands drivers a map[string]interface{}).
-using DriverParameters = std::map<std::string, std::string, std::less<>>;
+// their YAML scalars as text (distribution hands drivers a map[string]interface{}). A plain
+// std::map, so a configuration's parameter map passes as it is.
+using DriverParameters = std::map<std::string, std::string>;
 
 // Largest file getContent() reads; larger files must be streamed with reader().
 inline constexpr uint64_t kMaxContentSize = uint64_t{32} * 1024 * 1024;
