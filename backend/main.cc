@@ -18,8 +18,8 @@
 #include "backend/api/api_options.h"
 #include "backend/registry_config.h"
 #include "backend/registry_server.h"
-#include "backend/storage/filesystem_driver.h"
-#include "backend/storage/memory_driver.h"
+#include "backend/storage/driver_factory.h"
+#include "backend/storage/executor.h"
 #include "backend/upload_purger.h"
 #include "common/build_info.h"
 #include "common/http/http_server.h"
@@ -154,15 +154,20 @@ int serve(const std::string& path) {
   }
 
   portico::backend::RegistryServerOptions registry;
-  if (config.storage.driver == "inmemory") {
-    registry.driver = std::make_unique<portico::storage::MemoryDriver>();
-  } else {
-    registry.driver =
-        std::make_unique<portico::storage::FilesystemDriver>(config.storage.root_directory);
+  auto driver = portico::storage::createDriver(config.storage.driver, config.storage.parameters);
+  if (!driver) {
+    std::cerr << config.source << ": storage." << config.storage.driver << ": "
+              << driver.error().message() << "\n";
+    return 1;
   }
-  // storage.filesystem.maxthreads bounds distribution's blocking filesystem calls; here it is
-  // the number of storage threads that run them (default 100, at least 25, as distribution).
-  registry.storage_threads = static_cast<size_t>(config.storage.max_threads);
+  registry.driver = std::move(*driver);
+  // storage.filesystem.maxthreads bounds distribution's blocking filesystem calls (goroutines);
+  // here, when it is set, it is the number of storage threads that run them. Unset, the
+  // executor's own default (4 per core, at least 8) rather than distribution's 100.
+  auto max_threads = registry.driver->maxThreads();
+  registry.storage_threads = config.storage.parameters.count("maxthreads") != 0 && max_threads
+                                 ? static_cast<size_t>(*max_threads)
+                                 : portico::storage::StorageExecutor::defaultThreads();
   registry.api = apiOptions(config);
   registry.access_log = access_log.get();
   registry.server.listeners.push_back({"http", listenAddress(config), tls});

@@ -87,21 +87,36 @@ Result<std::string> BlobStore::get(const Repository& repo, const crypto::Digest&
   return data;
 }
 
-Result<Descriptor> BlobStore::put(const Repository& repo, std::string_view bytes) {
-  const crypto::Digest digest = crypto::Digest::of(bytes);
+Result<std::string> BlobStore::getGlobal(const crypto::Digest& digest) {
+  auto data = driver_.getContent(layout::blobData(digest));
+  if (!data) return fromStorageError(data.error(), unknownCode(), digest.str());
+  return data;
+}
+
+Result<Descriptor> BlobStore::putGlobal(std::string_view bytes, crypto::DigestAlgorithm algorithm) {
+  const crypto::Digest digest = crypto::Digest::of(bytes, algorithm);
   auto existing = statGlobal(digest);
-  if (!existing) {
-    if (!existing.error().is(unknownCode())) return existing.error();
-    // putContent is atomic: the data path never holds a partial or foreign content.
+  if (!existing && !existing.error().is(unknownCode())) return existing.error();
+  // A file of another size under the digest is not the content (a torn write by another
+  // program): replace it. putContent is atomic: the data path never holds a partial content.
+  if (!existing || existing->size != bytes.size()) {
     if (auto stored = driver_.putContent(layout::blobData(digest), bytes); !stored) {
       return fromStorageError(stored.error(), unknownCode(), digest.str());
     }
   }
-  if (auto linked = driver_.putContent(linkPath(repo, digest), layout::linkContent(digest));
-      !linked) {
-    return fromStorageError(linked.error(), unknownCode(), digest.str());
-  }
   return Descriptor{digest, bytes.size(), std::string(kOctetStream)};
+}
+
+Result<Descriptor> BlobStore::put(const Repository& repo, std::string_view bytes,
+                                  crypto::DigestAlgorithm algorithm) {
+  auto stored = putGlobal(bytes, algorithm);
+  if (!stored) return stored;
+  if (auto linked =
+          driver_.putContent(linkPath(repo, stored->digest), layout::linkContent(stored->digest));
+      !linked) {
+    return fromStorageError(linked.error(), unknownCode(), stored->digest.str());
+  }
+  return stored;
 }
 
 Result<void> BlobStore::link(const Repository& repo, const crypto::Digest& digest) {

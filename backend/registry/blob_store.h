@@ -61,10 +61,19 @@ class BlobStore {
                                                                   uint64_t offset = 0);
   // The whole content of a small blob (manifests, configs), at most storage::kMaxContentSize.
   [[nodiscard]] Result<std::string> get(const Repository& repo, const crypto::Digest& digest);
+  // The whole content of a small blob in the global store, regardless of links (distribution's
+  // blobStore.Get).
+  [[nodiscard]] Result<std::string> getGlobal(const crypto::Digest& digest);
 
-  // Stores small content (a manifest) under its sha256 digest, atomically, unless the data is
-  // already there, and links it into `repo`.
-  [[nodiscard]] Result<Descriptor> put(const Repository& repo, std::string_view bytes);
+  // Stores small content (a manifest) under its digest (`algorithm`), atomically, unless the
+  // data is already there with that size, and links it into `repo`.
+  [[nodiscard]] Result<Descriptor> put(
+      const Repository& repo, std::string_view bytes,
+      crypto::DigestAlgorithm algorithm = crypto::DigestAlgorithm::Sha256);
+  // put() without the link: the data only (distribution's blobStore.Put), for content linked
+  // from elsewhere (a schema1 manifest's signed copy).
+  [[nodiscard]] Result<Descriptor> putGlobal(
+      std::string_view bytes, crypto::DigestAlgorithm algorithm = crypto::DigestAlgorithm::Sha256);
 
   // Links an existing global blob into `repo` (BlobUnknown if the data is missing).
   [[nodiscard]] Result<void> link(const Repository& repo, const crypto::Digest& digest);

@@ -89,7 +89,7 @@ Result<void> Catalog::walk(const std::string& dir, const std::string& name, Walk
   for (const storage::DirEntry& entry : *entries) {
     if (entry.name.front() == '_') {
       // `_layers` directly under repositories/ would name the empty repository: not one.
-      if (entry.name == "_layers" && !name.empty() &&
+      if (entry.name == layout::kLayersDirName && !name.empty() &&
           (state.last.empty() || lessRepositoryName(state.last, name))) {
         state.found.push_back(name);
       }
@@ -103,7 +103,7 @@ Result<void> Catalog::walk(const std::string& dir, const std::string& name, Walk
     if (!entry.is_dir) continue;
     std::string child = name.empty() ? entry.name : name + "/" + entry.name;
     if (!state.last.empty() && subtreeBefore(child + "/", state.last)) continue;
-    auto walked = walk(dir + "/" + entry.name, child, state);
+    auto walked = walk(layout::repositoryDir(child), child, state);
     if (!walked && !walked.error().is(storage::StorageErrc::NotFound)) return walked;  // else gone
     if (state.full) return ok();
   }

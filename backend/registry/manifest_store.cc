@@ -1,6 +1,9 @@
 #include "backend/registry/manifest_store.h"
 
-#include <set>
+#include <cassert>
+#include <optional>
+#include <string>
+#include <utility>
 
 #include "backend/storage/layout.h"
 
@@ -10,34 +13,26 @@ namespace layout = storage::layout;
 
 namespace {
 
-// _manifests/revisions/<alg>/<hex>/signatures: where the signed copy of a schema1 manifest is
-// linked (distribution ≤ 2.2 kept schema1 signatures under this directory; 2.8 ignores it).
-std::string signaturesDir(const Repository& repo, const crypto::Digest& revision) {
-  return layout::manifestRevisionDir(repo.str(), revision) + "/signatures";
-}
-
-std::string signatureLink(const Repository& repo, const crypto::Digest& revision,
-                          const crypto::Digest& signed_copy) {
-  return signaturesDir(repo, revision) + "/" + std::string(signed_copy.algorithmName()) + "/" +
-         std::string(signed_copy.hex()) + "/link";
-}
-
 Error storageError(const Error& error, std::string_view subject) {
   return fromStorageError(error, ErrorCode::ManifestUnknown, subject);
+}
+
+// The revisions BlobStore's "unknown" (its detail is a storage path) as the manifest store
+// has always reported it: the digest as detail.
+Error revisionError(const Error& error, const crypto::Digest& digest) {
+  if (error.is(ErrorCode::ManifestUnknown)) {
+    return Error(ErrorCode::ManifestUnknown, "manifest unknown", digest.str());
+  }
+  return error;
 }
 
 }  // namespace
 
 ManifestStore::ManifestStore(storage::StorageDriver& driver, TagStore& tags)
-    : driver_(driver), tags_(tags), layers_(driver, BlobStore::LinkSet::Layers) {}
-
-Result<void> ManifestStore::storeBlob(const crypto::Digest& digest, std::string_view bytes) {
-  const std::string path = layout::blobData(digest);
-  auto existing = driver_.stat(path);
-  if (existing && !existing->is_dir && existing->size == bytes.size()) return ok();
-  if (auto r = driver_.putContent(path, bytes); !r) return storageError(r.error(), digest.str());
-  return ok();
-}
+    : driver_(driver),
+      tags_(tags),
+      layers_(driver, BlobStore::LinkSet::Layers),
+      revisions_(driver, BlobStore::LinkSet::ManifestRevisions) {}
 
 Result<void> ManifestStore::checkReferences(const Repository& repo,
                                             const manifests::ParsedManifest& parsed) {
@@ -62,6 +57,49 @@ Result<void> ManifestStore::checkReferences(const Repository& repo,
   return ok();
 }
 
+// Keeps exactly one signed copy per revision: the latest push (see manifest_store.h).
+Result<void> ManifestStore::storeSignedCopy(const Repository& repo, const crypto::Digest& revision,
+                                            std::string_view bytes,
+                                            crypto::DigestAlgorithm algorithm) {
+  auto stored = revisions_.putGlobal(bytes, algorithm);
+  if (!stored) return stored.error();
+  if (auto r = driver_.remove(layout::manifestSignaturesDir(repo.str(), revision));
+      !r && !r.error().is(storage::StorageErrc::NotFound)) {
+    return storageError(r.error(), revision.str());
+  }
+  if (auto r =
+          driver_.putContent(layout::manifestSignatureLink(repo.str(), revision, stored->digest),
+                             layout::linkContent(stored->digest));
+      !r) {
+    return storageError(r.error(), revision.str());
+  }
+  return ok();
+}
+
+// The signed copy of a schema1 revision, if one is linked and its blob is intact.
+std::optional<std::string> ManifestStore::signedCopy(const Repository& repo,
+                                                     const crypto::Digest& revision) {
+  auto algorithms = driver_.list(layout::manifestSignaturesDir(repo.str(), revision));
+  if (!algorithms) return std::nullopt;
+  for (const auto& algorithm_dir : *algorithms) {
+    auto entries = driver_.list(algorithm_dir);
+    if (!entries || entries->empty()) continue;
+    auto signature = layout::digestFromLinkDir(entries->front());
+    if (!signature) continue;
+    auto link = driver_.getContent(layout::manifestSignatureLink(repo.str(), revision, *signature));
+    if (!link) continue;
+    auto signed_digest = layout::parseLinkContent(*link);
+    if (!signed_digest) continue;
+    auto signed_bytes = revisions_.getGlobal(*signed_digest);
+    if (!signed_bytes ||
+        crypto::Digest::of(*signed_bytes, signed_digest->algorithm()) != *signed_digest) {
+      continue;
+    }
+    return std::move(*signed_bytes);
+  }
+  return std::nullopt;
+}
+
 Result<PutManifestResult> ManifestStore::put(const Repository& repo, const Reference& reference,
                                              std::string_view media_type, std::string_view bytes) {
   const auto algorithm =
@@ -74,30 +112,16 @@ Result<PutManifestResult> ManifestStore::put(const Repository& repo, const Refer
   }
   if (auto r = checkReferences(repo, *parsed); !r) return r.error();
 
+  // The signed copy and its link first, then the canonical bytes and their revision link:
+  // a revision is never visible before what GET serves for it.
   const bool signed_schema1 = !parsed->schema1_payload.empty();
-  const std::string_view canonical = signed_schema1 ? parsed->schema1_payload : bytes;
-  if (auto r = storeBlob(parsed->digest, canonical); !r) return r.error();
-
   if (signed_schema1) {
-    // Keep exactly one signed copy per revision: the latest push.
-    const auto signed_digest = crypto::Digest::of(bytes, algorithm);
-    if (auto r = storeBlob(signed_digest, bytes); !r) return r.error();
-    if (auto r = driver_.remove(signaturesDir(repo, parsed->digest));
-        !r && !r.error().is(storage::StorageErrc::NotFound)) {
-      return storageError(r.error(), parsed->digest.str());
-    }
-    if (auto r = driver_.putContent(signatureLink(repo, parsed->digest, signed_digest),
-                                    layout::linkContent(signed_digest));
-        !r) {
-      return storageError(r.error(), parsed->digest.str());
-    }
+    if (auto r = storeSignedCopy(repo, parsed->digest, bytes, algorithm); !r) return r.error();
   }
-
-  if (auto r = driver_.putContent(layout::manifestRevisionLink(repo.str(), parsed->digest),
-                                  layout::linkContent(parsed->digest));
-      !r) {
-    return storageError(r.error(), parsed->digest.str());
-  }
+  const std::string_view canonical = signed_schema1 ? parsed->schema1_payload : bytes;
+  auto stored = revisions_.put(repo, canonical, algorithm);
+  if (!stored) return stored.error();
+  assert(stored->digest == parsed->digest);
 
   if (reference.isTag()) {
     if (auto r = tags_.tag(repo, reference.tag(), parsed->digest); !r) return r.error();
@@ -116,46 +140,24 @@ Result<crypto::Digest> ManifestStore::resolve(const Repository& repo, const Refe
 }
 
 bool ManifestStore::exists(const Repository& repo, const crypto::Digest& digest) {
-  auto link = driver_.getContent(layout::manifestRevisionLink(repo.str(), digest));
-  if (!link) return false;
-  auto linked = layout::parseLinkContent(*link);
-  if (!linked || *linked != digest) return false;
-  auto data = driver_.stat(layout::blobData(digest));
-  return data && !data->is_dir;
+  return revisions_.stat(repo, digest).has_value();
 }
 
 Result<StoredManifest> ManifestStore::get(const Repository& repo, const Reference& reference) {
   auto digest = resolve(repo, reference);
   if (!digest) return digest.error();
-  if (!exists(repo, *digest)) {
-    return Error(ErrorCode::ManifestUnknown, "manifest unknown", digest->str());
-  }
-  auto bytes = driver_.getContent(layout::blobData(*digest));
-  if (!bytes) return storageError(bytes.error(), digest->str());
+  auto bytes = revisions_.get(repo, *digest);
+  if (!bytes) return revisionError(bytes.error(), *digest);
 
   StoredManifest stored;
   stored.digest = *digest;
   stored.media_type = manifests::storedMediaType(*bytes);
   if (stored.media_type == manifests::kDockerSchema1) {
     // Serve the signed copy when we have it (see the top of manifest_store.h).
-    auto signatures = driver_.list(signaturesDir(repo, *digest));
-    if (signatures) {
-      for (const auto& alg_dir : *signatures) {
-        auto entries = driver_.list(alg_dir);
-        if (!entries || entries->empty()) continue;
-        auto link = driver_.getContent(entries->front() + "/link");
-        if (!link) continue;
-        auto signed_digest = layout::parseLinkContent(*link);
-        if (!signed_digest) continue;
-        auto signed_bytes = driver_.getContent(layout::blobData(*signed_digest));
-        if (!signed_bytes ||
-            crypto::Digest::of(*signed_bytes, signed_digest->algorithm()) != *signed_digest) {
-          continue;
-        }
-        stored.media_type = std::string(manifests::kDockerSchema1Signed);
-        stored.bytes = std::move(*signed_bytes);
-        return stored;
-      }
+    if (auto signed_bytes = signedCopy(repo, *digest)) {
+      stored.media_type = std::string(manifests::kDockerSchema1Signed);
+      stored.bytes = std::move(*signed_bytes);
+      return stored;
     }
   }
   if (stored.media_type.empty()) {
@@ -178,12 +180,8 @@ Result<ManifestInfo> ManifestStore::stat(const Repository& repo, const Reference
 }
 
 Result<void> ManifestStore::remove(const Repository& repo, const crypto::Digest& digest) {
-  if (!exists(repo, digest)) {
-    return Error(ErrorCode::ManifestUnknown, "manifest unknown", digest.str());
-  }
-  if (auto r = driver_.remove(layout::manifestRevisionLink(repo.str(), digest)); !r) {
-    return storageError(r.error(), digest.str());
-  }
+  // distribution's DeleteManifest: the revision link goes (its blob stays for GC), then the tags.
+  if (auto r = revisions_.remove(repo, digest); !r) return revisionError(r.error(), digest);
   auto tags = tags_.lookup(repo, digest);
   if (!tags) return tags.error();
   for (const auto& name : *tags) {

@@ -13,6 +13,11 @@
 // repository (_layers) and every child manifest of a list/index is a revision of the
 // repository, stores, and tags when the reference is a tag.
 //
+// Blobs are reached only through two BlobStores, as distribution's manifestStore goes through
+// linked blob stores: the revisions link set (the manifest's bytes and its revision link) and
+// the layers link set (reference checks). Only the schema1 signature links, a set with one
+// directory per revision, are written here (paths from storage/layout).
+//
 // Errors: ManifestInvalid, DigestInvalid (digest reference ≠ content), ManifestBlobUnknown
 // (detail: the missing digest), ManifestUnknown, Unavailable/Internal for storage failures.
 // What this does not do: name checks against schema1's `name`, signature verification.
@@ -76,11 +81,14 @@ class ManifestStore {
  private:
   Result<crypto::Digest> resolve(const Repository& repo, const Reference& reference);
   Result<void> checkReferences(const Repository& repo, const manifests::ParsedManifest& parsed);
-  Result<void> storeBlob(const crypto::Digest& digest, std::string_view bytes);
+  Result<void> storeSignedCopy(const Repository& repo, const crypto::Digest& revision,
+                               std::string_view bytes, crypto::DigestAlgorithm algorithm);
+  std::optional<std::string> signedCopy(const Repository& repo, const crypto::Digest& revision);
 
   storage::StorageDriver& driver_;
   TagStore& tags_;
-  BlobStore layers_;
+  BlobStore layers_;     // _layers: the blobs a manifest references
+  BlobStore revisions_;  // _manifests/revisions: the manifests
 };
 
 }  // namespace portico::registry

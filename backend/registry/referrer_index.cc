@@ -67,7 +67,9 @@ Result<std::vector<manifests::Descriptor>> ReferrerIndex::list(
     auto revisions = driver_.list(algorithm_dir);
     if (!revisions) continue;  // a stray file, or removed meanwhile
     for (const auto& revision_dir : *revisions) {
-      auto link = driver_.getContent(revision_dir + "/link");
+      auto revision = layout::digestFromLinkDir(revision_dir);
+      if (!revision) continue;  // not named like a revision: not one
+      auto link = driver_.getContent(layout::manifestRevisionLink(repo.str(), *revision));
       if (!link) continue;  // deleted revision: distribution removes only the link
       auto digest = layout::parseLinkContent(*link);
       if (!digest) continue;

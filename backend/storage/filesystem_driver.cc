@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <filesystem>
 #include <random>
@@ -177,8 +178,56 @@ class FilesystemWriter final : public FileWriter {
 
 }  // namespace
 
-FilesystemDriver::FilesystemDriver(std::string root) : root_(std::move(root)) {
+FilesystemDriver::FilesystemDriver(std::string root, size_t max_threads)
+    : root_(std::move(root)), max_threads_(max_threads) {
   while (!root_.empty() && root_.back() == '/') root_.pop_back();
+}
+
+std::optional<size_t> FilesystemDriver::parseMaxThreads(std::string_view text) {
+  if (text.size() > 1 && text.front() == '-' &&
+      std::all_of(text.begin() + 1, text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return kMinMaxThreads;  // a negative YAML integer: distribution takes the minimum
+  }
+  int base = 10;
+  std::string_view digits = text;
+  if (digits.size() > 2 && digits[0] == '0' && std::strchr("xXoObB", digits[1]) != nullptr) {
+    const char prefix = static_cast<char>(digits[1] | 0x20);
+    base = prefix == 'x' ? 16 : prefix == 'o' ? 8 : 2;
+    digits.remove_prefix(2);
+  } else if (digits.size() > 1 && digits[0] == '0') {
+    base = 8;
+    digits.remove_prefix(1);
+  }
+  uint64_t value = 0;
+  const char* end = digits.data() + digits.size();
+  auto [stop, ec] = std::from_chars(digits.data(), end, value, base);
+  if (digits.empty() || ec != std::errc() || stop != end) return std::nullopt;
+  return std::max<uint64_t>(value, kMinMaxThreads);
+}
+
+Result<std::unique_ptr<StorageDriver>> FilesystemDriver::fromParameters(
+    const DriverParameters& parameters) {
+  std::string root(kDefaultRootDirectory);
+  if (auto it = parameters.find("rootdirectory"); it != parameters.end()) {
+    if (it->second.empty()) {
+      return Error{StorageErrc::InvalidParameter,
+                   "storage.filesystem.rootdirectory must not be empty", "rootdirectory"};
+    }
+    root = it->second;
+  }
+  size_t max_threads = kDefaultMaxThreads;
+  if (auto it = parameters.find("maxthreads"); it != parameters.end() && !it->second.empty()) {
+    auto parsed = parseMaxThreads(it->second);
+    if (!parsed) {
+      return Error{StorageErrc::InvalidParameter,
+                   "storage.filesystem.maxthreads: parameter must be an integer, '" + it->second +
+                       "' invalid",
+                   "maxthreads"};
+    }
+    max_threads = *parsed;
+  }
+  return std::unique_ptr<StorageDriver>(
+      std::make_unique<FilesystemDriver>(std::move(root), max_threads));
 }
 
 bool FilesystemDriver::isTemporaryName(std::string_view name) {

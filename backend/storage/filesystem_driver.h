@@ -5,6 +5,7 @@
 // putContent() is atomic (a ".portico-tmp-*" file in the same directory, fsync, rename, fsync of
 // the directory); list() and walk() never show those temporary names.
 
+#include <cstddef>
 #include <string>
 
 #include "backend/storage/storage_driver.h"
@@ -13,13 +14,33 @@ namespace portico::storage {
 
 class FilesystemDriver final : public StorageDriver {
  public:
+  // distribution 2.8's defaults for storage.filesystem (driver.go): rootdirectory, maxthreads,
+  // and the least maxthreads it accepts (smaller values are raised to it).
+  static constexpr std::string_view kDefaultRootDirectory = "/var/lib/registry";
+  static constexpr size_t kDefaultMaxThreads = 100;
+  static constexpr size_t kMinMaxThreads = 25;
+
   // `root` is distribution's storage.filesystem.rootdirectory; created if missing on first write.
-  explicit FilesystemDriver(std::string root);
+  // `max_threads` is only reported (maxThreads()), for the storage executor.
+  explicit FilesystemDriver(std::string root, size_t max_threads = kDefaultMaxThreads);
+
+  // distribution's FromParameters: `rootdirectory` (default kDefaultRootDirectory; must not be
+  // empty) and `maxthreads` (default kDefaultMaxThreads, also for an empty value, which is how
+  // a YAML null arrives; at least kMinMaxThreads; see parseMaxThreads). Other keys are ignored, as
+  // distribution does. InvalidParameter on a malformed value, naming the key.
+  [[nodiscard]] static Result<std::unique_ptr<StorageDriver>> fromParameters(
+      const DriverParameters& parameters);
+  // The maxthreads parameter as distribution 2.8 reads it (base.GetLimitFromParameter): a
+  // YAML integer ≤ 0 (text "-5", "0") gives kMinMaxThreads; other text is parsed as Go's
+  // strconv.ParseUint(text, 0, 64) (decimal, 0x hex, 0o or leading-0 octal, 0b binary);
+  // anything below kMinMaxThreads is raised to it. nullopt when malformed.
+  static std::optional<size_t> parseMaxThreads(std::string_view text);
 
   const std::string& rootDirectory() const { return root_; }
 
   // StorageDriver
   std::string_view name() const override { return "filesystem"; }
+  std::optional<size_t> maxThreads() const override { return max_threads_; }
   Result<std::string> getContent(std::string_view path) override;
   Result<void> putContent(std::string_view path, std::string_view data) override;
   Result<std::unique_ptr<FileReader>> reader(std::string_view path, uint64_t offset) override;
@@ -41,6 +62,7 @@ class FilesystemDriver final : public StorageDriver {
   Result<void> walkDir(const std::string& path, const WalkCallback& callback, bool& stop);
 
   std::string root_;
+  size_t max_threads_;
 };
 
 }  // namespace portico::storage

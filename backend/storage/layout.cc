@@ -60,7 +60,7 @@ std::string repositoryDir(std::string_view name) {
 }
 
 std::string layersDir(std::string_view name) {
-  return join({repositoryDir(name), "_layers"});
+  return join({repositoryDir(name), kLayersDirName});
 }
 
 std::string layerLink(std::string_view name, const Digest& digest) {
@@ -68,7 +68,7 @@ std::string layerLink(std::string_view name, const Digest& digest) {
 }
 
 std::string manifestsDir(std::string_view name) {
-  return join({repositoryDir(name), "_manifests"});
+  return join({repositoryDir(name), kManifestsDirName});
 }
 
 std::string manifestRevisionsDir(std::string_view name) {
@@ -81,6 +81,15 @@ std::string manifestRevisionDir(std::string_view name, const Digest& digest) {
 
 std::string manifestRevisionLink(std::string_view name, const Digest& digest) {
   return join({manifestRevisionDir(name, digest), "link"});
+}
+
+std::string manifestSignaturesDir(std::string_view name, const Digest& revision) {
+  return join({manifestRevisionDir(name, revision), "signatures"});
+}
+
+std::string manifestSignatureLink(std::string_view name, const Digest& revision,
+                                  const Digest& signature) {
+  return join({manifestSignaturesDir(name, revision), digestDir(signature), "link"});
 }
 
 std::string tagsDir(std::string_view name) {
@@ -104,7 +113,7 @@ std::string tagIndexEntryLink(std::string_view name, std::string_view tag, const
 }
 
 std::string uploadsDir(std::string_view name) {
-  return join({repositoryDir(name), "_uploads"});
+  return join({repositoryDir(name), kUploadsDirName});
 }
 
 std::string uploadDir(std::string_view name, std::string_view id) {
@@ -123,6 +132,19 @@ std::string uploadHashState(std::string_view name, std::string_view id, DigestAl
                             uint64_t offset) {
   return join({uploadDir(name, id), "hashstates", crypto::algorithmName(algorithm),
                std::to_string(offset)});
+}
+
+std::optional<Digest> digestFromLinkDir(std::string_view dir) {
+  const size_t hex_slash = dir.rfind('/');
+  if (hex_slash == std::string_view::npos || hex_slash == 0) return std::nullopt;
+  const size_t algorithm_slash = dir.rfind('/', hex_slash - 1);
+  if (algorithm_slash == std::string_view::npos) return std::nullopt;
+  std::string text(dir.substr(algorithm_slash + 1, hex_slash - algorithm_slash - 1));
+  text += ':';
+  text += dir.substr(hex_slash + 1);
+  auto digest = Digest::parse(text);
+  if (!digest) return std::nullopt;
+  return *digest;
 }
 
 std::string linkContent(const Digest& digest) {
@@ -198,7 +220,8 @@ std::optional<std::chrono::system_clock::time_point> parseStartedAt(std::string_
 }
 
 bool isRepositoryDataDir(std::string_view component) {
-  return component == "_layers" || component == "_manifests" || component == "_uploads";
+  return component == kLayersDirName || component == kManifestsDirName ||
+         component == kUploadsDirName;
 }
 
 }  // namespace portico::storage::layout

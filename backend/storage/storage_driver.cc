@@ -49,6 +49,14 @@ Result<std::optional<ListingVersion>> StorageDriver::listingVersion(std::string_
   return std::optional<ListingVersion>{};
 }
 
+Result<std::string> StorageDriver::redirectURL(std::string_view path,
+                                               const RedirectOptions& /*options*/) {
+  if (auto valid = validatePath(path); !valid) return valid.error();
+  return Error{StorageErrc::Unsupported,
+               "the " + std::string(name()) + " storage driver does not redirect",
+               std::string(path)};
+}
+
 std::string_view parentPath(std::string_view path) {
   const size_t slash = path.rfind('/');
   if (slash == 0 || slash == std::string_view::npos) return "/";

@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -28,12 +29,20 @@ struct evbuffer;
 namespace portico::storage {
 
 enum class StorageErrc {
-  NotFound = 1,   // no file or directory at the path (distribution's PathNotFoundError)
-  InvalidPath,    // the path is not a valid logical path (InvalidPathError)
-  InvalidOffset,  // reader offset past the end (InvalidOffsetError)
-  Io,             // any other operating-system failure; the message names the call
-  NoSpace,        // ENOSPC / EDQUOT: the volume is full
+  NotFound = 1,      // no file or directory at the path (distribution's PathNotFoundError)
+  InvalidPath,       // the path is not a valid logical path (InvalidPathError)
+  InvalidOffset,     // reader offset past the end (InvalidOffsetError)
+  Io,                // any other operating-system failure; the message names the call
+  NoSpace,           // ENOSPC / EDQUOT: the volume is full
+  Unsupported,       // the driver does not implement the method (ErrUnsupportedMethod)
+  UnknownDriver,     // createDriver(): no driver by that name (InvalidStorageDriverError)
+  InvalidParameter,  // createDriver(): a driver parameter is malformed
 };
+
+// A driver's parameters: the keys under storage.<driver> in distribution's config.yml, with
+// their YAML scalars as text (distribution hands drivers a map[string]interface{}). A plain
+// std::map, so a configuration's parameter map passes as it is.
+using DriverParameters = std::map<std::string, std::string>;
 
 // Largest file getContent() reads; larger files must be streamed with reader().
 inline constexpr uint64_t kMaxContentSize = uint64_t{32} * 1024 * 1024;
@@ -93,6 +102,14 @@ enum class WalkControl {
 
 using WalkCallback = std::function<WalkControl(const FileInfo&)>;
 
+// What StorageDriver::redirectURL() is asked for (distribution 2.8's URLFor options).
+struct RedirectOptions {
+  // The HTTP method the client will use: "GET" or "HEAD" (distribution's "method").
+  std::string_view method = "GET";
+  // When the URL stops working (distribution's "expiry"); nullopt: the driver's default.
+  std::optional<std::chrono::system_clock::time_point> expiry;
+};
+
 // One child of a directory as listEntries() returns it: its name and type, nothing else.
 struct DirEntry {
   std::string name;  // base name, not the full path
@@ -117,6 +134,11 @@ class StorageDriver {
 
   // Driver name ("filesystem", "inmemory"), as in distribution's config.
   virtual std::string_view name() const = 0;
+
+  // How many calls the driver wants in flight at once at most: the storage executor's thread
+  // count (distribution's maxthreads, which its regulator enforces around every call). nullopt
+  // (the default): the driver sets no limit of its own.
+  virtual std::optional<size_t> maxThreads() const { return std::nullopt; }
 
   // Whole content of a small file (≤ kMaxContentSize, else Io).
   [[nodiscard]] virtual Result<std::string> getContent(std::string_view path) = 0;
@@ -153,6 +175,16 @@ class StorageDriver {
   // Visits every entry under `path` depth first, children in sorted order, a directory before
   // its children (distribution's Walk). The start path itself is not visited.
   [[nodiscard]] virtual Result<void> walk(std::string_view path, const WalkCallback& callback) = 0;
+
+  // A URL from which a client can fetch the file at `path` directly (an S3 presigned URL), for
+  // a 307 redirect instead of serving the bytes (distribution 2.8's URLFor). A read is answered
+  // in one of three ways, best first: this URL; a file descriptor for sendfile
+  // (reader()->releaseFd()); a stream (reader()->read()). The default, and every driver that
+  // stores bytes itself (filesystem, inmemory), answers Unsupported (distribution's
+  // ErrUnsupportedMethod): the caller then serves the bytes. Does not check that the file
+  // exists unless the driver says so.
+  [[nodiscard]] virtual Result<std::string> redirectURL(std::string_view path,
+                                                        const RedirectOptions& options);
 };
 
 // Checks a logical path (see the top of this file). `allow_root` admits "/".

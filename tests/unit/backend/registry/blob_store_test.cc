@@ -138,6 +138,44 @@ TEMPLATE_TEST_CASE("the manifest revisions link set links under _manifests/revis
   CHECK(manifests.stat(repo("lib/b"), desc->digest).error().is(ErrorCode::ManifestUnknown));
 }
 
+TEMPLATE_TEST_CASE("put with sha512 stores and links under the sha512 digest", "[blob_store]",
+                   FilesystemFixture, MemoryFixture) {
+  TestType f;
+  BlobStore manifests(f.driver, BlobStore::LinkSet::ManifestRevisions);
+  auto desc = manifests.put(repo("lib/a"), "{}", portico::crypto::DigestAlgorithm::Sha512);
+  REQUIRE(desc);
+  CHECK(desc->digest == Digest::of("{}", portico::crypto::DigestAlgorithm::Sha512));
+  CHECK(*f.driver.getContent(layout::blobData(desc->digest)) == "{}");
+  CHECK(*f.driver.getContent(layout::manifestRevisionLink("lib/a", desc->digest)) ==
+        desc->digest.str());
+  CHECK(*manifests.get(repo("lib/a"), desc->digest) == "{}");
+}
+
+TEMPLATE_TEST_CASE("putGlobal stores the data without a link; getGlobal reads it", "[blob_store]",
+                   FilesystemFixture, MemoryFixture) {
+  TestType f;
+  BlobStore manifests(f.driver, BlobStore::LinkSet::ManifestRevisions);
+  auto desc = manifests.putGlobal("signed copy");
+  REQUIRE(desc);
+  CHECK(desc->digest == Digest::of("signed copy"));
+  CHECK(*manifests.getGlobal(desc->digest) == "signed copy");
+  CHECK(manifests.stat(repo("lib/a"), desc->digest).error().is(ErrorCode::ManifestUnknown));
+  CHECK_FALSE(f.driver.stat(layout::repositoriesRoot()));
+  CHECK(manifests.getGlobal(Digest::of("absent")).error().is(ErrorCode::ManifestUnknown));
+}
+
+TEMPLATE_TEST_CASE("put replaces a file of another size under the digest (a torn write)",
+                   "[blob_store]", FilesystemFixture, MemoryFixture) {
+  TestType f;
+  BlobStore blobs(f.driver);
+  const Digest digest = Digest::of("the content");
+  REQUIRE(f.driver.putContent(layout::blobData(digest), "the cont"));  // a torn write
+  REQUIRE(blobs.put(repo("a"), "the content"));
+  CHECK(*blobs.get(repo("a"), digest) == "the content");
+  REQUIRE(blobs.putGlobal("the content"));
+  CHECK(*blobs.getGlobal(digest) == "the content");
+}
+
 TEST_CASE("storage errors translate to registry codes at the boundary", "[blob_store]") {
   using portico::Error;
   using portico::registry::fromStorageError;

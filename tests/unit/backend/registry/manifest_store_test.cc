@@ -124,6 +124,44 @@ TEST_CASE("a manifest put by tag is stored as a blob, a revision link and tag li
   }
 }
 
+TEST_CASE("a manifest put by a sha512 digest is stored and linked under that digest",
+          "[manifest_store]") {
+  Fixture f(GENERATE(false, true));
+  const auto repo = repoNamed("app");
+  const std::string body = f.pushImageBlobs(repo, "config", "layer");
+  const Digest digest = Digest::of(body, portico::crypto::DigestAlgorithm::Sha512);
+
+  auto put = f.store.put(repo, refOf(digest.str()), kOci, body);
+  REQUIRE(put);
+  CHECK(put->digest == digest);
+  CHECK(*f.driver.getContent(layout::blobData(digest)) == body);
+  CHECK(*f.driver.getContent(layout::manifestRevisionLink(repo.str(), digest)) == digest.str());
+  CHECK(f.store.exists(repo, digest));
+  CHECK_FALSE(f.store.exists(repo, Digest::of(body)));
+  CHECK(f.store.get(repo, refOf(digest.str()))->bytes == body);
+}
+
+TEST_CASE("a revision whose blob data is gone is MANIFEST_UNKNOWN with the digest as detail",
+          "[manifest_store]") {
+  Fixture f(GENERATE(false, true));
+  const auto repo = repoNamed("app");
+  const std::string body = f.pushImageBlobs(repo, "config", "layer");
+  auto put = f.store.put(repo, refOf("v1"), kOci, body);
+  REQUIRE(put);
+  REQUIRE(f.driver.remove(layout::blobDir(put->digest)));  // collected by a GC
+  CHECK_FALSE(f.store.exists(repo, put->digest));
+  for (const auto& reference : {std::string("v1"), put->digest.str()}) {
+    auto got = f.store.get(repo, refOf(reference));
+    REQUIRE_FALSE(got);
+    CHECK(got.error().is(ErrorCode::ManifestUnknown));
+    CHECK(got.error().detail() == put->digest.str());
+  }
+  auto removed = f.store.remove(repo, put->digest);
+  REQUIRE_FALSE(removed);
+  CHECK(removed.error().is(ErrorCode::ManifestUnknown));
+  CHECK(removed.error().detail() == put->digest.str());
+}
+
 TEST_CASE("a manifest whose blob is not in the repository is MANIFEST_BLOB_UNKNOWN",
           "[manifest_store]") {
   Fixture f(false);

@@ -55,6 +55,28 @@ TEST_CASE("manifest revisions and tags follow distribution's _manifests tree", "
         m + "/tags/v1.0/index/sha256/" + kHex + "/link");
 }
 
+TEST_CASE("schema1 signatures are linked under the revision's signatures directory", "[layout]") {
+  // distribution 2.2's manifestSignaturesPathSpec and manifestSignatureLinkPathSpec.
+  const std::string hex512(128, 'e');
+  const Digest signature = *Digest::parse("sha512:" + hex512);
+  const std::string r = kRepos + "/a/b/_manifests/revisions/sha256/" + kHex;
+  CHECK(layout::manifestSignaturesDir("a/b", sha256()) == r + "/signatures");
+  CHECK(layout::manifestSignatureLink("a/b", sha256(), signature) ==
+        r + "/signatures/sha512/" + hex512 + "/link");
+}
+
+TEST_CASE("a link directory's last two components give its digest", "[layout]") {
+  CHECK(layout::digestFromLinkDir(kRepos + "/a/_manifests/revisions/sha256/" + kHex) == sha256());
+  CHECK(layout::digestFromLinkDir(layout::manifestRevisionDir("a", sha256())) == sha256());
+  const std::string signatures = layout::manifestSignaturesDir("a", sha256());
+  CHECK(layout::digestFromLinkDir(signatures + "/sha256/" + kHex) == sha256());
+  const std::string bad = GENERATE(as<std::string>{}, "", "/", "sha256", "/sha256", "/" + kHex,
+                                   "/x/sha256/abc", "/x/md5/" + kHex, "/x/SHA256/" + kHex,
+                                   "/x/sha256/" + kHex + "/link", "/x/sha256/" + kHex + "0");
+  CAPTURE(bad);
+  CHECK_FALSE(layout::digestFromLinkDir(bad).has_value());
+}
+
 TEST_CASE("upload paths are _uploads/<id>/{data,startedat,hashstates/<alg>/<offset>}", "[layout]") {
   const std::string id = "a9f22438-3370-4e3a-b3d4-f00cf1eab125";
   const std::string u = kRepos + "/lib/a/_uploads";
@@ -105,4 +127,7 @@ TEST_CASE("only _layers, _manifests and _uploads are repository data directories
   CHECK(layout::isRepositoryDataDir("_uploads"));
   CHECK_FALSE(layout::isRepositoryDataDir("layers"));
   CHECK_FALSE(layout::isRepositoryDataDir("_deleted"));
+  CHECK(layout::layersDir("a") == kRepos + "/a/" + std::string(layout::kLayersDirName));
+  CHECK(layout::manifestsDir("a") == kRepos + "/a/" + std::string(layout::kManifestsDirName));
+  CHECK(layout::uploadsDir("a") == kRepos + "/a/" + std::string(layout::kUploadsDirName));
 }

@@ -473,3 +473,15 @@ TEST_CASE("the memory driver has no listing versions (never cached)", "[storage]
   REQUIRE(version);
   CHECK_FALSE(*version);
 }
+
+TEMPLATE_TEST_CASE("drivers that hold the bytes themselves answer redirectURL with Unsupported",
+                   "[storage]", DRIVERS) {
+  TestType fixture;
+  StorageDriver& driver = fixture.driver;
+  REQUIRE(driver.putContent("/a/data", "x"));
+  auto url = driver.redirectURL("/a/data", {.method = "GET", .expiry = std::nullopt});
+  REQUIRE_FALSE(url);
+  CHECK(url.error().is(StorageErrc::Unsupported));
+  CHECK(url.error().detail() == "/a/data");
+  CHECK(driver.redirectURL("/a/../b", {}).error().is(StorageErrc::InvalidPath));
+}
