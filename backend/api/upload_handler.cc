@@ -123,6 +123,9 @@ class UploadBody : public http::ExchangeObserver, public http::BodySink {
     done_ = true;
     request_.exchange().requestBody().setSink(nullptr);
     session_.offset = writer_->offset();
+    // A commit takes the writer with the upload's lock: nothing comes between its last byte
+    // and the commit.
+    if (plan_.commit) return finishUpload(request_, session_, plan_, std::move(writer_));
     auto closed = writer_->close();
     writer_.reset();
     if (!closed) return failed(request_, session_, plan_, closed.error());
@@ -147,10 +150,11 @@ class UploadBody : public http::ExchangeObserver, public http::BodySink {
 
   // After the body: 202 with the new offset, or commit and 201.
   static void finishUpload(ApiRequest& request, const registry::UploadSession& session,
-                           const BodyPlan& plan) {
+                           const BodyPlan& plan,
+                           std::unique_ptr<registry::UploadWriter> writer = nullptr) {
     if (!plan.commit) return respondProgress(request, 202, session);
-    auto committed =
-        request.services().uploads.commit(session.repository, session.id, *plan.commit);
+    auto committed = request.services().uploads.commit(session.repository, session.id, *plan.commit,
+                                                       std::nullopt, std::move(writer));
     if (!committed) return failed(request, session, plan, committed.error());
     respondCreated(request, session.repository, committed->digest);
   }

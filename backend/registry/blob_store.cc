@@ -89,10 +89,15 @@ Result<std::string> BlobStore::get(const Repository& repo, const crypto::Digest&
 
 Result<Descriptor> BlobStore::put(const Repository& repo, std::string_view bytes) {
   const crypto::Digest digest = crypto::Digest::of(bytes);
-  auto existing = statGlobal(digest);
-  if (!existing) {
-    if (!existing.error().is(unknownCode())) return existing.error();
-    // putContent is atomic: the data path never holds a partial or foreign content.
+  // An existing blob is kept only if it holds exactly these bytes; otherwise (missing, or left
+  // corrupt) they replace it. putContent is atomic: the data path never holds a partial or
+  // foreign content.
+  auto existing = driver_.getContent(layout::blobData(digest));
+  if (!existing && !existing.error().is(StorageErrc::NotFound) &&
+      !existing.error().is(StorageErrc::Io)) {
+    return fromStorageError(existing.error(), unknownCode(), digest.str());
+  }
+  if (!existing || *existing != bytes) {
     if (auto stored = driver_.putContent(layout::blobData(digest), bytes); !stored) {
       return fromStorageError(stored.error(), unknownCode(), digest.str());
     }

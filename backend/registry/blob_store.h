@@ -62,8 +62,9 @@ class BlobStore {
   // The whole content of a small blob (manifests, configs), at most storage::kMaxContentSize.
   [[nodiscard]] Result<std::string> get(const Repository& repo, const crypto::Digest& digest);
 
-  // Stores small content (a manifest) under its sha256 digest, atomically, unless the data is
-  // already there, and links it into `repo`.
+  // Stores small content (a manifest) under its sha256 digest, atomically, unless exactly these
+  // bytes are already there (other bytes under the digest are replaced), and links it into
+  // `repo`.
   [[nodiscard]] Result<Descriptor> put(const Repository& repo, std::string_view bytes);
 
   // Links an existing global blob into `repo` (BlobUnknown if the data is missing).
