@@ -11,14 +11,18 @@ namespace layout = storage::layout;
 using storage::StorageErrc;
 
 Error fromStorageError(const Error& error, ErrorCode not_found, std::string_view subject) {
+  if (error.inDomain<ErrorCode>()) return error;
+  // The storage path (the storage error's detail) goes into the message, which is logged but
+  // never sent; the client's detail names the subject, as distribution's does.
   if (error.is(StorageErrc::NotFound)) {
-    return Error{not_found, std::string(subject) + " unknown", error.detail()};
+    return Error{not_found, std::string(subject) + " unknown", std::string(subject)};
   }
   if (error.is(StorageErrc::NoSpace)) {
-    return Error{ErrorCode::Unavailable, "storage is full", error.message()};
+    return Error{ErrorCode::Unavailable, "storage is full: " + error.detail(),
+                 "the storage volume is full"};
   }
-  if (error.inDomain<ErrorCode>()) return error;
-  return Error{ErrorCode::Internal, "storage error", error.message() + ": " + error.detail()};
+  return Error{ErrorCode::Internal, "storage error: " + error.message() + " at " + error.detail(),
+               std::string(subject)};
 }
 
 BlobStore::BlobStore(storage::StorageDriver& driver, LinkSet link_set)
@@ -52,7 +56,7 @@ Result<Descriptor> BlobStore::stat(const Repository& repo, const crypto::Digest&
   // distribution follows the link's target (it may name another algorithm's digest).
   auto target = layout::parseLinkContent(*content);
   if (!target) {
-    return Error{ErrorCode::Internal, "corrupt link file", linkPath(repo, digest)};
+    return Error{ErrorCode::Internal, "corrupt link file " + linkPath(repo, digest), digest.str()};
   }
   auto descriptor = statGlobal(*target);
   if (!descriptor) return descriptor.error();
@@ -66,7 +70,9 @@ Result<std::unique_ptr<storage::FileReader>> BlobStore::open(const Repository& r
   auto content = driver_.getContent(linkPath(repo, digest));
   if (!content) return fromStorageError(content.error(), unknownCode(), digest.str());
   auto target = layout::parseLinkContent(*content);
-  if (!target) return Error{ErrorCode::Internal, "corrupt link file", linkPath(repo, digest)};
+  if (!target) {
+    return Error{ErrorCode::Internal, "corrupt link file " + linkPath(repo, digest), digest.str()};
+  }
   auto reader = driver_.reader(layout::blobData(*target), offset);
   if (!reader) {
     if (reader.error().is(StorageErrc::InvalidOffset)) {
@@ -81,7 +87,9 @@ Result<std::string> BlobStore::get(const Repository& repo, const crypto::Digest&
   auto content = driver_.getContent(linkPath(repo, digest));
   if (!content) return fromStorageError(content.error(), unknownCode(), digest.str());
   auto target = layout::parseLinkContent(*content);
-  if (!target) return Error{ErrorCode::Internal, "corrupt link file", linkPath(repo, digest)};
+  if (!target) {
+    return Error{ErrorCode::Internal, "corrupt link file " + linkPath(repo, digest), digest.str()};
+  }
   auto data = driver_.getContent(layout::blobData(*target));
   if (!data) return fromStorageError(data.error(), unknownCode(), digest.str());
   return data;

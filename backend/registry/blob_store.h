@@ -35,7 +35,9 @@ struct Descriptor {
 inline constexpr std::string_view kOctetStream = "application/octet-stream";
 
 // Translates a storage error into the registry's codes: NotFound → `not_found`, NoSpace →
-// Unavailable, anything else → Internal (the storage message is kept as detail).
+// Unavailable, anything else → Internal. The detail (sent to the client) names `subject` (a
+// digest, tag, repository or upload id), never a storage path; the path and the storage
+// message go into the message, which is only logged.
 Error fromStorageError(const Error& error, ErrorCode not_found, std::string_view subject);
 
 class BlobStore {

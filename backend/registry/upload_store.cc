@@ -93,7 +93,11 @@ Error UploadWriter::failWrite(const Error& error) {
   hash_.reset();  // it has seen bytes that are not stored: commit re-hashes the file
   // Cut the partial chunk off; if even that fails, commit's re-hash still sees the truth.
   (void)file_->truncate(chunk_start_);
-  return uploadStorageError(error, key_);
+  return uploadStorageError(error, id());
+}
+
+std::string_view UploadWriter::id() const {
+  return std::string_view(key_).substr(key_.find('\n') + 1);
 }
 
 uint64_t UploadWriter::offset() const {
@@ -116,8 +120,8 @@ Result<void> UploadWriter::close() {
   hash_.reset();
   auto closed = file_->close();  // releases the upload's lock
   file_.reset();
-  if (!still_there) return uploadStorageError(still_there.error(), key_);
-  if (!closed) return uploadStorageError(closed.error(), key_);
+  if (!still_there) return uploadStorageError(still_there.error(), id());
+  if (!closed) return uploadStorageError(closed.error(), id());
   return ok();
 }
 

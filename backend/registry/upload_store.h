@@ -85,6 +85,8 @@ class UploadWriter {
   struct HashState;
   UploadWriter(UploadStore& store, std::string key, std::unique_ptr<storage::FileWriter> file,
                std::unique_ptr<HashState> hash);
+  // The upload id (the key without its repository).
+  std::string_view id() const;
   // Brings the hash state's stamp up to date (false: the state cannot be trusted).
   bool stampHash();
 
