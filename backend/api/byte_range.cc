@@ -1,6 +1,8 @@
 #include "backend/api/byte_range.h"
 #include "common/text.h"
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 
 namespace portico::api {
@@ -20,8 +22,15 @@ ByteRangeResult parseByteRange(std::optional<std::string_view> header, uint64_t 
   ByteRangeResult full{ByteRangeResult::Kind::Full, 0, size};
   if (!header) return full;
   std::string_view value = trimBlanks(*header);
-  if (!value.starts_with("bytes=")) return full;
-  value.remove_prefix(6);
+  // The range unit is case-insensitive (RFC 9110 §14.1): "Bytes=0-1" is a byte range.
+  constexpr std::string_view kUnit = "bytes=";
+  if (value.size() < kUnit.size() ||
+      !std::equal(kUnit.begin(), kUnit.end(), value.begin(), [](char a, char b) {
+        return a == std::tolower(static_cast<unsigned char>(b));
+      })) {
+    return full;
+  }
+  value.remove_prefix(kUnit.size());
   value = trimBlanks(value);
   if (value.find(',') != std::string_view::npos) return full;
   size_t dash = value.find('-');

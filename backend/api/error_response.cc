@@ -71,7 +71,11 @@ std::string renderErrorBody(ErrorCode code, std::string_view detail) {
 
 ErrorResponse errorResponse(const Error& error) {
   ErrorCode code = registryCode(error);
-  std::string_view detail = error.detail().empty() ? error.message() : error.detail();
+  // An error from another layer (storage, parser) is UNKNOWN with no detail: its message and
+  // detail may name storage paths, which are logged, never sent.
+  std::string_view detail;
+  if (error.inDomain<ErrorCode>())
+    detail = error.detail().empty() ? error.message() : error.detail();
   return {describe(code).status, renderErrorBody(code, detail)};
 }
 

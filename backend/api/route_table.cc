@@ -151,6 +151,13 @@ RouteMatch RouteTable::match(std::string_view method, std::string_view path) con
   switch (shape->kind) {
     case RouteKind::Manifest: {
       auto reference = registry::Reference::parse(shape->last);
+      // A reference that is neither a tag nor a digest names no manifest: distribution's router
+      // has no route for it (404), and the OCI conformance suite expects MANIFEST_UNKNOWN for
+      // GET and HEAD. Only a PUT reports the malformed tag or digest itself.
+      if (!reference && method != "PUT") {
+        return Error{registry::ErrorCode::ManifestUnknown, "manifest unknown",
+                     std::string(shape->last)};
+      }
       if (!reference) return reference.error();
       route.reference = std::move(*reference);
       break;

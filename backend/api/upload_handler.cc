@@ -111,22 +111,28 @@ void failed(ApiRequest& request, const registry::UploadSession& session, const B
   request.respondError(error);
 }
 
-// After the body: 202 with the new offset, or commit and 201.
+// The completion of a commit: 201 and a push event, or the error.
+registry::Done<registry::Descriptor> onCommitted(Pending& pending,
+                                                 const registry::UploadSession& session,
+                                                 const BodyPlan& plan) {
+  return pending.then<registry::Descriptor>(
+      [session, plan](Pending& p, Result<registry::Descriptor> committed) {
+        auto& request = p.request();
+        if (!committed) return failed(request, session, plan, committed.error());
+        request.emit(registry::Event{.action = registry::Event::Action::Push,
+                                     .media_type = std::string(registry::kOctetStream),
+                                     .size = committed->size,
+                                     .digest = committed->digest});
+        respondCreated(request, session.repository, committed->digest);
+      });
+}
+
+// After a body-less request: 202 with the offset, or commit (taking the upload's lock) and 201.
 void finishUpload(Pending& pending, const registry::UploadSession& session, const BodyPlan& plan) {
   auto& request = pending.request();
   if (!plan.commit) return respondProgress(request, 202, session);
-  request.repository().uploads().commit(
-      request.context(), session.id, *plan.commit, std::nullopt,
-      pending.then<registry::Descriptor>(
-          [session, plan](Pending& p, Result<registry::Descriptor> committed) {
-            auto& request = p.request();
-            if (!committed) return failed(request, session, plan, committed.error());
-            request.emit(registry::Event{.action = registry::Event::Action::Push,
-                                         .media_type = std::string(registry::kOctetStream),
-                                         .size = committed->size,
-                                         .digest = committed->digest});
-            respondCreated(request, session.repository, committed->digest);
-          }));
+  request.repository().uploads().commit(request.context(), session.id, *plan.commit, std::nullopt,
+                                        onCommitted(pending, session, plan));
 }
 
 // Streams the request body into a BlobWriter (see the top of this file); then reports
@@ -208,11 +214,16 @@ class UploadBody : public Pending::Part, public http::BodySink {
     if (body_ended_) closeWriter();
   }
 
-  // The whole body is written: close the chunk, then progress or commit.
+  // The whole body is written: commit with the writer's lock (nothing can come between the
+  // last byte and the commit), or close the chunk and report progress.
   void closeWriter() {
     done_ = true;
     session_.offset = writer_->offset();
     auto writer = std::move(writer_);
+    if (plan_.commit) {
+      return writer->commit(pending_.request().context(), *plan_.commit, std::nullopt,
+                            onCommitted(pending_, session_, plan_));
+    }
     writer->close(
         pending_.request().context(),
         pending_.then<void>([session = session_, plan = plan_](Pending& p, Result<void> closed) {

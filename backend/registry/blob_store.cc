@@ -11,14 +11,18 @@ namespace layout = storage::layout;
 using storage::StorageErrc;
 
 Error fromStorageError(const Error& error, ErrorCode not_found, std::string_view subject) {
+  if (error.inDomain<ErrorCode>()) return error;
+  // The storage path (the storage error's detail) goes into the message, which is logged but
+  // never sent; the client's detail names the subject, as distribution's does.
   if (error.is(StorageErrc::NotFound)) {
-    return Error{not_found, std::string(subject) + " unknown", error.detail()};
+    return Error{not_found, std::string(subject) + " unknown", std::string(subject)};
   }
   if (error.is(StorageErrc::NoSpace)) {
-    return Error{ErrorCode::Unavailable, "storage is full", error.message()};
+    return Error{ErrorCode::Unavailable, "storage is full: " + error.detail(),
+                 "the storage volume is full"};
   }
-  if (error.inDomain<ErrorCode>()) return error;
-  return Error{ErrorCode::Internal, "storage error", error.message() + ": " + error.detail()};
+  return Error{ErrorCode::Internal, "storage error: " + error.message() + " at " + error.detail(),
+               std::string(subject)};
 }
 
 BlobStore::BlobStore(storage::StorageDriver& driver, LinkSet link_set)
@@ -52,7 +56,7 @@ Result<Descriptor> BlobStore::stat(const Repository& repo, const crypto::Digest&
   // distribution follows the link's target (it may name another algorithm's digest).
   auto target = layout::parseLinkContent(*content);
   if (!target) {
-    return Error{ErrorCode::Internal, "corrupt link file", linkPath(repo, digest)};
+    return Error{ErrorCode::Internal, "corrupt link file " + linkPath(repo, digest), digest.str()};
   }
   auto descriptor = statGlobal(*target);
   if (!descriptor) return descriptor.error();
@@ -66,7 +70,9 @@ Result<std::unique_ptr<storage::FileReader>> BlobStore::open(const Repository& r
   auto content = driver_.getContent(linkPath(repo, digest));
   if (!content) return fromStorageError(content.error(), unknownCode(), digest.str());
   auto target = layout::parseLinkContent(*content);
-  if (!target) return Error{ErrorCode::Internal, "corrupt link file", linkPath(repo, digest)};
+  if (!target) {
+    return Error{ErrorCode::Internal, "corrupt link file " + linkPath(repo, digest), digest.str()};
+  }
   auto reader = driver_.reader(layout::blobData(*target), offset);
   if (!reader) {
     if (reader.error().is(StorageErrc::InvalidOffset)) {
@@ -81,7 +87,9 @@ Result<std::string> BlobStore::get(const Repository& repo, const crypto::Digest&
   auto content = driver_.getContent(linkPath(repo, digest));
   if (!content) return fromStorageError(content.error(), unknownCode(), digest.str());
   auto target = layout::parseLinkContent(*content);
-  if (!target) return Error{ErrorCode::Internal, "corrupt link file", linkPath(repo, digest)};
+  if (!target) {
+    return Error{ErrorCode::Internal, "corrupt link file " + linkPath(repo, digest), digest.str()};
+  }
   auto data = driver_.getContent(layout::blobData(*target));
   if (!data) return fromStorageError(data.error(), unknownCode(), digest.str());
   return data;
@@ -95,11 +103,15 @@ Result<std::string> BlobStore::getGlobal(const crypto::Digest& digest) {
 
 Result<Descriptor> BlobStore::putGlobal(std::string_view bytes, crypto::DigestAlgorithm algorithm) {
   const crypto::Digest digest = crypto::Digest::of(bytes, algorithm);
-  auto existing = statGlobal(digest);
-  if (!existing && !existing.error().is(unknownCode())) return existing.error();
-  // A file of another size under the digest is not the content (a torn write by another
-  // program): replace it. putContent is atomic: the data path never holds a partial content.
-  if (!existing || existing->size != bytes.size()) {
+  // An existing blob is kept only if it holds exactly these bytes; otherwise (missing, or left
+  // corrupt or torn by another program) they replace it. putContent is atomic: the data path
+  // never holds a partial or foreign content.
+  auto existing = driver_.getContent(layout::blobData(digest));
+  if (!existing && !existing.error().is(StorageErrc::NotFound) &&
+      !existing.error().is(StorageErrc::Io)) {
+    return fromStorageError(existing.error(), unknownCode(), digest.str());
+  }
+  if (!existing || *existing != bytes) {
     if (auto stored = driver_.putContent(layout::blobData(digest), bytes); !stored) {
       return fromStorageError(stored.error(), unknownCode(), digest.str());
     }

@@ -35,7 +35,9 @@ struct Descriptor {
 inline constexpr std::string_view kOctetStream = "application/octet-stream";
 
 // Translates a storage error into the registry's codes: NotFound → `not_found`, NoSpace →
-// Unavailable, anything else → Internal (the storage message is kept as detail).
+// Unavailable, anything else → Internal. The detail (sent to the client) names `subject` (a
+// digest, tag, repository or upload id), never a storage path; the path and the storage
+// message go into the message, which is only logged.
 Error fromStorageError(const Error& error, ErrorCode not_found, std::string_view subject);
 
 class BlobStore {
@@ -65,8 +67,9 @@ class BlobStore {
   // blobStore.Get).
   [[nodiscard]] Result<std::string> getGlobal(const crypto::Digest& digest);
 
-  // Stores small content (a manifest) under its digest (`algorithm`), atomically, unless the
-  // data is already there with that size, and links it into `repo`.
+  // Stores small content (a manifest) under its digest (`algorithm`), atomically, unless exactly
+  // these bytes are already there (other bytes under the digest are replaced), and links it
+  // into `repo`.
   [[nodiscard]] Result<Descriptor> put(
       const Repository& repo, std::string_view bytes,
       crypto::DigestAlgorithm algorithm = crypto::DigestAlgorithm::Sha256);

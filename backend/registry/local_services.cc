@@ -53,8 +53,12 @@ class LocalBlobReader : public BlobReader {
 // (closing one file) happens here.
 class LocalBlobWriter : public BlobWriter {
  public:
-  LocalBlobWriter(storage::StorageExecutor& executor, std::unique_ptr<UploadWriter> writer)
+  LocalBlobWriter(storage::StorageExecutor& executor, UploadStore& store,
+                  const UploadSession& session, std::unique_ptr<UploadWriter> writer)
       : executor_(executor),
+        store_(store),
+        repository_(session.repository),
+        id_(session.id),
         writer_(std::move(writer)),
         offset_(std::make_shared<uint64_t>(writer_->offset())) {}
 
@@ -84,8 +88,23 @@ class LocalBlobWriter : public BlobWriter {
         std::move(done));
   }
 
+  void commit(const Context& ctx, crypto::Digest digest, std::optional<uint64_t> size,
+              Done<Descriptor> done) override {
+    // The commit takes the UploadWriter's file and lock; no write is in flight (one at a time,
+    // and the caller commits after the last one completed).
+    executor_.run<Descriptor>(
+        ctx ? ctx->worker : nullptr,
+        [&store = store_, repository = repository_, id = id_, writer = std::move(writer_),
+         digest = std::move(digest),
+         size] { return store.commit(repository, id, digest, size, writer.get()); },
+        std::move(done));
+  }
+
  private:
   storage::StorageExecutor& executor_;
+  UploadStore& store_;
+  Repository repository_;
+  std::string id_;
   std::shared_ptr<UploadWriter> writer_;
   std::shared_ptr<uint64_t> offset_;
 };
@@ -169,7 +188,7 @@ class LocalUploads : public UploadService {
           auto writer = store.append(session, range_start);
           if (!writer) return writer.error();
           return std::unique_ptr<BlobWriter>(
-              std::make_unique<LocalBlobWriter>(executor, std::move(*writer)));
+              std::make_unique<LocalBlobWriter>(executor, store, session, std::move(*writer)));
         },
         std::move(done));
   }

@@ -139,6 +139,11 @@ class BlobWriter {
   virtual void write(const Context& ctx, net::EvbufferPtr data, Done<void> done) = 0;
   // Ends the chunk: releases the file, the lock and hands the hash state back.
   virtual void close(const Context& ctx, Done<void> done) = 0;
+  // Ends the body and commits the upload with the lock this writer holds, so that nothing can
+  // come between the last byte and the commit (UploadService::commit's checks otherwise). The
+  // writer is spent afterwards. On an object store this is completing the multipart upload.
+  virtual void commit(const Context& ctx, crypto::Digest digest, std::optional<uint64_t> size,
+                      Done<Descriptor> done) = 0;
 };
 
 class UploadService {

@@ -17,6 +17,8 @@ using storage::StorageErrc;
 
 struct UploadWriter::HashState {
   crypto::DigestStream stream{crypto::DigestAlgorithm::Sha256};
+  // The data file as it was when `stream` last covered it exactly (unset: a new, empty file).
+  std::optional<storage::FileStamp> stamp;
 };
 
 namespace {
@@ -45,6 +47,11 @@ Error uploadUnknown(std::string_view id) {
 // Storage failures of an upload; NotFound means the upload vanished under us.
 Error uploadStorageError(const Error& error, std::string_view id) {
   return fromStorageError(error, ErrorCode::BlobUploadUnknown, "upload " + std::string(id));
+}
+
+Error uploadBusy(std::string_view id) {
+  return Error{ErrorCode::RangeInvalid, "another request is writing this upload",
+               "upload " + std::string(id) + " has a request in flight; retry after it"};
 }
 
 }  // namespace
@@ -86,23 +93,35 @@ Error UploadWriter::failWrite(const Error& error) {
   hash_.reset();  // it has seen bytes that are not stored: commit re-hashes the file
   // Cut the partial chunk off; if even that fails, commit's re-hash still sees the truth.
   (void)file_->truncate(chunk_start_);
-  return uploadStorageError(error, key_);
+  return uploadStorageError(error, id());
+}
+
+std::string_view UploadWriter::id() const {
+  return std::string_view(key_).substr(key_.find('\n') + 1);
 }
 
 uint64_t UploadWriter::offset() const {
   return file_ ? file_->size() : 0;
 }
 
+bool UploadWriter::stampHash() {
+  if (!hash_ || failed_) return false;
+  auto stamp = file_->stamp();
+  if (!stamp || hash_->stream.bytes() != stamp->size) return false;
+  hash_->stamp = *stamp;
+  return true;
+}
+
 Result<void> UploadWriter::close() {
   if (!file_) return ok();
-  const uint64_t size = file_->size();
-  auto closed = file_->close();
-  file_.reset();
-  if (hash_ && !failed_ && closed && hash_->stream.bytes() == size) {
-    store_.returnHashState(key_, std::move(hash_));
-  }
+  // Still the upload's file? (A DELETE or purge may have removed the upload meanwhile.)
+  auto still_there = file_->checkPath();
+  if (still_there && stampHash()) store_.returnHashState(key_, std::move(hash_));
   hash_.reset();
-  if (!closed) return uploadStorageError(closed.error(), key_);
+  auto closed = file_->close();  // releases the upload's lock
+  file_.reset();
+  if (!still_there) return uploadStorageError(still_there.error(), id());
+  if (!closed) return uploadStorageError(closed.error(), id());
   return ok();
 }
 
@@ -145,9 +164,11 @@ Result<UploadSession> UploadStore::start(const Repository& repo) {
   }
   auto data = driver_.writer(layout::uploadData(repo.str(), session.id), false);
   if (!data) return uploadStorageError(data.error(), session.id);
+  auto state = std::make_unique<UploadWriter::HashState>();
+  if (auto stamp = (*data)->stamp(); stamp) state->stamp = *stamp;
   if (auto closed = (*data)->close(); !closed)
     return uploadStorageError(closed.error(), session.id);
-  returnHashState(key(repo, session.id), std::make_unique<UploadWriter::HashState>());
+  returnHashState(key(repo, session.id), std::move(state));
   return session;
 }
 
@@ -170,16 +191,46 @@ Result<UploadSession> UploadStore::resume(const Repository& repo, std::string_vi
   return session;
 }
 
+Result<std::unique_ptr<storage::FileWriter>> UploadStore::lockUpload(const Repository& repo,
+                                                                     std::string_view id) {
+  if (!isValidUploadId(id)) return uploadUnknown(id);
+  const std::string started_at = layout::uploadStartedAt(repo.str(), id);
+  // Never re-create a cancelled or committed upload.
+  if (auto started = driver_.stat(started_at); !started) {
+    return uploadStorageError(started.error(), id);
+  }
+  auto file = driver_.writer(layout::uploadData(repo.str(), id), true);
+  if (!file) return uploadStorageError(file.error(), id);
+  if (auto locked = (*file)->lockExclusive(); !locked) {
+    if (locked.error().is(StorageErrc::Busy)) return uploadBusy(id);
+    return uploadStorageError(locked.error(), id);
+  }
+  // Committed or cancelled between the check above and the lock: the open() may have made a
+  // new, empty data file in a directory that is going away. Leave it to that request.
+  if (auto started = driver_.stat(started_at); !started) {
+    return uploadStorageError(started.error(), id);
+  }
+  return file;
+}
+
+std::unique_ptr<UploadWriter::HashState> UploadStore::takeValidHashState(
+    const std::string& key, storage::FileWriter& file) {
+  auto hash = takeHashState(key);
+  if (!hash) return nullptr;
+  auto stamp = file.stamp();
+  // The state covers the file only if nobody wrote it since the state was brought up to date:
+  // same file, same size, same modification and change times (the lock keeps it so now).
+  if (!stamp || hash->stream.bytes() != stamp->size ||
+      (hash->stamp ? *hash->stamp != *stamp : stamp->size != 0)) {
+    return nullptr;
+  }
+  return hash;
+}
+
 Result<std::unique_ptr<UploadWriter>> UploadStore::append(const UploadSession& session,
                                                           std::optional<uint64_t> range_start) {
-  const std::string& repo = session.repository.str();
-  if (!isValidUploadId(session.id)) return uploadUnknown(session.id);
-  // Never re-create a cancelled or committed upload.
-  if (auto started = driver_.stat(layout::uploadStartedAt(repo, session.id)); !started) {
-    return uploadStorageError(started.error(), session.id);
-  }
-  auto file = driver_.writer(layout::uploadData(repo, session.id), true);
-  if (!file) return uploadStorageError(file.error(), session.id);
+  auto file = lockUpload(session.repository, session.id);
+  if (!file) return file.error();
   const uint64_t size = (*file)->size();
   if (range_start && *range_start != size) {
     (void)(*file)->close();
@@ -188,8 +239,7 @@ Result<std::unique_ptr<UploadWriter>> UploadStore::append(const UploadSession& s
                      std::to_string(*range_start)};
   }
   std::string k = key(session.repository, session.id);
-  auto hash = takeHashState(k);
-  if (hash && hash->stream.bytes() != size) hash.reset();  // bytes we did not see: re-hash later
+  auto hash = takeValidHashState(k, **file);  // null: bytes we did not see, re-hash at commit
   return std::unique_ptr<UploadWriter>(
       new UploadWriter(*this, std::move(k), std::move(*file), std::move(hash)));
 }
@@ -214,23 +264,29 @@ Result<crypto::Digest> UploadStore::rehash(const std::string& path,
 
 Result<Descriptor> UploadStore::commit(const Repository& repo, std::string_view id,
                                        const crypto::Digest& expected,
-                                       std::optional<uint64_t> expected_size) {
+                                       std::optional<uint64_t> expected_size,
+                                       UploadWriter* writer) {
   if (!isValidUploadId(id)) return uploadUnknown(id);
   const std::string data_path = layout::uploadData(repo.str(), id);
-  if (auto started = driver_.stat(layout::uploadStartedAt(repo.str(), id)); !started) {
-    return uploadStorageError(started.error(), id);
-  }
-  uint64_t size = 0;
-  bool have_data = true;
-  if (auto info = driver_.stat(data_path); info) {
-    size = info->size;
-  } else if (info.error().is(StorageErrc::NotFound)) {
-    have_data = false;
-  } else {
-    return uploadStorageError(info.error(), id);
-  }
-
   const std::string k = key(repo, id);
+
+  // The locked data file and, when it provably covers exactly its bytes, the hash state.
+  std::unique_ptr<storage::FileWriter> file;
+  std::unique_ptr<UploadWriter::HashState> hash;
+  if (writer && writer->file_) {
+    if (writer->stampHash()) hash = std::move(writer->hash_);
+    file = std::move(writer->file_);
+    if (auto still_there = file->checkPath(); !still_there) {
+      return uploadStorageError(still_there.error(), id);
+    }
+  } else {
+    auto locked = lockUpload(repo, id);
+    if (!locked) return locked.error();
+    file = std::move(*locked);
+    hash = takeValidHashState(k, *file);
+  }
+  const uint64_t size = file->size();
+
   auto discard = [&](Error error) -> Error {
     // Nothing may be stored under either digest: the upload goes away (distribution cancels).
     (void)driver_.remove(layout::uploadDir(repo.str(), id));
@@ -245,15 +301,12 @@ Result<Descriptor> UploadStore::commit(const Repository& repo, std::string_view 
   }
 
   crypto::Digest actual;
-  auto hash = takeHashState(k);
-  if (hash && hash->stream.bytes() == size && expected.algorithm() == hash->stream.algorithm()) {
+  if (hash && expected.algorithm() == hash->stream.algorithm()) {
     actual = hash->stream.finish();
   } else {
+    // Under the lock nobody writes the file, and its path names the locked file.
     auto rehashed = rehash(data_path, expected.algorithm());
-    if (!rehashed) {
-      returnHashState(k, std::move(hash));
-      return uploadStorageError(rehashed.error(), id);
-    }
+    if (!rehashed) return uploadStorageError(rehashed.error(), id);
     actual = std::move(*rehashed);
   }
   if (actual != expected) {
@@ -261,19 +314,15 @@ Result<Descriptor> UploadStore::commit(const Repository& repo, std::string_view 
                          "expected " + expected.str() + ", computed " + actual.str()});
   }
 
-  if (blobs_.existsGlobally(expected)) {
-    // Same bytes are already there (concurrent pushes of one layer): keep the existing blob.
-  } else if (have_data) {
-    // Durable before it becomes visible under its digest.
-    auto sync = driver_.writer(data_path, true);
-    if (!sync) return uploadStorageError(sync.error(), id);
-    if (auto synced = (*sync)->commit(); !synced) return uploadStorageError(synced.error(), id);
-    if (auto moved = driver_.move(data_path, layout::blobData(expected)); !moved) {
-      return uploadStorageError(moved.error(), id);
-    }
-  } else if (auto stored = driver_.putContent(layout::blobData(expected), ""); !stored) {
-    return uploadStorageError(stored.error(), id);
+  // Durable before it becomes visible under its digest. The verified file replaces whatever is
+  // there (rename is atomic: readers see the old or the new file), so a push heals a blob that
+  // does not have its digest's bytes; an intact one is replaced by equal bytes.
+  if (auto synced = file->sync(); !synced) return uploadStorageError(synced.error(), id);
+  if (auto moved = driver_.move(data_path, layout::blobData(expected)); !moved) {
+    return uploadStorageError(moved.error(), id);
   }
+  (void)file->close();  // the lock goes with it; a writer waiting for it finds no file at the path
+  dropHashState(k);
 
   if (auto linked = blobs_.link(repo, expected); !linked) return linked.error();
   if (auto removed = driver_.remove(layout::uploadDir(repo.str(), id));

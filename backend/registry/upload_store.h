@@ -2,19 +2,32 @@
 // UploadStore: resumable blob uploads, as distribution's blobWriter/linkedBlobStore.Create
 // (registry/storage/blobwriter.go). An upload is the directory
 // repositories/<name>/_uploads/<id>/ with `startedat` (written at start) and `data` (the bytes
-// received so far, appended chunk by chunk). Commit verifies the client's digest and size,
-// fsyncs, renames `data` into blobs/<alg>/<xx>/<hex>/data (keeping an existing blob), links
-// it into the repository's _layers and removes the upload directory. A blob is therefore never
-// visible under a digest its bytes do not have.
+// received so far, appended chunk by chunk).
+//
+// One writer per upload. Every request that writes an upload's data file or commits it (PATCH,
+// PUT, monolithic POST) first takes the upload's lock (lockUpload(), the one seam that decides
+// who may write: today an flock on the data file, so it holds across processes on one storage
+// root) and keeps it until its body is written and, for a commit, until the file has been
+// moved. A second writer meanwhile gets RangeInvalid ("another request in flight"). After
+// taking the lock a writer checks that its open file is still the one the upload's path names,
+// so a file already moved into blobs/ is never written again.
+//
+// Commit, under the lock: verifies the client's size and digest against the file's bytes (the
+// in-memory hash state when it provably covers exactly those bytes, else a re-hash), fsyncs,
+// renames the file over blobs/<alg>/<xx>/<hex>/data (replacing whatever was there: a verified
+// copy heals a corrupt blob), links it into the repository's _layers and removes the upload
+// directory. A blob is therefore never stored under a digest its bytes do not have.
 //
 // Hashing: a SHA-256 DigestStream per upload is kept in memory while the process lives (a
-// per-process map id → state, locked briefly when a writer opens and closes). After a restart,
-// for a sha512 digest, or after a failed write, commit re-hashes the stored bytes instead.
+// per-process map id → state and the file's stamp when the state was last brought up to date).
+// A state whose stamp differs from the file's (another process wrote, a restart, a failed
+// write, sha512, an upload started by distribution) is dropped and commit re-hashes the file.
 //
-// Errors: BlobUploadUnknown (no such upload), RangeInvalid (a chunk that does not start at the
-// current size), DigestInvalid, SizeInvalid, BlobUploadInvalid (writing to an upload that
-// vanished), Unavailable (volume full), Internal.
-// Thread-safe; one writer per upload at a time is the caller's (HTTP layer's) contract.
+// Errors: BlobUploadUnknown (no such upload, or it was cancelled or committed while a chunk
+// was written), RangeInvalid (a chunk that does not start at the current size, or another
+// request in flight), DigestInvalid, SizeInvalid, BlobUploadInvalid, Unavailable (volume full),
+// Internal. Thread-safe.
+// What this does not do: fence writers that do not take the lock (distribution itself).
 
 #include <chrono>
 #include <cstdint>
@@ -62,8 +75,9 @@ class UploadWriter {
   [[nodiscard]] Result<void> write(std::string_view data);
   // Size of the upload so far (the next chunk's start).
   uint64_t offset() const;
-  // Ends this chunk: releases the file and hands the hash state back to the store. Without a
-  // close() (client went away) the bytes stay and the next commit re-hashes them.
+  // Ends this chunk: hands the hash state back to the store and releases the file and the
+  // upload's lock. BlobUploadUnknown if the upload was cancelled (or purged) meanwhile. Without
+  // a close() (client went away) the bytes stay and the next commit re-hashes them.
   [[nodiscard]] Result<void> close();
 
  private:
@@ -71,6 +85,10 @@ class UploadWriter {
   struct HashState;
   UploadWriter(UploadStore& store, std::string key, std::unique_ptr<storage::FileWriter> file,
                std::unique_ptr<HashState> hash);
+  // The upload id (the key without its repository).
+  std::string_view id() const;
+  // Brings the hash state's stamp up to date (false: the state cannot be trusted).
+  bool stampHash();
 
   [[nodiscard]] Error failWrite(const Error& error);
 
@@ -100,9 +118,14 @@ class UploadStore {
       const UploadSession& session, std::optional<uint64_t> range_start = std::nullopt);
   // Verifies and moves the upload into the blob store (see the top of this file). On a digest
   // or size mismatch the upload is removed and nothing is stored under either digest.
+  // `writer`: the final chunk's writer (PUT with a body, monolithic POST), whose file and lock
+  // the commit takes over (the writer is spent afterwards), so that no other request can come
+  // between the last byte and the commit; without it, commit takes the lock itself
+  // (RangeInvalid while another request writes).
   [[nodiscard]] Result<Descriptor> commit(const Repository& repo, std::string_view id,
                                           const crypto::Digest& expected,
-                                          std::optional<uint64_t> expected_size = std::nullopt);
+                                          std::optional<uint64_t> expected_size = std::nullopt,
+                                          UploadWriter* writer = nullptr);
   // Removes the upload directory (BlobUploadUnknown if there is none).
   [[nodiscard]] Result<void> cancel(const Repository& repo, std::string_view id);
   // Removes every upload whose startedat is before `older_than` (and upload directories with
@@ -113,6 +136,15 @@ class UploadStore {
  private:
   friend class UploadWriter;
   static std::string key(const Repository& repo, std::string_view id);
+  // The one-writer seam: opens the upload's data file for appending and takes the upload's
+  // exclusive lock (today FileWriter::lockExclusive, an flock on the data file; on an object
+  // store it would be a lease beside a multipart upload). RangeInvalid if another request
+  // holds it, BlobUploadUnknown if the upload is gone (never re-creates it).
+  [[nodiscard]] Result<std::unique_ptr<storage::FileWriter>> lockUpload(const Repository& repo,
+                                                                        std::string_view id);
+  // The hash state for the upload if it covers exactly the locked file's bytes, else null.
+  std::unique_ptr<UploadWriter::HashState> takeValidHashState(const std::string& key,
+                                                              storage::FileWriter& file);
   std::unique_ptr<UploadWriter::HashState> takeHashState(const std::string& key);
   void returnHashState(const std::string& key, std::unique_ptr<UploadWriter::HashState> state);
   void dropHashState(const std::string& key);

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <event2/buffer.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -141,6 +142,47 @@ class FilesystemWriter final : public FileWriter {
       return errnoError(errno, "ftruncate", path_);
     }
     size_ = size;
+    return ok();
+  }
+
+  // flock(2): held by this open file description until it is closed; conflicts with any other
+  // open() of the file, in this process or another.
+  Result<void> lockExclusive() override {
+    if (fd_ < 0) return closedError();
+    while (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      if (errno == EINTR) continue;
+      if (errno == EWOULDBLOCK) {
+        return Error{StorageErrc::Busy, "another writer holds the file", path_};
+      }
+      return errnoError(errno, "flock", path_);
+    }
+    return checkPath();
+  }
+
+  Result<void> checkPath() override {
+    if (fd_ < 0) return closedError();
+    struct stat mine {};
+    struct stat named {};
+    if (::fstat(fd_, &mine) != 0) return errnoError(errno, "fstat", path_);
+    if (::stat(full_path_.c_str(), &named) != 0) return errnoError(errno, "stat", path_);
+    if (mine.st_dev != named.st_dev || mine.st_ino != named.st_ino) {
+      return Error{StorageErrc::NotFound, "path names another file now", path_};
+    }
+    return ok();
+  }
+
+  Result<FileStamp> stamp() override {
+    if (fd_ < 0) return closedError();
+    struct stat st {};
+    if (::fstat(fd_, &st) != 0) return errnoError(errno, "fstat", path_);
+    auto ns = [](const timespec& t) { return int64_t{t.tv_sec} * 1'000'000'000 + t.tv_nsec; };
+    return FileStamp{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino),
+                     static_cast<uint64_t>(st.st_size), ns(st.st_mtim), ns(st.st_ctim)};
+  }
+
+  Result<void> sync() override {
+    if (fd_ < 0) return closedError();
+    if (::fsync(fd_) != 0) return errnoError(errno, "fsync", path_);
     return ok();
   }
 

@@ -72,6 +72,7 @@ class MemoryWriter final : public FileWriter {
     std::lock_guard lock(driver_.mutex_);
     file_->data.append(data, size);
     file_->mod_time = std::chrono::system_clock::now();
+    ++file_->writes;
     size_ = file_->data.size();
     return ok();
   }
@@ -84,6 +85,7 @@ class MemoryWriter final : public FileWriter {
     file_->data.resize(old + length);
     evbuffer_remove(&data, file_->data.data() + old, length);
     file_->mod_time = std::chrono::system_clock::now();
+    ++file_->writes;
     size_ = file_->data.size();
     return ok();
   }
@@ -95,12 +97,49 @@ class MemoryWriter final : public FileWriter {
     std::lock_guard lock(driver_.mutex_);
     if (size < file_->data.size()) file_->data.resize(size);
     size_ = file_->data.size();
+    ++file_->writes;
+    return ok();
+  }
+
+  Result<void> lockExclusive() override {
+    if (!file_) return closedError();
+    {
+      std::lock_guard lock(driver_.mutex_);
+      if (!holds_lock_) {
+        if (file_->locked) {
+          return Error{StorageErrc::Busy, "another writer holds the file", path_};
+        }
+        file_->locked = holds_lock_ = true;
+      }
+    }
+    return checkPath();
+  }
+
+  Result<void> checkPath() override {
+    if (!file_) return closedError();
+    std::lock_guard lock(driver_.mutex_);
+    auto it = driver_.files_.find(path_);
+    if (it == driver_.files_.end() || it->second != file_) {
+      return Error{StorageErrc::NotFound, "path names another file now", path_};
+    }
+    return ok();
+  }
+
+  Result<FileStamp> stamp() override {
+    if (!file_) return closedError();
+    std::lock_guard lock(driver_.mutex_);
+    return FileStamp{0, reinterpret_cast<uintptr_t>(file_.get()), file_->data.size(),
+                     static_cast<int64_t>(file_->writes), 0};
+  }
+
+  Result<void> sync() override {
+    if (!file_) return closedError();
     return ok();
   }
 
   Result<void> commit() override {
     if (!file_) return closedError();
-    file_.reset();
+    release();
     return ok();
   }
 
@@ -110,22 +149,35 @@ class MemoryWriter final : public FileWriter {
       auto it = driver_.files_.find(path_);
       if (it != driver_.files_.end() && it->second == file_) driver_.files_.erase(it);
     }
-    file_.reset();
+    release();
     return ok();
   }
 
   Result<void> close() override {
-    file_.reset();
+    release();
     return ok();
   }
 
+  ~MemoryWriter() override { release(); }
+
  private:
   Error closedError() const { return Error{StorageErrc::Io, "writer is closed", path_}; }
+
+  // Drops the file (and the lock, if this writer holds it).
+  void release() {
+    if (file_ && holds_lock_) {
+      std::lock_guard lock(driver_.mutex_);
+      file_->locked = false;
+    }
+    holds_lock_ = false;
+    file_.reset();
+  }
 
   MemoryDriver& driver_;
   std::string path_;
   std::shared_ptr<MemoryDriver::File> file_;
   uint64_t size_ = 0;
+  bool holds_lock_ = false;
 };
 
 MemoryDriver::MemoryDriver() {

@@ -35,6 +35,8 @@ class MemoryDriver final : public StorageDriver {
   struct File {
     std::string data;
     std::chrono::system_clock::time_point mod_time;
+    uint64_t writes = 0;  // bumped by every write and truncate (the stamp's "mtime")
+    bool locked = false;  // a writer holds lockExclusive()
   };
 
  private:

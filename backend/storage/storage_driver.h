@@ -9,7 +9,9 @@
 // input escapes the root. "/" itself is valid only for stat, list and walk.
 //
 // Errors are Error{StorageErrc::..., message, detail = the logical path}.
-// What this does not do: locking between processes, or interpret the content it stores.
+// Locking: FileWriter::lockExclusive() is the one lock a driver offers (an advisory lock
+// between writers, also across processes: the upload store's one-writer rule stands on it).
+// What this does not do: interpret the content it stores.
 
 #include <chrono>
 #include <cstddef>
@@ -37,6 +39,7 @@ enum class StorageErrc {
   Unsupported,       // the driver does not implement the method (ErrUnsupportedMethod)
   UnknownDriver,     // createDriver(): no driver by that name (InvalidStorageDriverError)
   InvalidParameter,  // createDriver(): a driver parameter is malformed
+  Busy,              // another writer holds the file's lock (FileWriter::lockExclusive)
 };
 
 // A driver's parameters: the keys under storage.<driver> in distribution's config.yml, with
@@ -70,6 +73,17 @@ class FileReader {
   virtual int releaseFd() = 0;
 };
 
+// Identifies one state of a file's bytes: equal stamps (same file, size, modification and change
+// times) mean nobody wrote the file in between, as far as the driver can tell.
+struct FileStamp {
+  uint64_t device = 0;
+  uint64_t inode = 0;
+  uint64_t size = 0;
+  int64_t mtime_ns = 0;
+  int64_t ctime_ns = 0;
+  bool operator==(const FileStamp&) const = default;
+};
+
 // Writer for one file (distribution's FileWriter). Bytes written are in the file as they are
 // written (an upload's data file grows as it streams). Destruction without commit() or
 // cancel() behaves as close(): the bytes stay, and a later writer(path, true) appends.
@@ -85,6 +99,19 @@ class FileWriter {
   // Cuts the file back to its first `size` bytes (at most size()); writes append from there.
   // Undoes a failed write, which may have left part of its bytes (and holds their space).
   [[nodiscard]] virtual Result<void> truncate(uint64_t size) = 0;
+  // Takes an exclusive advisory lock on the file for the rest of this writer's life, without
+  // waiting: Busy if another writer (in this process or another) holds it. Then checks, as
+  // checkPath() does, that the path still names the file this writer opened, so a writer that
+  // opened a file just before it was moved away (an upload committed into blobs/) never writes
+  // it. Only writers that take the lock are fenced: the lock is advisory.
+  [[nodiscard]] virtual Result<void> lockExclusive() = 0;
+  // NotFound if the path no longer names the file this writer opened (moved, removed, or
+  // replaced by another file).
+  [[nodiscard]] virtual Result<void> checkPath() = 0;
+  // The file's current stamp.
+  [[nodiscard]] virtual Result<FileStamp> stamp() = 0;
+  // Flushes and fsyncs, keeping the writer (and its lock).
+  [[nodiscard]] virtual Result<void> sync() = 0;
   // Flushes and fsyncs; no write is accepted afterwards.
   [[nodiscard]] virtual Result<void> commit() = 0;
   // Removes the file; no write is accepted afterwards.

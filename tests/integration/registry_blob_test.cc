@@ -2,6 +2,8 @@
 // unsatisfiable → 416, DELETE 202 when storage.delete.enabled, else 405 UNSUPPORTED.
 
 #include <catch2/catch.hpp>
+#include <filesystem>
+#include <vector>
 
 #include "tests/integration/registry_harness.h"
 
@@ -73,4 +75,44 @@ TEST_CASE("DELETE is 405 UNSUPPORTED when deletes are disabled", "[registry][blo
   CHECK(client.request("HEAD", "/v2/r/blobs/" + digest).status == 200);
   auto manifest = client.request("DELETE", "/v2/r/manifests/latest");
   CHECK(manifest.status == 405);
+}
+
+TEST_CASE("a range unit in any case is a byte range (RFC 9110 14.1)", "[registry][blob]") {
+  RegistryServer registry;
+  auto client = registry.client();
+  std::string digest = pushBlob(client, "r", "0123456789");
+  for (const char* range : {"Bytes=0-1", "BYTES=0-1", "bYtEs=0-1"}) {
+    auto part = client.get("/v2/r/blobs/" + digest, {{"Range", range}});
+    CHECK(part.status == 206);
+    CHECK(part.body == "01");
+  }
+}
+
+TEST_CASE("error details name the digest or the name, never a storage path", "[registry][blob]") {
+  RegistryServer registry;
+  auto client = registry.client();
+  const std::string missing = sha256Digest("never pushed");
+  std::string digest = pushBlob(client, "r", "pushed");
+  std::vector<Response> responses = {
+      client.get("/v2/r/blobs/" + missing),
+      client.get("/v2/other/blobs/" + digest),
+      client.request("DELETE", "/v2/r/blobs/" + missing),
+      client.get("/v2/r/manifests/" + missing),
+      client.get("/v2/r/manifests/nosuchtag"),
+      client.get("/v2/nosuchrepo/tags/list"),
+      client.get("/v2/r/blobs/uploads/0b6fa4f5-6c5a-4c4b-9bde-4a7ea3d1d2f1"),
+      client.request("PUT",
+                     "/v2/r/blobs/uploads/0b6fa4f5-6c5a-4c4b-9bde-4a7ea3d1d2f1?digest=" + missing),
+  };
+  // A link file without its blob data: the data lookup fails too.
+  std::filesystem::remove_all(registry.root() + "/docker/registry/v2/blobs");
+  responses.push_back(client.get("/v2/r/blobs/" + digest));
+  for (const auto& r : responses) {
+    INFO(r.status << " " << r.body);
+    CHECK(r.status >= 400);
+    CHECK(r.body.find("/docker/registry") == std::string::npos);
+    CHECK(r.body.find("_layers") == std::string::npos);
+    CHECK(r.body.find("_manifests") == std::string::npos);
+    CHECK(r.body.find("_uploads") == std::string::npos);
+  }
 }

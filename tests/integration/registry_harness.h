@@ -40,13 +40,16 @@ struct RegistrySetup {
   // test can fill the volume. The test reaches that volume only through the registry, or
   // through /proc/<pid>/root (volumeFreeBytes). restart() starts on a new, empty volume.
   std::optional<uint64_t> tmpfs_bytes;
+  // When set, this storage root instead of a new one (two registries on one root).
+  std::string shared_root;
 };
 
 // One registry process over a storage root that outlives restarts of the process.
 class RegistryServer {
  public:
   explicit RegistryServer(RegistrySetup setup = {})
-      : setup_(std::move(setup)), root_(dir_.mkdir("root")) {
+      : setup_(std::move(setup)),
+        root_(setup_.shared_root.empty() ? dir_.mkdir("root") : setup_.shared_root) {
     start();
   }
 

@@ -157,3 +157,20 @@ TEST_CASE("DELETE by tag removes only the tag; by digest the manifest", "[regist
   CHECK(client.get("/v2/app/manifests/" + digest).status == 404);
   CHECK(errorCode(client.request("DELETE", "/v2/app/manifests/" + digest)) == "MANIFEST_UNKNOWN");
 }
+
+TEST_CASE("a manifest with a NUL and trailing bytes, or a BOM, is 400 MANIFEST_INVALID",
+          "[registry][manifest]") {
+  RegistryServer registry;
+  auto client = registry.client();
+  const std::string oci = imageManifest(client, "app", {"layer"}).dump();
+  const std::string type = "application/vnd.oci.image.manifest.v1+json";
+  for (const std::string& body : {oci + std::string("\0trailing bytes", 15), "\xEF\xBB\xBF" + oci,
+                                  std::string(100'000, '[') + std::string(100'000, ']')}) {
+    auto r = putManifest(client, "app", "bad", body, type);
+    CHECK(r.status == 400);
+    CHECK(errorCode(r) == "MANIFEST_INVALID");
+    CHECK(client.get("/v2/app/manifests/" + sha256Digest(body)).status == 404);
+  }
+  CHECK(client.get("/v2/app/manifests/bad").status == 404);  // nothing was tagged
+  CHECK(putManifest(client, "app", "good", oci, type).status == 201);
+}

@@ -18,6 +18,53 @@ Error invalid(std::string message) {
   return Error(ErrorCode::ManifestInvalid, std::move(message));
 }
 
+namespace {
+
+// The deepest nesting of [ and { outside strings, stopping once it passes `limit`.
+size_t nestingDepth(std::string_view text, size_t limit) {
+  size_t depth = 0;
+  size_t deepest = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (const char c : text) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+      if (deepest > limit) return deepest;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
+}  // namespace
+
+Result<json> parseJson(std::string_view text, std::string_view what) {
+  const std::string name(what);
+  if (text.starts_with("\xEF\xBB\xBF")) {
+    return invalid(name + " starts with a byte order mark");
+  }
+  if (text.find('\0') != std::string_view::npos) return invalid(name + " contains a NUL byte");
+  if (nestingDepth(text, kMaxManifestDepth) > kMaxManifestDepth) {
+    return invalid(name + " nests deeper than " + std::to_string(kMaxManifestDepth) + " levels");
+  }
+  auto doc = json::parse(text, nullptr, false);
+  if (doc.is_discarded()) return invalid(name + " is not valid JSON");
+  return doc;
+}
+
 Result<void> checkSchemaVersion(const json& doc, int expected) {
   auto version = doc.find("schemaVersion");
   if (version == doc.end() || !version->is_number_integer() ||
@@ -96,8 +143,9 @@ std::string inferMediaType(const json& doc) {
 Result<ParsedManifest> parse(std::string_view content_type, std::string_view body,
                              crypto::DigestAlgorithm algorithm) {
   if (body.size() > kMaxManifestBytes) return detail::invalid("manifest larger than 4 MiB");
-  auto doc = json::parse(body, nullptr, false);
-  if (doc.is_discarded()) return detail::invalid("manifest is not valid JSON");
+  auto parsed_json = detail::parseJson(body, "manifest");
+  if (!parsed_json) return parsed_json.error();
+  const json& doc = *parsed_json;
   if (!doc.is_object()) return detail::invalid("manifest is not a JSON object");
 
   std::string declared;
@@ -141,9 +189,9 @@ Result<ParsedManifest> parse(std::string_view content_type, std::string_view bod
 }
 
 std::string storedMediaType(std::string_view body) {
-  auto doc = json::parse(body, nullptr, false);
-  if (doc.is_discarded() || !doc.is_object()) return {};
-  return inferMediaType(doc);
+  auto doc = detail::parseJson(body, "manifest");
+  if (!doc || !doc->is_object()) return {};
+  return inferMediaType(*doc);
 }
 
 }  // namespace portico::registry::manifests

@@ -27,6 +27,10 @@ namespace portico::registry::manifests {
 // HTTP layer enforces it before buffering a PUT body.
 inline constexpr size_t kMaxManifestBytes = size_t{4} * 1024 * 1024;
 
+// Deepest nesting of arrays and objects accepted in a manifest (real ones nest 4 or 5 deep).
+// Checked by a scan before any tree is built, so a deeply nested body costs no memory.
+inline constexpr size_t kMaxManifestDepth = 64;
+
 struct ParsedManifest {
   // One of the media types in media_types.h (for schema1: kDockerSchema1Signed when signed,
   // kDockerSchema1 when not).

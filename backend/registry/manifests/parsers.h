@@ -16,6 +16,12 @@ namespace portico::registry::manifests::detail {
 // ErrorCode::ManifestInvalid with `message`.
 Error invalid(std::string message);
 
+// Parses `text` as exactly one JSON value, optionally surrounded by JSON whitespace (RFC 8259
+// §2), as Go's encoding/json does: no byte order mark, no NUL (nlohmann stops reading at one,
+// which would let bytes after it through), nothing after the value, and nesting no deeper than
+// kMaxManifestDepth (checked before parsing). ManifestInvalid naming `what` otherwise.
+Result<nlohmann::json> parseJson(std::string_view text, std::string_view what);
+
 // Checks that `doc` has `"schemaVersion": expected` (an integer).
 Result<void> checkSchemaVersion(const nlohmann::json& doc, int expected);
 

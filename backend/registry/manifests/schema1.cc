@@ -76,10 +76,11 @@ Result<std::string> signedPayload(const json& signatures, std::string_view body)
     }
     auto protected_bytes = base64UrlDecode(protected_member->get_ref<const std::string&>());
     if (!protected_bytes) return invalid(where + ".protected is not base64url");
-    auto protected_header = json::parse(*protected_bytes, nullptr, false);
-    if (protected_header.is_discarded() || !protected_header.is_object()) {
+    auto protected_json = parseJson(*protected_bytes, where + ".protected");
+    if (!protected_json || !protected_json->is_object()) {
       return invalid(where + ".protected is not a JSON object");
     }
+    const json& protected_header = *protected_json;
     auto length = protected_header.find("formatLength");
     if (length == protected_header.end() || !length->is_number_integer()) {
       return invalid(where + ": protected header lacks formatLength");
@@ -125,9 +126,8 @@ Result<ParsedManifest> parseSchema1(const json& doc, std::string_view body, bool
     if (!payload) return payload.error();
     // The payload must be the manifest itself minus its signatures: valid JSON, no
     // signatures member.
-    auto payload_doc = json::parse(*payload, nullptr, false);
-    if (payload_doc.is_discarded() || !payload_doc.is_object() ||
-        payload_doc.contains("signatures")) {
+    auto payload_doc = parseJson(*payload, "the signed payload");
+    if (!payload_doc || !payload_doc->is_object() || payload_doc->contains("signatures")) {
       return invalid("the signed payload (formatLength/formatTail) is not the manifest");
     }
     parsed.schema1_payload = std::move(*payload);

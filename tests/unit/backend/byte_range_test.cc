@@ -29,7 +29,11 @@ TEST_CASE("Range headers resolve per RFC 9110 §14", "[byte_range]") {
       Case{"bytes=-0", 10, Kind::Unsatisfiable, 0, 0},
       Case{"bytes=0-", 0, Kind::Unsatisfiable, 0, 0}, Case{"bytes=5-2", 10, Kind::Full, 0, 10},
       Case{"bytes=0-1,4-5", 10, Kind::Full, 0, 10}, Case{"items=0-1", 10, Kind::Full, 0, 10},
-      Case{"bytes=x-1", 10, Kind::Full, 0, 10}, Case{"garbage", 10, Kind::Full, 0, 10});
+      Case{"bytes=x-1", 10, Kind::Full, 0, 10}, Case{"garbage", 10, Kind::Full, 0, 10},
+      // The unit is case-insensitive (RFC 9110 §14.1).
+      Case{"Bytes=0-1", 10, Kind::Partial, 0, 2}, Case{"BYTES=2-", 10, Kind::Partial, 2, 8},
+      Case{"bYtEs=-3", 10, Kind::Partial, 7, 3}, Case{"Bytes=10-", 10, Kind::Unsatisfiable, 0, 0},
+      Case{"byte=0-1", 10, Kind::Full, 0, 10}, Case{"bytesx=0-1", 10, Kind::Full, 0, 10});
   INFO(c.header);
   auto r = parseByteRange(std::string_view(c.header), c.size);
   CHECK(r.kind == c.kind);

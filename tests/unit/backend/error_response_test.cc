@@ -73,6 +73,15 @@ TEST_CASE("errors from other layers render as UNKNOWN 500", "[error_response]") 
   CHECK(nlohmann::json::parse(response.body)["errors"][0]["code"] == "UNKNOWN");
 }
 
+TEST_CASE("an error from another layer never sends its storage path", "[error_response]") {
+  enum class OtherErrc { Io = 1 };
+  auto response = errorResponse(Error{OtherErrc::Io, "open: Permission denied",
+                                      "/docker/registry/v2/repositories/a/_layers/sha256/ab/link"});
+  CHECK(response.status == 500);
+  CHECK(response.body.find("/docker/registry") == std::string::npos);
+  CHECK(response.body.find("_layers") == std::string::npos);
+}
+
 TEST_CASE("an unknown path is a JSON 404", "[error_response]") {
   auto response = portico::api::routeNotFound("/nope");
   CHECK(response.status == 404);

@@ -119,6 +119,10 @@ TEST_CASE("hostile or malformed names, tags and digests are rejected before any 
   INFO(bad.path);
   auto match = RouteTable().match("GET", bad.path);
   if (bad.code == ErrorCode::BlobUploadUnknown) match = RouteTable().match("PATCH", bad.path);
+  // A malformed manifest reference is reported as such only to a PUT (below for GET).
+  if (bad.code == ErrorCode::TagInvalid || bad.path.find("/manifests/") != std::string::npos) {
+    match = RouteTable().match("PUT", bad.path);
+  }
   REQUIRE(std::holds_alternative<Error>(match));
   CHECK(std::get<Error>(match).is(bad.code));
 }
@@ -141,4 +145,20 @@ TEST_CASE("routes live under http.prefix and resource paths carry it", "[route_t
   CHECK(table.tagsPath(repo) == "/registry/v2/a/b/tags/list");
   CHECK(RouteTable().catalogPath() == "/v2/_catalog");
   CHECK(RouteTable().manifestPath(repo, "latest") == "/v2/a/b/manifests/latest");
+}
+
+TEST_CASE("GET, HEAD and DELETE of a reference that is neither tag nor digest is MANIFEST_UNKNOWN",
+          "[route_table]") {
+  const std::string method = GENERATE("GET", "HEAD", "DELETE");
+  const std::string reference =
+      GENERATE(std::string(".INVALID_MANIFEST_NAME"), std::string(129, 't'), std::string("-x"),
+               std::string("sha256:abc"));
+  INFO(method << " " << reference);
+  auto match = RouteTable().match(method, "/v2/a/manifests/" + reference);
+  REQUIRE(std::holds_alternative<Error>(match));
+  CHECK(std::get<Error>(match).is(ErrorCode::ManifestUnknown));
+  // A PUT still says what is wrong with it.
+  auto put = RouteTable().match("PUT", "/v2/a/manifests/" + reference);
+  REQUIRE(std::holds_alternative<Error>(put));
+  CHECK_FALSE(std::get<Error>(put).is(ErrorCode::ManifestUnknown));
 }

@@ -297,6 +297,22 @@ TEST_CASE("manifests: PUT 201, GET returns the bytes and type, HEAD the headers"
   CHECK(registry.call("GET", "/v2/app/manifests/v2").errorCode() == "MANIFEST_UNKNOWN");
 }
 
+TEST_CASE("GET, HEAD, DELETE of an invalid reference are 404 MANIFEST_UNKNOWN; PUT 400 TAG_INVALID",
+          "[handlers]") {
+  Registry registry;
+  registry.pushImage("app", "v1", "layer one");
+  for (const char* method : {"GET", "HEAD", "DELETE"}) {
+    Reply r = registry.call(method, "/v2/app/manifests/.INVALID_MANIFEST_NAME");
+    INFO(method);
+    CHECK(r.status == 404);
+    if (std::string(method) != "HEAD") CHECK(r.errorCode() == "MANIFEST_UNKNOWN");
+  }
+  Reply put = registry.call("PUT", "/v2/app/manifests/.INVALID_MANIFEST_NAME",
+                            {{"Content-Type", "application/vnd.oci.image.manifest.v1+json"}}, "{}");
+  CHECK(put.status == 400);
+  CHECK(put.errorCode() == "TAG_INVALID");
+}
+
 TEST_CASE("a manifest referencing a missing blob is 400 MANIFEST_BLOB_UNKNOWN", "[handlers]") {
   Registry registry;
   std::string config_digest = registry.pushBlob("app", "{}");

@@ -54,6 +54,16 @@ TEMPLATE_TEST_CASE("put stores content under its digest and links it into the re
   CHECK(blobs.existsGlobally(desc->digest));
 }
 
+TEMPLATE_TEST_CASE("put replaces other bytes stored under its digest", "[blob_store]",
+                   FilesystemFixture, MemoryFixture) {
+  TestType f;
+  BlobStore blobs(f.driver);
+  const Digest digest = Digest::of("{\"manifest\":1}");
+  REQUIRE(f.driver.putContent(layout::blobData(digest), std::string("{\"manifest\":1}\0junk", 20)));
+  REQUIRE(blobs.put(repo("lib/a"), "{\"manifest\":1}"));
+  CHECK(*f.driver.getContent(layout::blobData(digest)) == "{\"manifest\":1}");
+}
+
 TEMPLATE_TEST_CASE("a blob is unknown to a repository without a link", "[blob_store]",
                    FilesystemFixture, MemoryFixture) {
   TestType f;

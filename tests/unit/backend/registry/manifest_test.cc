@@ -382,3 +382,53 @@ TEST_CASE("storedMediaType decides like distribution's manifestStore.Get", "[man
   CHECK(manifests::storedMediaType(prettySign(kSchema1Payload)) == manifests::kDockerSchema1Signed);
   CHECK(manifests::storedMediaType("garbage").empty());
 }
+
+TEST_CASE("a manifest followed by a NUL and more bytes is MANIFEST_INVALID", "[manifests]") {
+  const std::string valid = ociManifest().dump();
+  for (const std::string& tail :
+       {std::string("\0", 1), std::string("\0garbage", 8), std::string("\0{\"layers\":[]}", 15)}) {
+    auto parsed = manifests::parse(manifests::kOciManifest, valid + tail);
+    REQUIRE_FALSE(parsed);
+    CHECK(parsed.error().is(ErrorCode::ManifestInvalid));
+  }
+}
+
+TEST_CASE("a manifest with a byte order mark is MANIFEST_INVALID", "[manifests]") {
+  auto parsed = manifests::parse(manifests::kOciManifest, "\xEF\xBB\xBF" + ociManifest().dump());
+  REQUIRE_FALSE(parsed);
+  CHECK(parsed.error().is(ErrorCode::ManifestInvalid));
+}
+
+TEST_CASE("a manifest is one JSON value with only JSON whitespace around it", "[manifests]") {
+  const std::string valid = ociManifest().dump();
+  CHECK(manifests::parse(manifests::kOciManifest, " \t\r\n" + valid + "\n \t\r"));
+  for (const std::string& body : {valid + "{}", valid + " x", valid + "\f", "\v" + valid}) {
+    auto parsed = manifests::parse(manifests::kOciManifest, body);
+    REQUIRE_FALSE(parsed);
+    CHECK(parsed.error().is(ErrorCode::ManifestInvalid));
+  }
+}
+
+TEST_CASE("nesting deeper than kMaxManifestDepth is refused before parsing", "[manifests]") {
+  auto nested = [](size_t depth) {
+    json doc = ociManifest();
+    std::string deep = std::string(depth, '[') + std::string(depth, ']');
+    std::string body = doc.dump();
+    // An annotation-like member holding the nested arrays (the document itself is depth 1).
+    body.insert(body.size() - 1, ",\"x\":" + deep);
+    return body;
+  };
+  CHECK(manifests::parse(manifests::kOciManifest, nested(manifests::kMaxManifestDepth - 1)));
+  auto deep = manifests::parse(manifests::kOciManifest, nested(manifests::kMaxManifestDepth));
+  REQUIRE_FALSE(deep);
+  CHECK(deep.error().is(ErrorCode::ManifestInvalid));
+  // Two million levels in 4 MiB: refused by the scan (no tree of that depth is built).
+  auto bomb = manifests::parse(manifests::kOciManifest,
+                               std::string(2'000'000, '[') + std::string(2'000'000, ']'));
+  REQUIRE_FALSE(bomb);
+  CHECK(bomb.error().is(ErrorCode::ManifestInvalid));
+  // Brackets inside strings do not count.
+  json doc = ociManifest();
+  doc["annotations"] = {{"a", std::string(1000, '[') + "\\\"" + std::string(1000, '{')}};
+  CHECK(manifests::parse(manifests::kOciManifest, doc.dump()));
+}

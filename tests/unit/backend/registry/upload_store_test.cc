@@ -229,8 +229,8 @@ TEMPLATE_TEST_CASE("an empty upload commits as the empty blob", "[upload_store]"
   CHECK(f.blobs.stat(repo("a"), empty)->size == 0);
 }
 
-TEMPLATE_TEST_CASE("committing a blob that already exists keeps the existing one", "[upload_store]",
-                   DRIVERS) {
+TEMPLATE_TEST_CASE("committing a blob that already exists replaces it with the verified bytes",
+                   "[upload_store]", DRIVERS) {
   Stores<TestType> f;
   const Digest digest = Digest::of("same layer");
   auto first = f.uploads.start(repo("one"));
@@ -336,4 +336,80 @@ TEMPLATE_TEST_CASE("sixteen concurrent uploads of one blob all commit to one cor
     REQUIRE(leftovers);
     CHECK(leftovers->empty());
   }
+}
+
+TEMPLATE_TEST_CASE(
+    "an upload has one writer: a second chunk or a commit meanwhile is RANGE_INVALID",
+    "[upload_store][race]", DRIVERS) {
+  Stores<TestType> f;
+  const UploadSession session = f.startWith("a", "first ");
+  auto writer = f.uploads.append(session);
+  REQUIRE(writer);
+  REQUIRE((*writer)->write(std::string("second")));
+
+  auto second = f.uploads.append(session);
+  REQUIRE_FALSE(second);
+  CHECK(second.error().is(ErrorCode::RangeInvalid));
+  auto early = f.uploads.commit(repo("a"), session.id, Digest::of("first "));
+  REQUIRE_FALSE(early);
+  CHECK(early.error().is(ErrorCode::RangeInvalid));
+  CHECK_FALSE(f.blobs.existsGlobally(Digest::of("first ")));
+
+  REQUIRE((*writer)->close());
+  appendChunk(f.uploads, session, " third");  // the lock went with the close
+  CHECK(f.uploads.commit(repo("a"), session.id, Digest::of("first second third")));
+}
+
+TEMPLATE_TEST_CASE("a commit handed the final chunk's writer keeps the lock until it is done",
+                   "[upload_store][race]", DRIVERS) {
+  Stores<TestType> f;
+  const UploadSession session = f.startWith("a", "head ");
+  auto writer = f.uploads.append(session);
+  REQUIRE(writer);
+  REQUIRE((*writer)->write(std::string("tail")));
+  auto desc = f.uploads.commit(repo("a"), session.id, Digest::of("head tail"), std::nullopt,
+                               writer->get());
+  REQUIRE(desc);
+  CHECK(readBlob(f.blobs, repo("a"), Digest::of("head tail")) == "head tail");
+}
+
+TEMPLATE_TEST_CASE("a chunk written while its upload is cancelled ends BLOB_UPLOAD_UNKNOWN",
+                   "[upload_store][race]", DRIVERS) {
+  Stores<TestType> f;
+  const UploadSession session = f.startWith("a", "abc");
+  auto writer = f.uploads.append(session);
+  REQUIRE(writer);
+  REQUIRE(f.uploads.cancel(repo("a"), session.id));
+  (void)(*writer)->write(std::string("def"));
+  auto closed = (*writer)->close();
+  REQUIRE_FALSE(closed);
+  CHECK(closed.error().is(ErrorCode::BlobUploadUnknown));
+  CHECK(f.uploads.commit(repo("a"), session.id, Digest::of("abcdef"))
+            .error()
+            .is(ErrorCode::BlobUploadUnknown));
+  CHECK_FALSE(f.blobs.existsGlobally(Digest::of("abcdef")));
+}
+
+TEMPLATE_TEST_CASE("a chunk appended by another process is re-hashed, not trusted",
+                   "[upload_store][race]", DRIVERS) {
+  Stores<TestType> f;
+  const UploadSession session = f.startWith("a", "ours ");
+  // Another registry process on the same storage appends a chunk.
+  BlobStore other_blobs(f.driver);
+  UploadStore other(f.driver, other_blobs);
+  appendChunk(other, *other.resume(repo("a"), session.id), "theirs");
+  auto wrong = f.uploads.commit(repo("a"), session.id, Digest::of("ours "));
+  REQUIRE_FALSE(wrong);
+  CHECK(wrong.error().is(ErrorCode::DigestInvalid));
+  CHECK_FALSE(f.blobs.existsGlobally(Digest::of("ours ")));
+}
+
+TEMPLATE_TEST_CASE("a commit heals a blob whose stored bytes are not its digest's",
+                   "[upload_store][race]", DRIVERS) {
+  Stores<TestType> f;
+  const Digest digest = Digest::of("the right bytes");
+  REQUIRE(f.driver.putContent(layout::blobData(digest), "the right bytes and more"));
+  const UploadSession session = f.startWith("a", "the right bytes");
+  REQUIRE(f.uploads.commit(repo("a"), session.id, digest));
+  CHECK(readBlob(f.blobs, repo("a"), digest) == "the right bytes");
 }

@@ -200,6 +200,56 @@ TEMPLATE_TEST_CASE("truncate cuts a writer's file back and it appends from there
   }
 }
 
+TEMPLATE_TEST_CASE("lockExclusive admits one writer of a file until it closes", "[storage]",
+                   DRIVERS) {
+  TestType f;
+  auto first = f.driver.writer("/up/data", true);
+  auto second = f.driver.writer("/up/data", true);
+  REQUIRE(first);
+  REQUIRE(second);
+  REQUIRE((*first)->lockExclusive());
+  auto busy = (*second)->lockExclusive();
+  REQUIRE_FALSE(busy);
+  CHECK(busy.error().is(StorageErrc::Busy));
+  REQUIRE((*first)->close());
+  CHECK((*second)->lockExclusive());
+}
+
+TEMPLATE_TEST_CASE("a writer whose file was moved away cannot take the lock", "[storage]",
+                   DRIVERS) {
+  TestType f;
+  auto late = f.driver.writer("/up/data", true);  // opened before the move
+  REQUIRE(late);
+  auto holder = f.driver.writer("/up/data", true);
+  REQUIRE(holder);
+  REQUIRE((*holder)->lockExclusive());
+  REQUIRE((*holder)->write("abc", 3));
+  REQUIRE((*holder)->sync());
+  REQUIRE(f.driver.move("/up/data", "/blobs/data"));
+  CHECK((*holder)->checkPath().error().is(StorageErrc::NotFound));
+  REQUIRE((*holder)->close());
+  // The lock is free now, but the path no longer names the late writer's file.
+  auto locked = (*late)->lockExclusive();
+  REQUIRE_FALSE(locked);
+  CHECK(locked.error().is(StorageErrc::NotFound));
+  CHECK(*f.driver.getContent("/blobs/data") == "abc");
+}
+
+TEMPLATE_TEST_CASE("a file's stamp changes with every write", "[storage]", DRIVERS) {
+  TestType f;
+  auto writer = f.driver.writer("/s", true);
+  REQUIRE(writer);
+  auto empty = (*writer)->stamp();
+  REQUIRE(empty);
+  CHECK(empty->size == 0);
+  REQUIRE((*writer)->write("abc", 3));
+  auto after = (*writer)->stamp();
+  REQUIRE(after);
+  CHECK(after->size == 3);
+  CHECK(*after != *empty);
+  CHECK(*(*writer)->stamp() == *after);
+}
+
 TEMPLATE_TEST_CASE("a cancelled writer removes its file", "[storage]", DRIVERS) {
   TestType f;
   auto writer = f.driver.writer("/dir/f", false);
