@@ -253,8 +253,7 @@ int serve(const std::string& path) {
 
   auto server = portico::http::HttpServer::start(std::move(server_options));
   if (!server) {
-    std::cerr << "portico-registry: cannot listen on " << config.http.addr << ": "
-              << server.error().message() << " " << server.error().detail() << "\n";
+    std::cerr << "portico-registry: cannot listen: " << server.error().message() << "\n";
     return 1;
   }
   spdlog::info("portico-registry {} storage {} at {}", portico::version(), driver->name(),
