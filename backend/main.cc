@@ -6,9 +6,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -22,6 +24,7 @@
 #include "backend/storage/executor.h"
 #include "backend/upload_purger.h"
 #include "common/build_info.h"
+#include "common/config/yaml_document.h"
 #include "common/http/http_server.h"
 #include "common/log/access_log.h"
 #include "common/log/log.h"
@@ -42,7 +45,8 @@ distribution's config.yml.
 
 Commands:
   serve CONFIG          run the registry with the configuration file CONFIG
-  check-config CONFIG   validate CONFIG; prints "configuration OK", or the error as
+  check-config CONFIG   validate CONFIG and load the TLS files it names (http.tls);
+                        prints "configuration OK", or each error as
                         FILE:LINE: KEY: MESSAGE and exits with status 1
   --help, -h            this text
   --version, -v         the version
@@ -82,11 +86,68 @@ RegistryConfig loadOrExit(const std::string& path, bool& ok) {
   return {};
 }
 
+portico::net::TlsServerOptions tlsOptions(const RegistryConfig::Tls& tls) {
+  portico::net::TlsServerOptions options;
+  options.certificates.push_back({tls.certificate, tls.key});
+  if (!tls.client_cas.empty()) {
+    // Every file is trusted, as distribution appends each one to its client CA pool.
+    options.client_ca = tls.client_cas.front();
+    options.more_client_cas.assign(tls.client_cas.begin() + 1, tls.client_cas.end());
+    options.client_auth = portico::net::ClientAuth::Required;
+  }
+  options.min_version = tls.minimum_tls;
+  return options;
+}
+
+// The files http.tls names load, as `serve` would load them (nginx -t does the same). Each
+// problem reads "FILE:LINE: http.tls.key: cannot read /x.key: No such file or directory", LINE
+// that of the key in FILE (the http.tls line for what only the pair shows, such as a key that
+// does not match its certificate; 0 when the value came from the environment).
+std::vector<std::string> tlsFileProblems(const std::string& path, const RegistryConfig& config) {
+  std::vector<std::string> problems;
+  if (!config.http.tls) return problems;
+  const auto& tls = *config.http.tls;
+  portico::config::Node node(nullptr, YAML::Node(YAML::NodeType::Undefined), "http.tls", 0);
+  try {
+    node = portico::config::YamlDocument::load(path).root()["http"]["tls"];
+  } catch (const std::exception&) {
+    // The config loaded already; without lines the messages still name file and key.
+  }
+  auto place = [&](const portico::config::Node& at, const std::string& key) {
+    return path + ":" + std::to_string(at.defined() ? at.line() : 0) + ": " + key + ": ";
+  };
+  std::vector<std::pair<std::string, portico::config::Node>> files = {
+      {tls.certificate, node["certificate"]}, {tls.key, node["key"]}};
+  std::vector<portico::config::Node> cas = node["clientcas"].defined()
+                                               ? node["clientcas"].itemsOrScalar()
+                                               : std::vector<portico::config::Node>{};
+  for (size_t i = 0; i < tls.client_cas.size(); ++i) {
+    files.emplace_back(tls.client_cas[i], i < cas.size() ? cas[i] : node["clientcas"]);
+  }
+  for (const auto& [file, at] : files) {
+    std::FILE* opened = std::fopen(file.c_str(), "r");
+    if (opened == nullptr) {
+      problems.push_back(place(at, at.path()) + "cannot read " + file + ": " +
+                         std::strerror(errno));
+    } else {
+      std::fclose(opened);
+    }
+  }
+  if (problems.empty()) {
+    auto created = portico::net::TlsServerContext::create(tlsOptions(tls));
+    if (!created) problems.push_back(place(node, "http.tls") + created.error().message());
+  }
+  return problems;
+}
+
 int checkConfig(const std::string& path) {
   bool ok = false;
   RegistryConfig config = loadOrExit(path, ok);
   if (!ok) return 1;
   for (const auto& warning : config.warnings) std::cout << "warning: " << warning << "\n";
+  auto problems = tlsFileProblems(path, config);
+  for (const auto& problem : problems) std::cerr << problem << "\n";
+  if (!problems.empty()) return 1;
   std::cout << "configuration OK\n";
   return 0;
 }
@@ -134,17 +195,7 @@ int serve(const std::string& path) {
 
   std::shared_ptr<portico::net::TlsServerContext> tls;
   if (config.http.tls) {
-    portico::net::TlsServerOptions tls_options;
-    tls_options.certificates.push_back({config.http.tls->certificate, config.http.tls->key});
-    if (!config.http.tls->client_cas.empty()) {
-      // Every file is trusted, as distribution appends each one to its client CA pool.
-      tls_options.client_ca = config.http.tls->client_cas.front();
-      tls_options.more_client_cas.assign(config.http.tls->client_cas.begin() + 1,
-                                         config.http.tls->client_cas.end());
-      tls_options.client_auth = portico::net::ClientAuth::Required;
-    }
-    tls_options.min_version = config.http.tls->minimum_tls;
-    auto created = portico::net::TlsServerContext::create(tls_options);
+    auto created = portico::net::TlsServerContext::create(tlsOptions(*config.http.tls));
     if (!created) {
       std::cerr << config.source << ": http.tls: " << created.error().message() << " "
                 << created.error().detail() << "\n";
@@ -176,8 +227,7 @@ int serve(const std::string& path) {
   }
   auto server = portico::backend::RegistryServer::start(std::move(registry));
   if (!server) {
-    std::cerr << "portico-registry: cannot listen on " << config.http.addr << ": "
-              << server.error().message() << " " << server.error().detail() << "\n";
+    std::cerr << "portico-registry: cannot listen: " << server.error().message() << "\n";
     return 1;
   }
   spdlog::info("portico-registry {} storage {} at {}", portico::version(),

@@ -11,6 +11,8 @@
 #   PORTICO_PORT=5000                public TLS port (0 = any free port; the real one is printed)
 #   PORTICO_BIND=0.0.0.0             public bind address
 #   PORTICO_REGISTRY_ADDR=127.0.0.1:5001  registry listener (port 0 = any free port)
+#   PORTICO_REGISTRY_DEBUG_ADDR=          registry debug listener (/debug/health; port 0 = any);
+#                                         default: http.debug.addr of conf/registry.yml
 #   PORTICO_ADMIN_ADDR=127.0.0.1:5002     proxy admin listener (/health, /metrics; port 0 = any)
 #   PORTICO_CERT_NAMES=              extra names/addresses for the generated certificate
 #   PORTICO_STATE_DIR=TOP/.state     PORTICO_BUILD_DIR=TOP/build-release
@@ -67,7 +69,8 @@ trap 'say "stopping"; stop_all; exit 0' INT TERM
 trap stop_all EXIT
 
 # wait_ready NAME PID LOG: waits (up to 60 s) for the ready line of the contract
-# ("listening on <url> (<name>)" per listener, then "ready").
+# ("listening on <url> (<name>)" per listener, then "ready"). LOG must have been emptied before
+# the server was started (start_logged): the previous run's "ready" must not count.
 wait_ready() {
   local name=$1 pid=$2 log=$3
   for _ in $(seq 600); do
@@ -83,39 +86,55 @@ wait_ready() {
 }
 
 # listener_url LOG SCHEME [NAME]: the URL of the first "listening on" line with that scheme
-# (and name).
+# (and name); empty if there is none (the caller says what is missing: under `set -e` a failing
+# substitution would end this script without a word).
 listener_url() {
   local pattern="listening on $2://[^ ]*"
   [ -n "${3:-}" ] && pattern="$pattern ($3)"
-  grep -o "$pattern" "$1" | head -n 1 | sed -e 's/^listening on //' -e 's/ (.*//'
+  { grep -m 1 -o "$pattern" "$1" || true; } | sed -e 's/^listening on //' -e 's/ (.*//'
+}
+
+# start_logged LOG CMD...: empties LOG, then starts CMD in the background writing to it (sets
+# $!). LOG is emptied here, before the fork, and not only by the child's redirection: the
+# state folder keeps the previous run's logs, and until the child has opened its log, a
+# wait_ready would find the previous run's "ready" line and its listeners (the second start
+# then read a stale or an empty log and stopped).
+start_logged() {
+  local log=$1
+  shift
+  : >"$log"
+  "$@" >>"$log" 2>&1 &
 }
 
 say "starting portico-registry (data in $state/data)"
-REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=$state/data REGISTRY_HTTP_ADDR=$registry_addr \
-  "$registry_bin" serve "$top/conf/registry.yml" >"$state/logs/registry.log" 2>&1 &
+registry_env=(REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY="$state/data" REGISTRY_HTTP_ADDR="$registry_addr")
+[ -z "${PORTICO_REGISTRY_DEBUG_ADDR:-}" ] ||
+  registry_env+=(REGISTRY_HTTP_DEBUG_ADDR="$PORTICO_REGISTRY_DEBUG_ADDR")
+start_logged "$state/logs/registry.log" env "${registry_env[@]}" "$registry_bin" serve "$top/conf/registry.yml"
 registry_pid=$!
 wait_ready portico-registry "$registry_pid" "$state/logs/registry.log"
-registry_url=$(listener_url "$state/logs/registry.log" http)
-[ -n "$registry_url" ] || die "portico-registry announced no listener"
+registry_url=$(listener_url "$state/logs/registry.log" http http)
+[ -n "$registry_url" ] || die "portico-registry announced no listener (log: $state/logs/registry.log)"
+registry_debug_url=$(listener_url "$state/logs/registry.log" http debug)
 registry_upstream=${registry_url#*://}
 
 say "starting portico-proxy on $bind:$port"
 PORTICO_LISTEN=$bind:$port PORTICO_CERT_DIR=$state/certs PORTICO_REGISTRY_UPSTREAM=$registry_upstream \
   PORTICO_ADMIN_ADDR=$admin_addr "$here/render-proxy-config.sh" "$top/conf/proxy.yml" "$state/proxy.yml"
 "$proxy_bin" check-config "$state/proxy.yml" >&2 || die "the rendered $state/proxy.yml is invalid (from conf/proxy.yml)"
-"$proxy_bin" --config "$state/proxy.yml" >"$state/logs/proxy.log" 2>&1 &
+start_logged "$state/logs/proxy.log" "$proxy_bin" --config "$state/proxy.yml"
 proxy_pid=$!
 wait_ready portico-proxy "$proxy_pid" "$state/logs/proxy.log"
 proxy_url=$(listener_url "$state/logs/proxy.log" https)
 [ -n "$proxy_url" ] || die "portico-proxy announced no https listener (log: $state/logs/proxy.log)"
-admin_url=$(listener_url "$state/logs/proxy.log" http admin || true)
+admin_url=$(listener_url "$state/logs/proxy.log" http admin)
 public_port=${proxy_url##*:}
 public_port=${public_port%%/*}
 ca=$state/certs/ca.crt
 
 cat <<EOF
 
-Portico is up: https://localhost:$public_port  (registry: $registry_url${admin_url:+, admin: $admin_url})
+Portico is up: https://localhost:$public_port  (registry: $registry_url${admin_url:+, admin: $admin_url}${registry_debug_url:+, registry debug: $registry_debug_url})
   TLS certificate: $state/certs/domain.crt    CA to trust: $ca
   data: $state/data    logs: $state/logs/    stop: Ctrl-C
 

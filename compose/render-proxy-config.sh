@@ -3,7 +3,9 @@
 # deployment's addresses and certificate folder substituted. IN keeps the reference values;
 # each is replaced wherever it occurs:
 #   0.0.0.0:5000     the public listener   -> $PORTICO_LISTEN            (default 0.0.0.0:5000)
-#   /certs/          the certificate folder -> $PORTICO_CERT_DIR/        (default /certs)
+#   certs/           the certificate folder -> $PORTICO_CERT_DIR/        (default /certs)
+#                    (a value starting with certs/, after a space: conf/certs/ holds only an
+#                    expired example, for check-config of conf/proxy.yml as it is)
 #   127.0.0.1:5001   the bundled registry   -> $PORTICO_REGISTRY_UPSTREAM (default 127.0.0.1:5001)
 #   127.0.0.1:5002   the admin listener     -> $PORTICO_ADMIN_ADDR        (default 127.0.0.1:5002)
 # Used by the native start (compose/portico-up.sh) and by the proxy container (entrypoint.sh).
@@ -28,7 +30,7 @@ mkdir -p "$(dirname "$out")"
 {
   echo "# Generated from $in by compose/render-proxy-config.sh; edit that file instead."
   sed -e "s|0\.0\.0\.0:5000|$(esc "$listen")|g" \
-    -e "s|/certs/|$(esc "${cert_dir%/}")/|g" \
+    -e "s| certs/| $(esc "${cert_dir%/}")/|g" \
     -e "s|127\.0\.0\.1:5001|$(esc "$registry")|g" \
     -e "s|127\.0\.0\.1:5002|$(esc "$admin")|g" \
     "$in"

@@ -1,5 +1,6 @@
 #include "proxy/proxy_config.h"
 
+#include <filesystem>
 #include <set>
 
 #include "common/config/yaml_document.h"
@@ -462,7 +463,29 @@ ProxyConfig parse(const config::YamlDocument& document) {
 }  // namespace
 
 ProxyConfig ProxyConfig::load(const std::string& path) {
-  return parse(config::YamlDocument::load(path));
+  ProxyConfig config = parse(config::YamlDocument::load(path));
+  // Relative file paths are relative to the file's directory (nginx: to its prefix), so that
+  // `check-config conf/proxy.yml` finds conf/certs/ from any working directory.
+  const std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  auto resolve = [&dir](std::string& file) {
+    if (!file.empty() && file.front() != '/') file = (dir / file).lexically_normal().string();
+  };
+  for (auto& listen : config.listen) {
+    if (!listen.tls) continue;
+    for (auto& pair : listen.tls->certificates) {
+      resolve(pair.certificate);
+      resolve(pair.key);
+    }
+    resolve(listen.tls->client_ca);
+    for (auto& ca : listen.tls->more_client_cas) resolve(ca);
+  }
+  for (auto& [name, upstream] : config.upstreams) {
+    if (!upstream.tls) continue;
+    resolve(upstream.tls->ca_file);
+    resolve(upstream.tls->certificate);
+    resolve(upstream.tls->key);
+  }
+  return config;
 }
 
 ProxyConfig ProxyConfig::loadString(std::string_view yaml, const std::string& file_name) {

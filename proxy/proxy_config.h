@@ -59,7 +59,8 @@ struct ProxyConfig {
   unsigned workers = 0;               // 0 = one per CPU core
   std::vector<std::string> warnings;  // accepted but noteworthy (e.g. v1 replaced by a 404)
 
-  // Reads and validates a file. Throws config::ConfigError.
+  // Reads and validates a file. Throws config::ConfigError. Relative paths of TLS files
+  // (listen[].tls, upstreams.*.tls) are taken relative to the file's directory.
   static ProxyConfig load(const std::string& path);
   // Same from YAML text; `file_name` is used in error messages.
   static ProxyConfig loadString(std::string_view yaml, const std::string& file_name = "proxy.yml");

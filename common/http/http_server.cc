@@ -10,6 +10,7 @@
 #include "common/http/server_connection.h"
 #include "common/net/address.h"
 #include "common/net/listener.h"
+#include "common/net/net_error.h"
 #include "common/net/worker.h"
 
 namespace portico::http {
@@ -58,7 +59,12 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(ServerOptions options) {
     auto bound = net::bindListeningSockets(*address, count);
     if (!bound) {
       closeSockets();
-      return bound.error();
+      // "listener admin (127.0.0.1:5002): address already in use: another socket holds ...".
+      const Error& error = bound.error();
+      if (!error.inDomain<net::NetErrc>()) return error;
+      return Error(error.code<net::NetErrc>(),
+                   "listener " + spec.name + " (" + spec.address + "): " + error.message(),
+                   error.detail());
     }
     BoundListener info;
     info.name = spec.name;

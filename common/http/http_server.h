@@ -52,7 +52,8 @@ struct ServerOptions {
 
 class HttpServer {
  public:
-  // Binds every listener (errors: net::NetErrc with the address) and starts the workers.
+  // Binds every listener and starts the workers. Errors: net::NetErrc, the message naming the
+  // listener and its address; NetErrc::AddressInUse if another socket holds an address.
   static Result<std::unique_ptr<HttpServer>> start(ServerOptions options);
   // Stops (no drain) if still running.
   ~HttpServer();

@@ -26,19 +26,34 @@ void closeAll(std::vector<int>& fds) {
   fds.clear();
 }
 
-Result<int> bindOne(const Address& address, const SocketAddress& sa, int backlog) {
+// How a socket joins the address: the first one alone (the address must be free), the
+// workers' ones beside it.
+enum class Bind { Exclusive, Shared };
+
+// Binds and listens one socket. Exclusive: bound without SO_REUSEPORT, so that the bind fails
+// if any other socket holds the address, then given SO_REUSEPORT before listen() when workers'
+// sockets are to join it (`share`). Shared: bound with SO_REUSEPORT beside that first socket.
+Result<int> bindOne(const Address& address, const SocketAddress& sa, int backlog, Bind how,
+                    bool share) {
   int fd = socket(sa.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return socketError(address, "socket");
   int one = 1;
   if (sa.family() != AF_UNIX) {
+    // SO_REUSEADDR only lets a restart bind past connections of the previous run (TIME_WAIT).
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+    if (how == Bind::Shared) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
     if (sa.family() == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
   }
   if (bind(fd, sa.get(), sa.length) != 0) {
-    auto error = socketError(address, "bind");
+    auto error = errno == EADDRINUSE
+                     ? Error(NetErrc::AddressInUse,
+                             "address already in use: another socket holds " + address.str())
+                     : socketError(address, "bind");
     close(fd);
     return error;
+  }
+  if (how == Bind::Exclusive && share && sa.family() != AF_UNIX) {
+    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
   }
   if (listen(fd, backlog) != 0) {
     auto error = socketError(address, "listen");
@@ -56,7 +71,7 @@ Result<BoundSockets> bindListeningSockets(const Address& address, size_t count, 
   if (!resolved) return resolved.error();
   SocketAddress sa = *resolved;
   if (address.isUnix()) unlink(address.path().c_str());
-  auto first = bindOne(address, sa, backlog);
+  auto first = bindOne(address, sa, backlog, Bind::Exclusive, count > 1);
   if (!first) return first.error();
   result.fds.push_back(*first);
 
@@ -74,17 +89,9 @@ Result<BoundSockets> bindListeningSockets(const Address& address, size_t count, 
   }
 
   for (size_t i = 1; i < count; ++i) {
-    if (address.isUnix()) {
-      int fd = fcntl(*first, F_DUPFD_CLOEXEC, 0);
-      if (fd < 0) {
-        auto error = socketError(address, "dup");
-        closeAll(result.fds);
-        return error;
-      }
-      result.fds.push_back(fd);
-      continue;
-    }
-    auto more = bindOne(address, sa, backlog);
+    Result<int> more = address.isUnix() ? Result<int>(fcntl(*first, F_DUPFD_CLOEXEC, 0))
+                                        : bindOne(address, sa, backlog, Bind::Shared, true);
+    if (more && *more < 0) more = socketError(address, "dup");
     if (!more) {
       closeAll(result.fds);
       return more.error();

@@ -2,6 +2,12 @@
 // Listening sockets. Every worker accepts on its own socket bound to the same address with
 // SO_REUSEPORT, so the kernel spreads connections over workers without a shared accept lock.
 // Unix sockets cannot share a port: one socket is bound and duplicated for each worker.
+//
+// An address is never shared with another program: the first socket is bound without
+// SO_REUSEPORT, so the bind fails (NetErrc::AddressInUse) if any socket holds the address,
+// with or without SO_REUSEPORT, Portico's or anyone's; only then is SO_REUSEPORT turned on
+// for the workers' sockets to join it. (Not prevented: a process of the same user that binds
+// the address with SO_REUSEPORT after Portico has started; the kernel lets it join.)
 
 #include <cstddef>
 #include <functional>
@@ -14,7 +20,8 @@
 namespace portico::net {
 
 // `count` listening, non-blocking sockets for `address`, plus the address actually bound
-// (port 0 becomes the port the kernel chose; every socket uses that same port).
+// (port 0 becomes the port the kernel chose; every socket uses that same port). Fails with
+// NetErrc::AddressInUse when another socket holds the address.
 struct BoundSockets {
   std::vector<int> fds;
   Address bound;

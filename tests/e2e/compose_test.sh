@@ -229,7 +229,7 @@ listen:
   - address: "0.0.0.0:5000"
     tls:
       certificates:
-        - {certificate: /certs/domain.crt, key: /certs/domain.key}
+        - {certificate: certs/domain.crt, key: certs/domain.key}
 upstreams:
   v2: {servers: ["127.0.0.1:5001"]}
 admin: {address: "127.0.0.1:5002"}

@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "common/config/yaml_document.h"
@@ -51,8 +53,9 @@ TEST_CASE("the shipped conf/proxy.yml loads and reproduces the nginx deployment"
   CHECK(c.listen[0].address == "0.0.0.0:5000");
   REQUIRE(c.listen[0].tls);
   REQUIRE(c.listen[0].tls->certificates.size() == 1);
-  CHECK(c.listen[0].tls->certificates[0].certificate == "/certs/domain.crt");
-  CHECK(c.listen[0].tls->certificates[0].key == "/certs/domain.key");
+  // Relative to the file's folder: conf/certs/, the example certificate.
+  CHECK(c.listen[0].tls->certificates[0].certificate == confFile("certs/domain.crt"));
+  CHECK(c.listen[0].tls->certificates[0].key == confFile("certs/domain.key"));
   CHECK(c.listen[0].tls->min_version == "1.2");
   CHECK(c.listen[0].tls->client_auth == portico::net::ClientAuth::None);
 
@@ -112,6 +115,26 @@ TEST_CASE("without a v1 upstream, v1 routes answer 404 'no legacy v1 registry is
   }
 }
 
+TEST_CASE("relative TLS file paths are relative to the config file's folder", "[config]") {
+  std::string yaml =
+      "listen:\n  - address: \"127.0.0.1:0\"\n    tls:\n"
+      "      certificates: [{certificate: c/a.crt, key: /abs/a.key}]\n"
+      "      client_ca: ../ca.crt\n"
+      "upstreams:\n  v2:\n    servers: [\"127.0.0.1:1\"]\n    tls: {ca_file: up/ca.crt}\n";
+  std::string dir = std::filesystem::temp_directory_path() / "portico-config-XXXXXX";
+  REQUIRE(mkdtemp(dir.data()) != nullptr);
+  std::filesystem::create_directory(dir + "/sub");
+  std::ofstream(dir + "/sub/proxy.yml") << yaml;
+  const ProxyConfig c = ProxyConfig::load(dir + "/sub/proxy.yml");
+  std::filesystem::remove_all(dir);
+  CHECK(c.listen[0].tls->certificates[0].certificate == dir + "/sub/c/a.crt");
+  CHECK(c.listen[0].tls->certificates[0].key == "/abs/a.key");
+  CHECK(c.listen[0].tls->client_ca == dir + "/ca.crt");
+  CHECK(c.upstreams.at("v2").tls->ca_file == dir + "/sub/up/ca.crt");
+  // loadString has no folder: paths stay as written.
+  CHECK(ProxyConfig::loadString(yaml).listen[0].tls->certificates[0].certificate == "c/a.crt");
+}
+
 TEST_CASE("conf/proxy-legacy-v1.yml forwards non-/v2/ paths to the v1 upstream", "[config]") {
   const ProxyConfig c = ProxyConfig::load(confFile("proxy-legacy-v1.yml"));
   CHECK(c.warnings.empty());
@@ -130,7 +153,7 @@ TEST_CASE("conf/proxy-mtls.yml requires client certificates and TLS 1.3", "[conf
   REQUIRE(c.listen[0].tls);
   const auto& tls = *c.listen[0].tls;
   CHECK(tls.client_auth == portico::net::ClientAuth::Required);
-  CHECK(tls.client_ca == "/certs/clients-ca.crt");
+  CHECK(tls.client_ca == confFile("certs/clients-ca.crt"));
   CHECK(tls.min_version == "1.3");
   CHECK(tls.certificates.size() == 2);
   CHECK(c.upstreams.at("v2").balance == Balance::LeastConnections);
