@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "backend/api/api_options.h"
+#include "backend/gc_runner.h"
 #include "backend/registry/gc.h"
 #include "backend/registry_config.h"
 #include "backend/registry_server.h"
@@ -193,6 +194,19 @@ int serve(const std::string& path) {
         (*server)->names().stores().uploads,
         portico::backend::UploadPurgeSettings{purging.age, purging.interval, purging.dry_run});
   }
+  std::unique_ptr<portico::backend::GcRunner> gc;
+  if (config.storage.gc.enabled && !config.storage.read_only) {
+    const auto& settings = config.storage.gc;
+    auto& stores = (*server)->names().stores();
+    gc = std::make_unique<portico::backend::GcRunner>(
+        (*server)->driver(),
+        portico::backend::GcSettings{settings.interval, settings.delay, settings.untagged,
+                                     settings.dry_run},
+        [&stores] {
+          stores.tags.clearCache();
+          stores.referrers.clearCache();
+        });
+  }
   portico::http::logListening((*server)->http());
 
   while (true) {
@@ -218,6 +232,7 @@ int serve(const std::string& path) {
                                                      : std::chrono::milliseconds(10'000);
   (*server)->stop(drain);
   purger.reset();
+  gc.reset();
   server->reset();
   if (access_log) access_log->flush();
   access_log.reset();  // its logger must go before spdlog's thread pool
