@@ -3,6 +3,7 @@
 //
 //   portico-registry serve CONFIG          run the registry
 //   portico-registry check-config CONFIG   validate CONFIG (exit 1 with file:line: key: ...)
+//   portico-registry garbage-collect [--dry-run] [--delete-untagged] CONFIG
 
 #include <spdlog/spdlog.h>
 
@@ -18,6 +19,8 @@
 #include <vector>
 
 #include "backend/api/api_options.h"
+#include "backend/gc_runner.h"
+#include "backend/registry/gc.h"
 #include "backend/registry_config.h"
 #include "backend/registry_server.h"
 #include "backend/storage/driver_factory.h"
@@ -48,6 +51,12 @@ Commands:
   check-config CONFIG   validate CONFIG and load the TLS files it names (http.tls);
                         prints "configuration OK", or each error as
                         FILE:LINE: KEY: MESSAGE and exits with status 1
+  garbage-collect [--dry-run|-d] [--delete-untagged|-m] CONFIG
+                        delete blobs no manifest references, as distribution's
+                        `registry garbage-collect` (same flags and output lines); run it
+                        with the registry stopped or read-only, or use the online
+                        storage.maintenance.gc instead. --delete-untagged also deletes
+                        manifests no tag points to (never an index's children)
   --help, -h            this text
   --version, -v         the version
 
@@ -240,6 +249,19 @@ int serve(const std::string& path) {
         (*server)->names().stores().uploads,
         portico::backend::UploadPurgeSettings{purging.age, purging.interval, purging.dry_run});
   }
+  std::unique_ptr<portico::backend::GcRunner> gc;
+  if (config.storage.gc.enabled && !config.storage.read_only) {
+    const auto& settings = config.storage.gc;
+    auto& stores = (*server)->names().stores();
+    gc = std::make_unique<portico::backend::GcRunner>(
+        (*server)->driver(),
+        portico::backend::GcSettings{settings.interval, settings.delay, settings.untagged,
+                                     settings.dry_run},
+        [&stores] {
+          stores.tags.clearCache();
+          stores.referrers.clearCache();
+        });
+  }
   portico::http::logListening((*server)->http());
 
   while (true) {
@@ -265,11 +287,61 @@ int serve(const std::string& path) {
                                                      : std::chrono::milliseconds(10'000);
   (*server)->stop(drain);
   purger.reset();
+  gc.reset();
   server->reset();
   if (access_log) access_log->flush();
   access_log.reset();  // its logger must go before spdlog's thread pool
   spdlog::info("stopped");
   spdlog::shutdown();
+  return 0;
+}
+
+std::unique_ptr<portico::storage::StorageDriver> openDriver(const RegistryConfig& config) {
+  if (config.storage.driver == "inmemory") {
+    return std::make_unique<portico::storage::MemoryDriver>();
+  }
+  return std::make_unique<portico::storage::FilesystemDriver>(config.storage.root_directory);
+}
+
+int garbageCollect(const std::vector<std::string>& args) {
+  portico::registry::GcOptions options;
+  std::string path;
+  for (size_t i = 1; i < args.size(); ++i) {
+    if (args[i] == "--dry-run" || args[i] == "-d") {
+      options.dry_run = true;
+    } else if (args[i] == "--delete-untagged" || args[i] == "-m") {
+      options.delete_untagged = true;
+    } else if (!args[i].empty() && args[i][0] == '-') {
+      return usageError("garbage-collect: unknown flag " + args[i]);
+    } else if (path.empty()) {
+      path = args[i];
+    } else {
+      return usageError("garbage-collect takes one CONFIG file");
+    }
+  }
+  if (path.empty()) return usageError("garbage-collect: a CONFIG file is required");
+  bool ok = false;
+  RegistryConfig config = loadOrExit(path, ok);
+  if (!ok) return 1;
+  auto driver = openDriver(config);
+  auto lock = portico::registry::GcLock::tryAcquire(*driver);
+  if (!lock) {
+    std::cerr << "portico-registry: " << lock.error().message() << " " << lock.error().detail()
+              << "\n";
+    return 1;
+  }
+  if (!*lock) {
+    std::cerr << "portico-registry: another garbage collection is running on this storage\n";
+    return 1;
+  }
+  options.emit = [](std::string_view line) { std::cout << line << "\n"; };
+  auto report = portico::registry::collectGarbage(*driver, options);
+  std::cout.flush();
+  if (!report) {
+    std::cerr << "failed to garbage collect: " << report.error().message() << " "
+              << report.error().detail() << "\n";
+    return 1;
+  }
   return 0;
 }
 
@@ -291,5 +363,6 @@ int main(int argc, char** argv) {
     if (args.size() != 2) return usageError(command + " takes exactly one CONFIG file");
     return command == "serve" ? serve(args[1]) : checkConfig(args[1]);
   }
+  if (command == "garbage-collect") return garbageCollect(args);
   return usageError("unknown command \"" + command + "\"");
 }

@@ -462,7 +462,6 @@ class Loader {
       if (present(gc_node["delay"])) gc.delay = seconds(gc_node["delay"], kParsedDuration);
       gc.untagged = flag(gc_node["untagged"]);
       gc.dry_run = flag(gc_node["dryrun"]);
-      if (gc.enabled) gc_node["enabled"].fail("garbage collection is not implemented yet");
     }
   }
 

@@ -49,8 +49,7 @@ struct RegistryConfig {
     std::chrono::seconds interval{24 * 3600};
     bool dry_run = false;
   };
-  // storage.maintenance.gc (Portico): scheduled garbage collection. Not implemented yet:
-  // `enabled: true` fails the load.
+  // storage.maintenance.gc (Portico): online garbage collection (backend/gc_runner.h).
   struct GarbageCollection {
     bool enabled = false;
     std::chrono::seconds interval{24 * 3600};

@@ -49,6 +49,12 @@ Result<ReferrerIndex::Entry> ReferrerIndex::load(const crypto::Digest& digest) {
   return entry;
 }
 
+void ReferrerIndex::clearCache() {
+  std::lock_guard lock(mutex_);
+  cache_.clear();
+  lru_.clear();
+}
+
 size_t ReferrerIndex::cachedEntries() {
   std::lock_guard lock(mutex_);
   return cache_.size();

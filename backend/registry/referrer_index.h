@@ -51,6 +51,8 @@ class ReferrerIndex {
 
   // Manifests in the cache now (for tests and metrics).
   size_t cachedEntries();
+  // Forgets every cached manifest (after garbage collection deleted some).
+  void clearCache();
 
  private:
   struct Entry {

@@ -101,6 +101,13 @@ void TagStore::remember(const std::string& repository, const storage::ListingVer
   cache_bytes_ += bytes;
 }
 
+void TagStore::clearCache() {
+  std::lock_guard lock(mutex_);
+  by_repository_.clear();
+  lru_.clear();
+  cache_bytes_ = 0;
+}
+
 size_t TagStore::cachedBytes() {
   std::lock_guard lock(mutex_);
   return cache_bytes_;

@@ -64,6 +64,8 @@ class TagStore {
 
   // Bytes the listing cache holds now (for tests and metrics).
   size_t cachedBytes();
+  // Forgets every cached listing (after garbage collection).
+  void clearCache();
 
  private:
   struct CacheEntry {

@@ -224,4 +224,33 @@ bool isRepositoryDataDir(std::string_view component) {
          component == kUploadsDirName;
 }
 
+std::string layerLinkDir(std::string_view name, const Digest& digest) {
+  return join({layersDir(name), digestDir(digest)});
+}
+
+std::string manifestSignaturesDir(std::string_view name, const Digest& digest) {
+  return join({manifestRevisionDir(name, digest), "signatures"});
+}
+
+std::string tagIndexEntryDir(std::string_view name, std::string_view tag, const Digest& digest) {
+  return join({tagIndexDir(name, tag), digestDir(digest)});
+}
+
+std::string gcDir() {
+  return join({kRoot, "_portico", "gc"});
+}
+
+std::string gcLock() {
+  return join({gcDir(), "lock"});
+}
+
+std::string gcStartMarker() {
+  return join({gcDir(), "started"});
+}
+
+std::string gcTrash(const Digest& digest) {
+  return join(
+      {gcDir(), "trash", std::string(digest.algorithmName()) + "-" + std::string(digest.hex())});
+}
+
 }  // namespace portico::storage::layout

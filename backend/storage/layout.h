@@ -129,4 +129,24 @@ inline constexpr std::string_view kUploadsDirName = "_uploads";
 // stops at them).
 bool isRepositoryDataDir(std::string_view component);
 
+// Garbage collection and verify (backend/registry/gc.*, verify.*). Portico's own objects live
+// under /docker/registry/v2/_portico, which distribution never walks (its catalog reads
+// repositories/, its blob enumeration blobs/).
+
+// ".../<name>/_layers/<alg>/<hex>": the directory of one layer link.
+std::string layerLinkDir(std::string_view name, const Digest& digest);
+// ".../<name>/_manifests/revisions/<alg>/<hex>/signatures": the signed copies of a schema1
+// revision (see registry/manifest_store.h).
+std::string manifestSignaturesDir(std::string_view name, const Digest& digest);
+// ".../<name>/_manifests/tags/<tag>/index/<alg>/<hex>": one tag-index entry's directory.
+std::string tagIndexEntryDir(std::string_view name, std::string_view tag, const Digest& digest);
+// "/docker/registry/v2/_portico/gc"
+std::string gcDir();
+// "/docker/registry/v2/_portico/gc/lock": held while a collection runs.
+std::string gcLock();
+// "/docker/registry/v2/_portico/gc/started": rewritten at each start; its mtime is T0.
+std::string gcStartMarker();
+// "/docker/registry/v2/_portico/gc/trash/<alg>-<hex>": blob data set aside before deletion.
+std::string gcTrash(const Digest& digest);
+
 }  // namespace portico::storage::layout

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <random>
 #include <regex>
+#include <set>
 #include <thread>
 
 #include "tests/integration/registry_harness.h"
@@ -430,5 +431,157 @@ TEST_CASE("skopeo copies an image index (two platforms) into portico and back ou
       CHECK(sha256Digest(readFile(out + "/blobs/sha256/" + sha256Digest(blob).substr(7))) ==
             sha256Digest(blob));
     }
+  }
+}
+
+namespace {
+
+// The digests of "blob eligible for deletion: <d>" lines in a garbage-collect output.
+std::set<std::string> eligibleBlobs(const std::string& output) {
+  std::set<std::string> out;
+  std::regex line("blob eligible for deletion: (sha256:[0-9a-f]{64})");
+  for (auto it = std::sregex_iterator(output.begin(), output.end(), line);
+       it != std::sregex_iterator(); ++it) {
+    out.insert((*it)[1]);
+  }
+  return out;
+}
+
+// Runs `binary garbage-collect FLAGS CONFIG`; fails the test unless it exits 0.
+std::string garbageCollect(const std::string& binary, const std::string& flags,
+                           const std::string& config) {
+  auto [status, output] = runCommand(binary + " garbage-collect " + flags + " " + config);
+  INFO(output);
+  REQUIRE(status == 0);
+  return output;
+}
+
+std::string distributionConfig(const TempDir& dir, const std::string& name,
+                               const std::string& root) {
+  return dir.write(name,
+                   "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n"
+                   "    rootdirectory: " +
+                       root + "\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:0\n");
+}
+
+Response deleteManifest(HttpClient& client, const std::string& repo, const Image& image) {
+  return client.request("DELETE", "/v2/" + repo + "/manifests/" + sha256Digest(image.manifest));
+}
+
+}  // namespace
+
+TEST_CASE("garbage-collect --dry-run lists the blobs distribution's lists, on a root both wrote",
+          "[e2e][interop][gc]") {
+  RegistryServer portico;
+  DistributionProcess distribution(portico.dir(), portico.root());
+  auto ours = portico.client();
+  auto theirs = distribution.client();
+
+  Image kept_here = pushImage(ours, "gc/app", "v1", "kept-p", false);
+  Image kept_there = pushImage(theirs, "gc/app", "v2", "kept-d", true);
+  Image deleted_here = pushImage(ours, "gc/app", "old", "gone-p", true);
+  Image deleted_there = pushImage(theirs, "gc/other", "old", "gone-d", false);
+  Image shared = pushImage(theirs, "gc/other", "v1", "kept-p", false);  // kept_here's layers
+  // Retagged: the first image of "moving" is untagged afterwards.
+  Image untagged = pushImage(ours, "gc/moving", "latest", "first", false);
+  Image moved = pushImage(theirs, "gc/moving", "latest", "second", true);
+  pushBlobTwoStep(ours, "gc/app", "an orphan pushed through portico");
+  pushBlobTwoStep(theirs, "gc/other", "an orphan pushed through distribution");
+  REQUIRE(deleteManifest(ours, "gc/app", deleted_here).status == 202);
+  REQUIRE(deleteManifest(theirs, "gc/other", deleted_there).status == 202);
+
+  const std::string our_config = portico.dir().file("config.yml");
+  const std::string their_config = portico.dir().file("distribution.yml");
+  for (const std::string flags : {"--dry-run", "--dry-run --delete-untagged"}) {
+    INFO(flags);
+    std::string our_output = garbageCollect(registryBinary(), flags, our_config);
+    std::string their_output = garbageCollect(kDistributionBinary, flags, their_config);
+    auto ours_eligible = eligibleBlobs(our_output);
+    CHECK(ours_eligible == eligibleBlobs(their_output));
+    // The deleted manifests, their own layers and configs, the two orphans (+ with
+    // --delete-untagged the untagged image and its blobs).
+    CHECK(ours_eligible.count(sha256Digest(deleted_here.manifest)) == 1);
+    CHECK(ours_eligible.count(sha256Digest("an orphan pushed through distribution")) == 1);
+    CHECK(ours_eligible.count(sha256Digest(kept_here.blobs[1])) == 0);
+    const bool untagged_too = flags.find("untagged") != std::string::npos;
+    CHECK(ours_eligible.count(sha256Digest(untagged.manifest)) == (untagged_too ? 1u : 0u));
+    CHECK(ours_eligible.size() == (untagged_too ? 14u : 10u));
+    // The counts line, in distribution's words.
+    std::smatch counts;
+    REQUIRE(std::regex_search(our_output, counts,
+                              std::regex("\n\n[0-9]+ blobs marked, ([0-9]+) blobs and ([0-9]+) "
+                                         "manifests eligible for deletion\n")));
+    CHECK(counts[1] == std::to_string(ours_eligible.size()));
+    CHECK(counts[2] == (untagged_too ? "1" : "0"));
+  }
+  // Nothing was deleted by the dry runs.
+  CHECK(ours.get("/v2/gc/app/blobs/" + sha256Digest(deleted_here.blobs[2])).status == 200);
+
+  garbageCollect(registryBinary(), "--delete-untagged", our_config);
+  CHECK(eligibleBlobs(garbageCollect(kDistributionBinary, "--dry-run", their_config)).empty());
+  // distribution reads every remaining image, and so does portico.
+  for (auto* client : {&theirs, &ours}) {
+    checkPull(*client, "gc/app", "v1", kept_here);
+    checkPull(*client, "gc/app", "v2", kept_there);
+    checkPull(*client, "gc/other", "v1", shared);
+    checkPull(*client, "gc/moving", "latest", moved);
+    CHECK(client->get("/v2/gc/app/blobs/" + sha256Digest(deleted_here.blobs[2])).status == 404);
+  }
+}
+
+TEST_CASE("--delete-untagged on an image index: distribution 2.8 breaks it, portico keeps it",
+          "[e2e][interop][gc]") {
+  RegistryServer portico;
+  auto ours = portico.client();
+  // Children pushed by digest (untagged), the index by tag: how every multi-arch push looks.
+  std::vector<Image> children;
+  json manifests = json::array();
+  for (const std::string arch : {"amd64", "arm64"}) {
+    Image image = ociImage(
+        arch, {GeneratedBody::bytes(5000, arch.size() * 7 + arch[0]), "small layer " + arch});
+    for (const auto& blob : image.blobs) pushBlobTwoStep(ours, "gc/multi", blob);
+    REQUIRE(putManifest(ours, "gc/multi", sha256Digest(image.manifest), image.manifest,
+                        image.media_type)
+                .status == 201);
+    json entry = descriptor(image.media_type, image.manifest);
+    entry["platform"] = {{"architecture", arch}, {"os", "linux"}};
+    manifests.push_back(entry);
+    children.push_back(std::move(image));
+  }
+  const std::string index =
+      json{{"schemaVersion", 2}, {"mediaType", kOciIndexType}, {"manifests", manifests}}.dump();
+  REQUIRE(putManifest(ours, "gc/multi", "v1", index, kOciIndexType).status == 201);
+
+  // The same data twice: distribution collects one copy, portico the other.
+  const std::string copy = portico.dir().path() + "/root-copy";
+  REQUIRE(runCommand("cp -a " + portico.root() + " " + copy).first == 0);
+  const std::string their_config = distributionConfig(portico.dir(), "copy.yml", copy);
+  std::string their_output = garbageCollect(kDistributionBinary, "--delete-untagged", their_config);
+  std::string our_output =
+      garbageCollect(registryBinary(), "--delete-untagged", portico.dir().file("config.yml"));
+  CHECK(our_output.find("0 blobs and 0 manifests eligible for deletion") != std::string::npos);
+
+  // distribution's damage, seen by distribution itself on its copy: the children's revisions
+  // are gone and their layers deleted, so the tagged index no longer pulls.
+  DistributionProcess damaged(portico.dir(), copy);
+  auto theirs = damaged.client();
+  CHECK(theirs.get("/v2/gc/multi/manifests/v1", {{"Accept", kOciIndexType}}).status == 200);
+  int broken = 0;
+  for (const auto& child : children) {
+    broken += theirs
+                  .get("/v2/gc/multi/manifests/" + sha256Digest(child.manifest),
+                       {{"Accept", child.media_type}})
+                  .status != 200;
+    broken += theirs.get("/v2/gc/multi/blobs/" + sha256Digest(child.blobs[1])).status != 200;
+  }
+  CHECK(broken == 4);
+
+  // portico's copy: every child and blob is still served, by portico and by distribution.
+  DistributionProcess reader(portico.dir(), portico.root());
+  auto distribution_client = reader.client();
+  for (auto* client : {&ours, &distribution_client}) {
+    CHECK(client->get("/v2/gc/multi/manifests/v1", {{"Accept", kOciIndexType}}).body == index);
+    for (const auto& child : children)
+      checkPull(*client, "gc/multi", sha256Digest(child.manifest), child);
   }
 }

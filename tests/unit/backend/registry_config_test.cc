@@ -404,8 +404,7 @@ TEST_CASE("storage driver parameters are handed over as strings", "[registry_con
   CHECK(parse("version: 0.1\n").storage.max_threads == 100);
 }
 
-TEST_CASE("Portico's storage.maintenance.gc is read, and refused while unimplemented",
-          "[registry_config]") {
+TEST_CASE("Portico's storage.maintenance.gc is read", "[registry_config]") {
   RegistryConfig config = parse(
       "storage:\n  maintenance:\n    gc:\n      enabled: false\n      interval: 12h\n"
       "      delay: 30m\n      untagged: true\n      dryrun: true\n");
@@ -414,9 +413,7 @@ TEST_CASE("Portico's storage.maintenance.gc is read, and refused while unimpleme
   CHECK(config.storage.gc.delay == 30min);
   CHECK(config.storage.gc.untagged);
   CHECK(config.storage.gc.dry_run);
-  CHECK(errorOf("storage:\n  maintenance:\n    gc:\n      enabled: true\n") ==
-        "registry.yml:4: storage.maintenance.gc.enabled: garbage collection is not implemented "
-        "yet");
+  CHECK(parse("storage:\n  maintenance:\n    gc:\n      enabled: true\n").storage.gc.enabled);
   CHECK(errorOf("auth:\n  policy:\n    rules: []\n") ==
         "registry.yml:2: auth.policy: access policies are not implemented yet");
 }
