@@ -9,6 +9,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "backend/api/api_options.h"
+#include "backend/auth/htpasswd_access.h"
 #include "backend/registry_config.h"
 #include "backend/registry_server.h"
 #include "backend/storage/filesystem_driver.h"
@@ -102,6 +104,25 @@ portico::api::ApiOptions apiOptions(const RegistryConfig& config) {
   return options;
 }
 
+// The access controller's factory for the configured auth (unset: AllowAll).
+auto accessController(const RegistryConfig& config) {
+  std::function<portico::Result<std::unique_ptr<portico::api::AccessController>>(
+      portico::storage::StorageExecutor&)>
+      factory;
+  if (config.auth.type != "htpasswd") return factory;
+  portico::auth::HtpasswdSettings settings;
+  settings.realm = config.auth.parameters.at("realm");
+  settings.path = config.auth.parameters.at("path");
+  settings.policy = config.auth.policy;
+  factory = [settings](portico::storage::StorageExecutor& executor)
+      -> portico::Result<std::unique_ptr<portico::api::AccessController>> {
+    auto access = portico::auth::HtpasswdAccess::open(settings, executor);
+    if (!access) return access.error();
+    return std::unique_ptr<portico::api::AccessController>(std::move(*access));
+  };
+  return factory;
+}
+
 std::string listenAddress(const RegistryConfig& config) {
   if (config.http.net == "unix") return "unix:" + config.http.addr;
   return config.http.addr;
@@ -165,13 +186,19 @@ int serve(const std::string& path) {
   registry.storage_threads = static_cast<size_t>(config.storage.max_threads);
   registry.api = apiOptions(config);
   registry.access_log = access_log.get();
+  registry.access = accessController(config);
+  if (config.auth.type.empty() || config.auth.type == "none") {
+    spdlog::warn(
+        "no auth configured: anyone who can reach the registry can push and delete "
+        "(auth.htpasswd: docs/securing.md)");
+  }
   registry.server.listeners.push_back({"http", listenAddress(config), tls});
   if (!config.http.debug_addr.empty()) {
     registry.server.listeners.push_back({"debug", config.http.debug_addr, nullptr});
   }
   auto server = portico::backend::RegistryServer::start(std::move(registry));
   if (!server) {
-    std::cerr << "portico-registry: cannot listen on " << config.http.addr << ": "
+    std::cerr << "portico-registry: cannot start on " << config.http.addr << ": "
               << server.error().message() << " " << server.error().detail() << "\n";
     return 1;
   }
