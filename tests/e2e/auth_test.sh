@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# shellcheck disable=SC2317  # functions are run through check()
+# shellcheck disable=SC2317,SC2034  # functions are run through check(); $build, $up_cmd are read by portico_up.sh
 # auth_test.sh TOP BUILD_DIR: access control as users run it: compose/portico-up.sh (what
 # `./run up` execs) on free ports with auth.htpasswd and an auth.policy given through
 # REGISTRY_AUTH_* variables, every client call through the TLS proxy trusting the generated CA.
