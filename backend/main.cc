@@ -12,13 +12,18 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <functional>
 #include <iostream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "backend/api/api_options.h"
+#include "backend/auth/htpasswd.h"
+#include "backend/auth/htpasswd_access.h"
 #include "backend/gc_runner.h"
 #include "backend/registry/gc.h"
 #include "backend/registry_config.h"
@@ -149,12 +154,54 @@ std::vector<std::string> tlsFileProblems(const std::string& path, const Registry
   return problems;
 }
 
+// The htpasswd file auth.htpasswd.path names parses as `serve` would read it: a problem reads
+// "FILE:LINE: auth.htpasswd.path: /etc/htpasswd:3: ...". A missing file is no problem: serve
+// creates it (distribution's first start), which check-config says. Entries that can never log
+// in (not bcrypt, cost above the cap) are listed as warnings, as serve logs them.
+std::vector<std::string> htpasswdProblems(const std::string& path, const RegistryConfig& config) {
+  std::vector<std::string> problems;
+  if (config.auth.type != "htpasswd") return problems;
+  const std::string& file = config.auth.parameters.at("path");
+  int line = 0;
+  try {
+    auto at = portico::config::YamlDocument::load(path).root()["auth"]["htpasswd"]["path"];
+    if (at.defined()) line = at.line();
+  } catch (const std::exception&) {
+    // The config loaded already; without a line the message still names file and key.
+  }
+  const std::string place = path + ":" + std::to_string(line) + ": auth.htpasswd.path: ";
+  std::ifstream in(file);
+  if (!in) {
+    if (errno == ENOENT) {
+      std::cout << "note: " << place << file
+                << " does not exist: serve creates it with user \"docker\" and a random "
+                   "password\n";
+    } else {
+      problems.push_back(place + "cannot read " + file + ": " + std::strerror(errno));
+    }
+    return problems;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  auto parsed = portico::auth::HtpasswdFile::parse(text.str(), file);
+  if (!parsed) {
+    problems.push_back(place + parsed.error().message() + " " + parsed.error().detail());
+    return problems;
+  }
+  for (const auto& unusable : (*parsed)->unusable()) {
+    std::cout << "warning: " << file << ":" << unusable.line << ": user \"" << unusable.user
+              << "\" can never log in: " << unusable.reason << "\n";
+  }
+  return problems;
+}
+
 int checkConfig(const std::string& path) {
   bool ok = false;
   RegistryConfig config = loadOrExit(path, ok);
   if (!ok) return 1;
   for (const auto& warning : config.warnings) std::cout << "warning: " << warning << "\n";
   auto problems = tlsFileProblems(path, config);
+  for (auto& problem : htpasswdProblems(path, config)) problems.push_back(std::move(problem));
   for (const auto& problem : problems) std::cerr << problem << "\n";
   if (!problems.empty()) return 1;
   std::cout << "configuration OK\n";
@@ -172,9 +219,39 @@ portico::api::ApiOptions apiOptions(const RegistryConfig& config) {
   return options;
 }
 
+// The access controller's factory for the configured auth (unset: AllowAll).
+auto accessController(const RegistryConfig& config) {
+  std::function<portico::Result<std::unique_ptr<portico::api::AccessController>>(
+      portico::storage::StorageExecutor&)>
+      factory;
+  if (config.auth.type != "htpasswd") return factory;
+  portico::auth::HtpasswdSettings settings;
+  settings.realm = config.auth.parameters.at("realm");
+  settings.path = config.auth.parameters.at("path");
+  settings.policy = config.auth.policy;
+  factory = [settings](portico::storage::StorageExecutor& executor)
+      -> portico::Result<std::unique_ptr<portico::api::AccessController>> {
+    auto access = portico::auth::HtpasswdAccess::open(settings, executor);
+    if (!access) return access.error();
+    return std::unique_ptr<portico::api::AccessController>(std::move(*access));
+  };
+  return factory;
+}
+
 std::string listenAddress(const RegistryConfig& config) {
   if (config.http.net == "unix") return "unix:" + config.http.addr;
   return config.http.addr;
+}
+
+// The storage driver storage.<name> names (driver_factory), or null after saying why.
+std::unique_ptr<portico::storage::StorageDriver> openDriver(const RegistryConfig& config) {
+  auto driver = portico::storage::createDriver(config.storage.driver, config.storage.parameters);
+  if (!driver) {
+    std::cerr << config.source << ": storage." << config.storage.driver << ": "
+              << driver.error().message() << "\n";
+    return nullptr;
+  }
+  return std::move(*driver);
 }
 
 int serve(const std::string& path) {
@@ -214,13 +291,8 @@ int serve(const std::string& path) {
   }
 
   portico::backend::RegistryServerOptions registry;
-  auto driver = portico::storage::createDriver(config.storage.driver, config.storage.parameters);
-  if (!driver) {
-    std::cerr << config.source << ": storage." << config.storage.driver << ": "
-              << driver.error().message() << "\n";
-    return 1;
-  }
-  registry.driver = std::move(*driver);
+  registry.driver = openDriver(config);
+  if (!registry.driver) return 1;
   // storage.filesystem.maxthreads bounds distribution's blocking filesystem calls (goroutines);
   // here, when it is set, it is the number of storage threads that run them. Unset, the
   // executor's own default (4 per core, at least 8) rather than distribution's 100.
@@ -230,6 +302,12 @@ int serve(const std::string& path) {
                                  : portico::storage::StorageExecutor::defaultThreads();
   registry.api = apiOptions(config);
   registry.access_log = access_log.get();
+  registry.access = accessController(config);
+  if (config.auth.type.empty() || config.auth.type == "none") {
+    spdlog::warn(
+        "no auth configured: anyone who can reach the registry can push and delete "
+        "(auth.htpasswd: docs/securing.md)");
+  }
   registry.server.listeners.push_back({"http", listenAddress(config), tls});
   if (!config.http.debug_addr.empty()) {
     registry.server.listeners.push_back({"debug", config.http.debug_addr, nullptr});
@@ -296,13 +374,6 @@ int serve(const std::string& path) {
   return 0;
 }
 
-std::unique_ptr<portico::storage::StorageDriver> openDriver(const RegistryConfig& config) {
-  if (config.storage.driver == "inmemory") {
-    return std::make_unique<portico::storage::MemoryDriver>();
-  }
-  return std::make_unique<portico::storage::FilesystemDriver>(config.storage.root_directory);
-}
-
 int garbageCollect(const std::vector<std::string>& args) {
   portico::registry::GcOptions options;
   std::string path;
@@ -324,6 +395,7 @@ int garbageCollect(const std::vector<std::string>& args) {
   RegistryConfig config = loadOrExit(path, ok);
   if (!ok) return 1;
   auto driver = openDriver(config);
+  if (!driver) return 1;
   auto lock = portico::registry::GcLock::tryAcquire(*driver);
   if (!lock) {
     std::cerr << "portico-registry: " << lock.error().message() << " " << lock.error().detail()

@@ -526,7 +526,7 @@ class Loader {
     config_.http.tls = t;
   }
 
-  // auth: one access controller (or `auth: <type>`), none of which is implemented yet.
+  // auth: one access controller (or `auth: <type>`) and Portico's auth.policy.
   void readAuth(const Node& node) {
     if (!node.defined()) return;
     std::vector<std::pair<std::string, Node>> entries;
@@ -535,17 +535,32 @@ class Loader {
     } else {
       entries = node.entries();
     }
+    std::optional<Node> policy;
     for (const auto& [type, section] : entries) {
-      if (type == "policy") section.fail("access policies are not implemented yet");
-      if (type != "none") {
+      if (type == "policy") {
+        policy = section;
+        continue;
+      }
+      if (!config_.auth.type.empty()) {
+        section.fail("one access controller only (auth." + config_.auth.type + " is set)");
+      }
+      if (type == "htpasswd") {
+        if (!section.isMap()) section.fail("needs realm and path");
+        if (text(section["realm"]).empty()) section["realm"].fail("required with auth.htpasswd");
+        if (text(section["path"]).empty()) section["path"].fail("required with auth.htpasswd");
+      } else if (type != "none") {
         // Deliberately not a warning: a registry that serves without the authentication its
         // operator configured is open to everyone.
         section.fail(
-            "authentication is not implemented yet; remove the auth section or run behind an "
-            "authenticating proxy");
+            "this access controller is not implemented yet; use auth.htpasswd, remove the auth "
+            "section or run behind an authenticating proxy");
       }
       config_.auth.type = type;
       if (!section.isScalar()) config_.auth.parameters = parameters(section);
+    }
+    if (policy) {
+      if (config_.auth.type != "htpasswd") policy->fail("needs auth.htpasswd (its users)");
+      config_.auth.policy = std::make_shared<const auth::Policy>(auth::Policy::parse(*policy));
     }
   }
 

@@ -34,11 +34,18 @@ Result<std::unique_ptr<RegistryServer>> RegistryServer::start(RegistryServerOpti
   server->executor_ = std::make_unique<storage::StorageExecutor>(options.storage_threads);
   server->names_ = std::make_unique<registry::LocalNamespace>(*server->driver_, *server->executor_);
   server->api_options_ = std::move(options.api);
+  if (options.access) {
+    auto access = options.access(*server->executor_);
+    if (!access) return access.error();
+    server->access_ = std::move(*access);
+  } else {
+    server->access_ = std::make_unique<api::AllowAll>();
+  }
 
   bool debug = false;
   for (const auto& listener : options.server.listeners) debug |= listener.name == "debug";
-  api::ApiServices services{*server->names_, server->api_options_, server->access_, server->events_,
-                            options.access_log};
+  api::ApiServices services{*server->names_, server->api_options_, *server->access_,
+                            server->events_, options.access_log};
   options.server.handler_factory =
       [services, debug](net::Worker& worker) -> std::unique_ptr<http::RequestHandler> {
     auto api = std::make_unique<api::RegistryHandler>(services, &worker);
@@ -65,6 +72,7 @@ RegistryServer::~RegistryServer() {
   executor_.reset();  // runs what is queued; completions go to loops that have ended
   http_.reset();
   names_.reset();
+  access_.reset();
   driver_.reset();
 }
 

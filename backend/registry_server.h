@@ -7,11 +7,12 @@
 //
 // Teardown order (the destructor): stop the HTTP server (the workers' loops end), drain the
 // storage executor (queued calls finish; their completions are posted to loops that no longer
-// run and are dropped), destroy the server (connections, their Pendings), then the namespace
-// and the driver.
+// run and are dropped), destroy the server (connections, their Pendings), then the namespace,
+// the access controller and the driver.
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 
 #include "backend/api/access.h"
@@ -36,6 +37,8 @@ struct RegistryServerOptions {
   // Listeners ("http", optional "debug"), workers, limits; the handler factory is set here.
   http::ServerOptions server;
   log::AccessLog* access_log = nullptr;  // outlives the server; null: no access log
+  // Makes the AccessController (backend/auth) once the storage executor exists; unset: AllowAll.
+  std::function<Result<std::unique_ptr<api::AccessController>>(storage::StorageExecutor&)> access;
 };
 
 class RegistryServer {
@@ -60,7 +63,7 @@ class RegistryServer {
   std::unique_ptr<storage::StorageExecutor> executor_;
   std::unique_ptr<registry::LocalNamespace> names_;
   api::ApiOptions api_options_;
-  api::AllowAll access_;
+  std::unique_ptr<api::AccessController> access_;  // after the executor: its tasks use it
   registry::NullEventSink events_;
   std::unique_ptr<http::HttpServer> http_;
 };

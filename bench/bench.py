@@ -832,6 +832,42 @@ def proxy_suite(args, work, sz, targets, small, crt, procs_rss, pids):
     return rounds.summary()
 
 
+def auth_suite(args, work, registry_bin, root, small_auth):
+    """auth.htpasswd: portico-registry vs distribution 2.8 with the same htpasswd file (one
+    bcrypt user, cost --bcrypt-cost) on the same storage; every request carries the user's
+    Basic credentials. distribution runs bcrypt on every request; portico once per TTL."""
+    import base64
+    import crypt  # deprecated in 3.11, still the stdlib's bcrypt (libxcrypt)
+    htpasswd = os.path.join(work, "htpasswd")
+    with open(htpasswd, "w") as f:
+        salt = crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=1 << args.bcrypt_cost)
+        f.write(f"bench:{crypt.crypt('bench-password', salt)}\n")
+    authorization = "Authorization: Basic " + base64.b64encode(b"bench:bench-password").decode()
+    section = f"auth:\n  htpasswd:\n    realm: bench\n    path: {htpasswd}\n"
+    port = free_port()
+    ports = {}
+    with Processes(work, 5 if args.smoke else 15) as procs:
+        cfg = registry_config(work, root, "127.0.0.1:0", "portico-auth", "info")
+        with open(cfg, "a") as f:
+            f.write(section)
+        preg, pports = procs.start("portico-registry-auth", [registry_bin, "serve", cfg],
+                                   ready=True)
+        ports["portico"] = pports["http"]
+        cfg = registry_config(work, root, f"127.0.0.1:{port}", "dist-auth", "error")
+        with open(cfg, "a") as f:
+            f.write(section)
+        dreg, _ = procs.start("distribution-auth", ["docker-registry", "serve", cfg], port=port)
+        ports["dist"] = port
+        rounds = Rounds()
+        for label, method, path, hdrs in small_auth:
+            for rnd, name in alternating(args.rounds, ["portico", "dist"]):
+                log(f"auth {label} {name} (round {rnd + 1})")
+                rounds.add(label, name, load(f"http://127.0.0.1:{ports[name]}{path}", args.secs,
+                                             args.connections, method, hdrs + [authorization]))
+        rss = {"portico": rss_kib([preg.pid]), "dist": rss_kib([dreg.pid])}
+    return rounds.summary(), rss
+
+
 def run_suites(args, work, registry_bin, proxy_bin, sz):
     out = {}
     root = os.path.join(work, "storage")
@@ -854,6 +890,15 @@ def run_suites(args, work, registry_bin, proxy_bin, sz):
              ("blob_head", "HEAD", f"/v2/bench/app/blobs/{blob_1m}", [ua]),
              ("blob_get_1MiB", "GET", f"/v2/bench/app/blobs/{blob_1m}", [ua])]
     ports = {"dist": free_port(), "nginx": free_port(), "nginx_tls": free_port()}
+
+    if "auth" in args.only:
+        log(f"auth: htpasswd, bcrypt cost {args.bcrypt_cost}")
+        out["auth"], out["auth_rss_kib"] = auth_suite(
+            args, work, registry_bin, root, [w for w in small if w[0] in ("manifest_by_tag",
+                                                                          "blob_head")])
+        out["auth_bcrypt_cost"] = args.bcrypt_cost
+        if args.only == {"auth"}:
+            return out
 
     with Processes(work, 5 if args.smoke else 15) as procs:
         preg, pports = procs.start("portico-registry", [registry_bin, "serve", registry_config(
@@ -1010,7 +1055,9 @@ def write_results(path, r, notes_file=None):
         lines.append(f"- {k}: {fmt(v)}")
     for section, a, b, title in (
             ("registry", "portico", "dist", "registry: portico-registry vs distribution 2.8"),
-            ("proxy", "portico", "nginx", "proxy: portico-proxy vs nginx (classic rules)")):
+            ("proxy", "portico", "nginx", "proxy: portico-proxy vs nginx (classic rules)"),
+            ("auth", "portico", "dist", "auth.htpasswd (bcrypt cost "
+             f"{r.get('auth_bcrypt_cost', '-')}, same file): portico-registry vs distribution 2.8")):
         if section not in r:
             continue
         other = "distribution 2.8" if b == "dist" else "nginx"
@@ -1070,9 +1117,12 @@ def main():
     ap.add_argument("--connections", type=int, default=None,
                     help="wrk/ab connections (default 64; smoke: 8)")
     ap.add_argument("--from-json", help="only re-render --out from a results .json")
-    ap.add_argument("--only", default="limits,registry,skopeo,proxy",
+    ap.add_argument("--only", default="limits,registry,skopeo,proxy,auth",
                     help="comma-separated sections to run (default: all): "
-                         "limits, registry, skopeo, proxy")
+                         "limits, registry, skopeo, proxy, auth")
+    ap.add_argument("--bcrypt-cost", type=int, default=5,
+                    help="bcrypt cost of the auth section's htpasswd entry (default 5, what "
+                         "htpasswd -B writes)")
     args = ap.parse_args()
     if args.from_json:
         with open(args.from_json) as f:
@@ -1082,7 +1132,7 @@ def main():
         return
 
     args.only = set(args.only.split(","))
-    unknown = args.only - {"limits", "registry", "skopeo", "proxy"}
+    unknown = args.only - {"limits", "registry", "skopeo", "proxy", "auth"}
     if unknown:
         sys.exit(f"bench: --only: unknown section(s) {', '.join(sorted(unknown))}")
     args.secs = args.seconds or (1 if args.smoke else 6)

@@ -146,6 +146,9 @@ Portico is up: https://localhost:$public_port  (registry: $registry_url${admin_u
            docker tag alpine localhost:$public_port/alpine && docker push localhost:$public_port/alpine
   curl:    curl --cacert $ca https://localhost:$public_port/v2/_catalog
 
+  No login is required (anyone who reaches the port can push). To require one, uncomment auth
+  in conf/registry.yml and create users with htpasswd -B; see docs/securing.md.
+
 EOF
 
 # Follow both logs on the terminal until a signal arrives or a server dies.

@@ -11,7 +11,8 @@
 //   /v2/                                    nothing (but still authenticated)
 // An AccessController then decides: allowed (with the user it authenticated, for events and
 // logs), or denied with the error and the challenge headers to send (401 UNAUTHORIZED with
-// WWW-Authenticate, or 403 DENIED). AllowAll is the only controller until auth is configured.
+// WWW-Authenticate, or 403 DENIED). AllowAll serves when no `auth` is configured;
+// backend/auth has the others (htpasswd, token).
 
 #include <functional>
 #include <string>
@@ -21,6 +22,10 @@
 #include "backend/api/route_table.h"
 #include "common/error.h"
 #include "common/http/message.h"
+
+namespace portico::net {
+class Worker;
+}
 
 namespace portico::api {
 
@@ -46,17 +51,18 @@ struct AccessDecision {
 class AccessController {
  public:
   virtual ~AccessController() = default;
-  // Decides `head` needing `access`; calls `done` exactly once, on the calling worker's thread
-  // (possibly inside this call: a cached decision needs no storage thread).
+  // Decides `head` needing `access`; calls `done` exactly once, on `worker`'s thread (possibly
+  // inside this call: a cached decision needs no storage thread). `worker` is the calling
+  // worker (null in tools and tests without a loop: `done` may then run on any thread).
   virtual void authorize(const http::RequestHead& head, const std::vector<Access>& access,
-                         std::function<void(AccessDecision)> done) = 0;
+                         net::Worker* worker, std::function<void(AccessDecision)> done) = 0;
 };
 
 // Allows everything, anonymously (no `auth` section in the config).
 class AllowAll : public AccessController {
  public:
   void authorize(const http::RequestHead& /*head*/, const std::vector<Access>& /*access*/,
-                 std::function<void(AccessDecision)> done) override {
+                 net::Worker* /*worker*/, std::function<void(AccessDecision)> done) override {
     done(AccessDecision{});
   }
 };

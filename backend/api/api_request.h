@@ -49,6 +49,8 @@ class ApiRequest {
   void emit(registry::Event event);
   const ApiOptions& options() const { return *options_; }
   const RouteTable& routes() const { return *routes_; }
+  // The worker completions run on (null in tools).
+  net::Worker* worker() const { return worker_; }
   const std::string& id() const { return id_; }
   bool isHead() const { return request().method == "HEAD"; }
 

@@ -41,7 +41,7 @@ void runPipeline(Pending& pending, AccessController& access) {
     }
     dispatch(p);
   });
-  access.authorize(request.request(), required,
+  access.authorize(request.request(), required, request.worker(),
                    [decided = std::move(decided)](AccessDecision decision) mutable {
                      decided(std::move(decision));
                    });

@@ -228,10 +228,6 @@ std::string layerLinkDir(std::string_view name, const Digest& digest) {
   return join({layersDir(name), digestDir(digest)});
 }
 
-std::string manifestSignaturesDir(std::string_view name, const Digest& digest) {
-  return join({manifestRevisionDir(name, digest), "signatures"});
-}
-
 std::string tagIndexEntryDir(std::string_view name, std::string_view tag, const Digest& digest) {
   return join({tagIndexDir(name, tag), digestDir(digest)});
 }

@@ -135,9 +135,6 @@ bool isRepositoryDataDir(std::string_view component);
 
 // ".../<name>/_layers/<alg>/<hex>": the directory of one layer link.
 std::string layerLinkDir(std::string_view name, const Digest& digest);
-// ".../<name>/_manifests/revisions/<alg>/<hex>/signatures": the signed copies of a schema1
-// revision (see registry/manifest_store.h).
-std::string manifestSignaturesDir(std::string_view name, const Digest& digest);
 // ".../<name>/_manifests/tags/<tag>/index/<alg>/<hex>": one tag-index entry's directory.
 std::string tagIndexEntryDir(std::string_view name, std::string_view tag, const Digest& digest);
 // "/docker/registry/v2/_portico/gc"

@@ -187,10 +187,11 @@ TEST_CASE("bad values are reported with file, line and key", "[registry_config]"
   CHECK(errorOf("version: [0.1\n").starts_with("registry.yml:"));
 }
 
-TEST_CASE("enabled auth and unimplemented storage fail, naming the key", "[registry_config]") {
-  CHECK(errorOf("auth:\n  htpasswd:\n    realm: r\n    path: /p\n")
-            .starts_with("registry.yml:2: auth.htpasswd: authentication is not implemented"));
-  CHECK(errorOf("auth:\n  token:\n    realm: r\n").starts_with("registry.yml:2: auth.token:"));
+TEST_CASE("unimplemented auth and storage fail, naming the key", "[registry_config]") {
+  CHECK(errorOf("auth:\n  token:\n    realm: r\n") ==
+        "registry.yml:2: auth.token: this access controller is not implemented yet; use "
+        "auth.htpasswd, remove the auth section or run behind an authenticating proxy");
+  CHECK(errorOf("auth:\n  silly:\n    realm: r\n").starts_with("registry.yml:2: auth.silly:"));
   CHECK(errorOf("storage:\n  s3:\n    bucket: b\n") ==
         "registry.yml:2: storage.s3: this storage driver is not implemented yet (supported: "
         "filesystem, inmemory)");
@@ -386,10 +387,8 @@ TEST_CASE("the short forms storage: <driver> and auth: <type> select the driver 
           "[registry_config]") {
   CHECK(parse("storage: inmemory\n").storage.driver == "inmemory");
   CHECK(parse("auth: none\n").auth.type == "none");
-  // `auth: htpasswd` is authentication too: refused, never silently ignored.
-  CHECK(errorOf("auth: htpasswd\n") ==
-        "registry.yml:1: auth: authentication is not implemented yet; remove the auth section "
-        "or run behind an authenticating proxy");
+  // `auth: htpasswd` lacks its realm and path: refused, never silently ignored.
+  CHECK(errorOf("auth: htpasswd\n") == "registry.yml:1: auth: needs realm and path");
 }
 
 TEST_CASE("storage driver parameters are handed over as strings", "[registry_config]") {
@@ -414,6 +413,31 @@ TEST_CASE("Portico's storage.maintenance.gc is read", "[registry_config]") {
   CHECK(config.storage.gc.untagged);
   CHECK(config.storage.gc.dry_run);
   CHECK(parse("storage:\n  maintenance:\n    gc:\n      enabled: true\n").storage.gc.enabled);
+}
+
+TEST_CASE("auth.htpasswd needs realm and path; one access controller only", "[registry_config]") {
+  RegistryConfig config = parse("auth:\n  htpasswd:\n    realm: r\n    path: /p\n");
+  CHECK(config.auth.type == "htpasswd");
+  CHECK(config.auth.parameters == portico::backend::Parameters{{"realm", "r"}, {"path", "/p"}});
+  CHECK(config.auth.policy == nullptr);
+  CHECK(errorOf("auth:\n  htpasswd:\n    realm: r\n") ==
+        "registry.yml:2: auth.htpasswd.path: required with auth.htpasswd");
+  CHECK(errorOf("auth:\n  htpasswd:\n    path: /p\n") ==
+        "registry.yml:2: auth.htpasswd.realm: required with auth.htpasswd");
+  CHECK(errorOf("auth:\n  htpasswd: {realm: r, path: /p}\n  none: {}\n") ==
+        "registry.yml:3: auth.none: one access controller only (auth.htpasswd is set)");
+}
+
+TEST_CASE("auth.policy (Portico) is parsed with htpasswd and validated with file:line:key",
+          "[registry_config]") {
+  RegistryConfig config = parse(
+      "auth:\n  htpasswd: {realm: r, path: /p}\n  policy:\n    anonymous: [pull]\n"
+      "    rules:\n      - {repositories: ['**'], users: ['*'], actions: [pull]}\n");
+  REQUIRE(config.auth.policy != nullptr);
+  CHECK(config.auth.policy->allows("", {"repository", "a/b", "pull"}));
   CHECK(errorOf("auth:\n  policy:\n    rules: []\n") ==
-        "registry.yml:2: auth.policy: access policies are not implemented yet");
+        "registry.yml:2: auth.policy: needs auth.htpasswd (its users)");
+  CHECK(errorOf("auth:\n  htpasswd: {realm: r, path: /p}\n  policy:\n    rules:\n"
+                "      - {repositories: ['**'], groups: [ci], actions: [pull]}\n") ==
+        "registry.yml:5: auth.policy.rules[0].groups[0]: unknown group \"ci\"");
 }

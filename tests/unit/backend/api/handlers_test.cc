@@ -491,7 +491,7 @@ class DenyAll : public portico::api::AccessController {
  public:
   explicit DenyAll(portico::api::AccessDecision decision) : decision_(std::move(decision)) {}
   void authorize(const portico::http::RequestHead& /*head*/,
-                 const std::vector<portico::api::Access>& access,
+                 const std::vector<portico::api::Access>& access, portico::net::Worker* /*worker*/,
                  std::function<void(portico::api::AccessDecision)> done) override {
     asked = access;
     done(decision_);
