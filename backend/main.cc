@@ -254,6 +254,26 @@ std::unique_ptr<portico::storage::StorageDriver> openDriver(const RegistryConfig
   return std::move(*driver);
 }
 
+std::vector<portico::observability::HealthCheckSpec> healthChecks(const RegistryConfig& config) {
+  using Kind = portico::observability::HealthCheckSpec::Kind;
+  std::vector<portico::observability::HealthCheckSpec> specs;
+  for (const auto& check : config.health) {
+    portico::observability::HealthCheckSpec spec;
+    spec.kind = check.kind == "file"   ? Kind::File
+                : check.kind == "http" ? Kind::Http
+                : check.kind == "tcp"  ? Kind::Tcp
+                                       : Kind::StorageDriver;
+    spec.interval = check.interval;
+    spec.threshold = check.threshold;
+    spec.timeout = check.timeout;
+    spec.target = check.target;
+    spec.headers = check.headers;
+    spec.status_code = check.status_code;
+    specs.push_back(std::move(spec));
+  }
+  return specs;
+}
+
 int serve(const std::string& path) {
   portico::net::blockSignals();
   portico::net::tuneAllocator();
@@ -312,6 +332,9 @@ int serve(const std::string& path) {
   if (!config.http.debug_addr.empty()) {
     registry.server.listeners.push_back({"debug", config.http.debug_addr, nullptr});
   }
+  registry.prometheus = config.http.prometheus_enabled;
+  registry.prometheus_path = config.http.prometheus_path;
+  registry.health = healthChecks(config);
   auto server = portico::backend::RegistryServer::start(std::move(registry));
   if (!server) {
     std::cerr << "portico-registry: cannot listen: " << server.error().message() << "\n";
@@ -325,7 +348,8 @@ int serve(const std::string& path) {
     const auto& purging = config.storage.upload_purging;
     purger = std::make_unique<portico::backend::UploadPurger>(
         (*server)->names().stores().uploads,
-        portico::backend::UploadPurgeSettings{purging.age, purging.interval, purging.dry_run});
+        portico::backend::UploadPurgeSettings{purging.age, purging.interval, purging.dry_run,
+                                              &(*server)->metrics().upload_purge_runs});
   }
   std::unique_ptr<portico::backend::GcRunner> gc;
   if (config.storage.gc.enabled && !config.storage.read_only) {

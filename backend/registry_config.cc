@@ -331,6 +331,7 @@ class Loader {
     readAuth(root["auth"]);
     readNotifications(root["notifications"]);
     readRedis(root["redis"]);
+    readHealth(root["health"]);
     readUnimplemented(root);
     return std::move(warnings_);
   }
@@ -495,6 +496,11 @@ class Loader {
     readTls(node["tls"]);
     http.headers = headers(node["headers"]);
     http.debug_addr = text(node["debug"]["addr"]);
+    http.prometheus_enabled = flag(node["debug"]["prometheus"]["enabled"]);
+    if (Node v = node["debug"]["prometheus"]["path"]; present(v)) {
+      http.prometheus_path = text(v);
+      if (!http.prometheus_path.starts_with("/")) v.fail("expected a path starting with /");
+    }
   }
 
   void readTls(const Node& tls) {
@@ -615,6 +621,46 @@ class Loader {
     config_.redis = redis;
   }
 
+  void readHealth(const Node& node) {
+    if (!present(node)) return;
+    auto common = [&](const Node& item, RegistryConfig::HealthCheck& check) {
+      check.interval = item.durationOr("interval", check.interval, kDurationField);
+      if (check.interval.count() <= 0) check.interval = std::chrono::milliseconds(10'000);
+      check.threshold = integer(item["threshold"], 0);
+    };
+    if (Node driver = node["storagedriver"]; present(driver) && flag(driver["enabled"])) {
+      RegistryConfig::HealthCheck check{.kind = "storagedriver"};
+      common(driver, check);
+      config_.health.push_back(std::move(check));
+    } else if (present(driver)) {
+      driver.durationOr("interval", {}, kDurationField);
+    }
+    for (const char* kind : {"file", "http", "tcp"}) {
+      Node list = node[kind];
+      if (!present(list)) continue;
+      for (const Node& item : list.items()) {
+        RegistryConfig::HealthCheck check{.kind = kind};
+        common(item, check);
+        check.timeout = item.durationOr("timeout", check.timeout, kDurationField);
+        if (check.timeout.count() <= 0) check.timeout = std::chrono::milliseconds(1'000);
+        const char* key = std::string_view(kind) == "file"   ? "file"
+                          : std::string_view(kind) == "http" ? "uri"
+                                                             : "addr";
+        check.target = text(item[key]);
+        if (check.target.empty()) item[key].fail("required");
+        if (check.kind == "http") {
+          if (!check.target.starts_with("http://")) {
+            item[key].fail("only http:// URIs can be checked");
+          }
+          check.headers = headers(item["headers"]);
+          if (present(item["statuscode"]))
+            check.status_code = integer(item["statuscode"], 100, 599);
+        }
+        config_.health.push_back(std::move(check));
+      }
+    }
+  }
+
   // Sections we accept but do not implement: their values are still checked where they have
   // a type (durations), and they fail when they would be active.
   void readUnimplemented(const Node& root) {
@@ -623,19 +669,8 @@ class Loader {
       proxy["remoteurl"].fail("pull-through cache is not implemented yet");
     }
     proxy.durationOr("ttl", {}, kDurationField);
-    Node health = root["health"];
-    health["storagedriver"].durationOr("interval", {}, kDurationField);
-    for (const char* checker : {"file", "http", "tcp"}) {
-      Node list = health[checker];
-      if (!list.isSequence()) continue;
-      for (const Node& item : list.items()) {
-        if (!item.isMap()) continue;
-        item.durationOr("interval", {}, kDurationField);
-        item.durationOr("timeout", {}, kDurationField);
-      }
-    }
-    static const char* kIgnored[] = {"middleware", "reporting",     "health",
-                                     "validation", "compatibility", "policy"};
+    static const char* kIgnored[] = {"middleware", "reporting", "validation", "compatibility",
+                                     "policy"};
     for (const char* section : kIgnored) {
       if (present(root[section])) {
         warnings_.push_back(std::string(section) + " is accepted but not implemented");

@@ -85,7 +85,9 @@ struct RegistryConfig {
     std::string secret;
     bool relative_urls = false;
     std::optional<Tls> tls;
-    std::string debug_addr;  // health endpoint listener; empty = none
+    std::string debug_addr;                    // health endpoint listener; empty = none
+    bool prometheus_enabled = false;           // http.debug.prometheus.enabled
+    std::string prometheus_path = "/metrics";  // http.debug.prometheus.path
     std::vector<std::pair<std::string, std::string>> headers;  // added to every response
     std::chrono::milliseconds drain_timeout{0};
   };
@@ -115,6 +117,17 @@ struct RegistryConfig {
     bool include_references = false;  // events.includereferences
     std::vector<NotificationEndpoint> endpoints;
   };
+  // health.storagedriver, health.file[], health.http[], health.tcp[] (distribution's
+  // defaults: interval 10s, timeout 1s, statuscode 200, threshold 0 = fail at once).
+  struct HealthCheck {
+    std::string kind;  // storagedriver | file | http | tcp
+    std::chrono::milliseconds interval{10'000};
+    int threshold = 0;
+    std::chrono::milliseconds timeout{1'000};
+    std::string target;  // file, uri or addr
+    std::vector<std::pair<std::string, std::string>> headers;
+    int status_code = 200;
+  };
   // redis (accepted, unused: there is no Redis descriptor cache yet).
   struct Redis {
     std::string addr;
@@ -137,6 +150,7 @@ struct RegistryConfig {
   Auth auth;
   Notifications notifications;
   std::optional<Redis> redis;
+  std::vector<HealthCheck> health;
   std::vector<std::string> warnings;  // accepted-but-not-implemented keys, to log at startup
 
   // Loads a file and applies the environment overrides in `environment` (NAME=VALUE strings,

@@ -3,35 +3,27 @@
 #include <utility>
 
 #include "backend/api/registry_handler.h"
+#include "backend/observability/debug_handler.h"
+#include "backend/observability/timed_driver.h"
 
 namespace portico::backend {
-namespace {
-
-// Answers the debug listener (http.debug.addr): /debug/health → 200 {}.
-class DebugHandler : public http::RequestHandler {
- public:
-  explicit DebugHandler(std::unique_ptr<http::RequestHandler> api) : api_(std::move(api)) {}
-  void onRequest(http::ServerExchange& exchange) override {
-    if (exchange.connection().listener != "debug") return api_->onRequest(exchange);
-    http::HeaderMap headers;
-    headers.set("Content-Type", "application/json; charset=utf-8");
-    if (exchange.request().path == "/debug/health" || exchange.request().path == "/health") {
-      exchange.respond(200, std::move(headers), "{}");
-    } else {
-      exchange.respond(404, std::move(headers), "{\"error\":\"not found\"}");
-    }
-  }
-
- private:
-  std::unique_ptr<http::RequestHandler> api_;
-};
-
-}  // namespace
 
 Result<std::unique_ptr<RegistryServer>> RegistryServer::start(RegistryServerOptions options) {
   std::unique_ptr<RegistryServer> server(new RegistryServer());
-  server->driver_ = std::move(options.driver);
+  server->metrics_ = std::make_unique<observability::RegistryMetrics>();
+  server->driver_ =
+      std::make_unique<observability::TimedDriver>(std::move(options.driver), *server->metrics_);
   server->executor_ = std::make_unique<storage::StorageExecutor>(options.storage_threads);
+  server->readiness_ = std::make_unique<observability::StorageReadiness>(*server->driver_);
+  server->health_ = std::make_unique<observability::HealthChecks>(
+      std::move(options.health), *server->readiness_, server->driver_->name());
+  storage::StorageExecutor* executor = server->executor_.get();
+  server->metrics_->addCollector([executor](metrics::TextWriter& w) {
+    w.family("portico_registry_storage_queue_length", "gauge",
+             "Storage calls queued for the storage threads and not yet started.");
+    w.sample("portico_registry_storage_queue_length", "",
+             static_cast<uint64_t>(executor->queueLength()));
+  });
   server->names_ = std::make_unique<registry::LocalNamespace>(*server->driver_, *server->executor_);
   server->api_options_ = std::move(options.api);
   if (options.access) {
@@ -42,15 +34,18 @@ Result<std::unique_ptr<RegistryServer>> RegistryServer::start(RegistryServerOpti
     server->access_ = std::make_unique<api::AllowAll>();
   }
 
-  bool debug = false;
-  for (const auto& listener : options.server.listeners) debug |= listener.name == "debug";
   api::ApiServices services{*server->names_, server->api_options_, *server->access_,
-                            server->events_, options.access_log};
+                            server->events_, options.access_log,   server->metrics_.get()};
+  observability::DebugOptions debug_options{
+      .metrics = options.prometheus ? server->metrics_.get() : nullptr,
+      .metrics_path = options.prometheus_path,
+      .health = server->health_.get(),
+      .readiness = server->readiness_.get(),
+      .executor = executor};
   options.server.handler_factory =
-      [services, debug](net::Worker& worker) -> std::unique_ptr<http::RequestHandler> {
+      [services, debug_options](net::Worker& worker) -> std::unique_ptr<http::RequestHandler> {
     auto api = std::make_unique<api::RegistryHandler>(services, &worker);
-    if (!debug) return api;
-    return std::make_unique<DebugHandler>(std::move(api));
+    return std::make_unique<observability::DebugHandler>(std::move(api), debug_options, &worker);
   };
   auto http = http::HttpServer::start(std::move(options.server));
   if (!http) return http.error();
@@ -71,6 +66,7 @@ RegistryServer::~RegistryServer() {
   }
   executor_.reset();  // runs what is queued; completions go to loops that have ended
   http_.reset();
+  health_.reset();
   names_.reset();
   access_.reset();
   driver_.reset();

@@ -1,22 +1,27 @@
 #pragma once
 // RegistryServer: a running portico-registry without its command line: the storage executor,
-// the LocalNamespace over the given driver, one RegistryHandler per worker (behind the debug
-// handler when a "debug" listener is configured) on an http::HttpServer. main.cc builds one
-// from the configuration; test binaries (tests/integration/registry_gate_server.cc) build
-// one over their own driver.
+// the LocalNamespace over the given driver (through a TimedDriver), the metrics and health
+// checks, one RegistryHandler per worker behind observability::DebugHandler (the "debug"
+// listener's routes, /livez and /readyz) on an
+// http::HttpServer. main.cc builds one from the configuration; test binaries
+// (tests/integration/registry_gate_server.cc) build one over their own driver.
 //
 // Teardown order (the destructor): stop the HTTP server (the workers' loops end), drain the
 // storage executor (queued calls finish; their completions are posted to loops that no longer
-// run and are dropped), destroy the server (connections, their Pendings), then the namespace,
-// the access controller and the driver.
+// run and are dropped), destroy the server (connections, their Pendings), then the health
+// checks, the namespace, the access controller and the driver.
 
 #include <chrono>
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "backend/api/access.h"
 #include "backend/api/api_options.h"
+#include "backend/observability/health.h"
+#include "backend/observability/registry_metrics.h"
 #include "backend/registry/events.h"
 #include "backend/registry/local_services.h"
 #include "backend/storage/executor.h"
@@ -39,6 +44,11 @@ struct RegistryServerOptions {
   log::AccessLog* access_log = nullptr;  // outlives the server; null: no access log
   // Makes the AccessController (backend/auth) once the storage executor exists; unset: AllowAll.
   std::function<Result<std::unique_ptr<api::AccessController>>(storage::StorageExecutor&)> access;
+  // The debug listener: /metrics when prometheus is set (http.debug.prometheus), the
+  // configured health checks behind /debug/health (the `health` section).
+  bool prometheus = false;
+  std::string prometheus_path = "/metrics";
+  std::vector<observability::HealthCheckSpec> health;
 };
 
 class RegistryServer {
@@ -52,6 +62,8 @@ class RegistryServer {
   storage::StorageDriver& driver() { return *driver_; }
   registry::LocalNamespace& names() { return *names_; }
   storage::StorageExecutor& executor() { return *executor_; }
+  // Always kept (requests, storage actions); rendered only with prometheus enabled.
+  observability::RegistryMetrics& metrics() { return *metrics_; }
 
   // HttpServer::stop and wait.
   void stop(std::chrono::milliseconds drain);
@@ -59,8 +71,11 @@ class RegistryServer {
  private:
   RegistryServer() = default;
 
-  std::unique_ptr<storage::StorageDriver> driver_;
+  std::unique_ptr<observability::RegistryMetrics> metrics_;
+  std::unique_ptr<storage::StorageDriver> driver_;  // a TimedDriver over the given driver
   std::unique_ptr<storage::StorageExecutor> executor_;
+  std::unique_ptr<observability::StorageReadiness> readiness_;
+  std::unique_ptr<observability::HealthChecks> health_;
   std::unique_ptr<registry::LocalNamespace> names_;
   api::ApiOptions api_options_;
   std::unique_ptr<api::AccessController> access_;  // after the executor: its tasks use it

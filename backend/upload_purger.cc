@@ -21,6 +21,7 @@ void UploadPurger::run() {
   while (!stop_) {
     lock.unlock();
     purgeOnce();
+    if (settings_.runs != nullptr) settings_.runs->fetch_add(1, std::memory_order_relaxed);
     lock.lock();
     wake_.wait_for(lock, settings_.interval, [this] { return stop_; });
   }

@@ -3,8 +3,10 @@
 // first run at start), like distribution's upload purger, on its own thread (a directory walk
 // of every repository: never on a worker). Stops promptly when destroyed.
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <mutex>
 #include <thread>
 
@@ -16,6 +18,7 @@ struct UploadPurgeSettings {
   std::chrono::seconds age{std::chrono::hours(168)};
   std::chrono::seconds interval{std::chrono::hours(24)};
   bool dry_run = false;
+  std::atomic<uint64_t>* runs = nullptr;  // counted after each run (metrics); may be null
 };
 
 class UploadPurger {

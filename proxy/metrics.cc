@@ -1,6 +1,7 @@
 #include "proxy/metrics.h"
 
 #include "common/http/http_server.h"
+#include "common/metrics/prometheus.h"
 
 #include <cstdio>
 
@@ -29,20 +30,7 @@ int statusClassIndex(int status) {
 }
 
 std::string escapeLabel(std::string_view value) {
-  std::string out;
-  out.reserve(value.size());
-  for (char c : value) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '"') {
-      out += "\\\"";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
-  }
-  return out;
+  return metrics::escapeLabel(value);
 }
 
 void RouteMetrics::record(int status, std::chrono::microseconds duration, uint64_t bytes_in,

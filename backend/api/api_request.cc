@@ -45,6 +45,16 @@ const registry::Context& ApiRequest::context() {
   return context_;
 }
 
+void ApiRequest::observe(observability::RegistryMetrics* metrics) {
+  if (metrics == nullptr) return;
+  const std::string& method = request().method;
+  bool upload_body = routed &&
+                     (route.kind == RouteKind::UploadStart || route.kind == RouteKind::Upload) &&
+                     (method == "PATCH" || method == "PUT" || method == "POST");
+  observation_ = std::make_unique<observability::RequestObservation>(
+      *metrics, routed ? routeName(route.kind) : std::string_view("none"), method, upload_body);
+}
+
 void ApiRequest::emit(registry::Event event) {
   if (events_ == nullptr) return;
   if (event.timestamp == std::chrono::system_clock::time_point{}) {
@@ -115,6 +125,9 @@ void ApiRequest::finish() {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
     if (routed) record.route = std::string(routeName(route.kind));
     access_log_->write(record);
+  }
+  if (observation_) {
+    observation_->finish(status_, exchange_->requestBody().bytesReceived(), exchange_->bytesSent());
   }
   ended_ = true;
   exchange_->finish();

@@ -14,6 +14,7 @@
 
 #include "backend/api/api_options.h"
 #include "backend/api/route_table.h"
+#include "backend/observability/registry_metrics.h"
 #include "backend/registry/events.h"
 #include "backend/registry/services.h"
 #include "common/error.h"
@@ -45,6 +46,9 @@ class ApiRequest {
   registry::RepositoryService& repository();
   // Who asks and where completions run; shared by every call of this request.
   const registry::Context& context();
+  // Starts this request's metrics (in flight until finish() or destruction) under the route's
+  // handler name ("none" when not routed); null `metrics`: none kept.
+  void observe(observability::RegistryMetrics* metrics);
   // Reports `event` (after the operation succeeded) with this request's context.
   void emit(registry::Event event);
   const ApiOptions& options() const { return *options_; }
@@ -92,6 +96,7 @@ class ApiRequest {
   log::AccessLog* access_log_;
   std::string id_;
   std::chrono::steady_clock::time_point started_;
+  std::unique_ptr<observability::RequestObservation> observation_;
   int status_ = 0;
   bool ended_ = false;
 };

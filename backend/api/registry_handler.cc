@@ -19,6 +19,7 @@ void RegistryHandler::onRequest(http::ServerExchange& exchange) {
   RouteMatch match = routes_.match(head.method, head.path);
 
   if (std::holds_alternative<RouteNotFound>(match)) {
+    request.observe(services_.metrics);
     ErrorResponse response = routeNotFound(head.path);
     http::HeaderMap headers = request.baseHeaders();
     headers.set("Content-Type", std::string(kJsonContentType));
@@ -28,6 +29,7 @@ void RegistryHandler::onRequest(http::ServerExchange& exchange) {
   if (auto* not_allowed = std::get_if<MethodNotAllowed>(&match)) {
     request.route.kind = not_allowed->kind;
     request.routed = true;
+    request.observe(services_.metrics);
     http::HeaderMap allow;
     allow.set("Allow", std::string(allowedMethods(not_allowed->kind)));
     request.respondError(Error{registry::ErrorCode::Unsupported, "method not allowed",
@@ -36,11 +38,13 @@ void RegistryHandler::onRequest(http::ServerExchange& exchange) {
     return;
   }
   if (auto* error = std::get_if<Error>(&match)) {
+    request.observe(services_.metrics);
     request.respondError(*error);
     return;
   }
   request.route = std::move(std::get<Route>(match));
   request.routed = true;
+  request.observe(services_.metrics);
   runPipeline(Pending::attach(std::move(request)), services_.access);
 }
 

@@ -7,6 +7,7 @@
 #include "backend/api/access.h"
 #include "backend/api/api_options.h"
 #include "backend/api/route_table.h"
+#include "backend/observability/registry_metrics.h"
 #include "backend/registry/events.h"
 #include "backend/registry/services.h"
 #include "common/http/server.h"
@@ -26,7 +27,8 @@ struct ApiServices {
   const ApiOptions& options;
   AccessController& access;
   registry::EventSink& events;
-  log::AccessLog* access_log = nullptr;  // null: access logging disabled
+  log::AccessLog* access_log = nullptr;               // null: access logging disabled
+  observability::RegistryMetrics* metrics = nullptr;  // null: no metrics kept
 };
 
 class RegistryHandler : public http::RequestHandler {

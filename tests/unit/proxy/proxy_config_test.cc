@@ -68,8 +68,8 @@ TEST_CASE("the shipped conf/proxy.yml loads and reproduces the nginx deployment"
   CHECK(v2.timeouts.read == std::chrono::seconds(900));
   CHECK(v2.timeouts.connect == std::chrono::seconds(5));
   CHECK(v2.health_check.enabled);
-  CHECK(v2.health_check.path == "/v2/");
-  CHECK(v2.health_check.expect == std::vector<int>{200, 401});
+  CHECK(v2.health_check.path == "/readyz");  // portico-registry: 503 when storage is lost
+  CHECK(v2.health_check.expect == std::vector<int>{200});
   CHECK(v2.passive.max_fails == 1);
 
   CHECK(c.limits.header_bytes == size_t{64} * 1024);
