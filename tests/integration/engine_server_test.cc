@@ -408,6 +408,13 @@ TEST_CASE("malformed requests get 400, Connection: close, and nothing after is p
       {"two spaces after the target", "GET /  HTTP/1.1\r\nHost: x\r\n\r\n"},
       {"Transfer-Encoding in HTTP/1.0",
        "POST / HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"},
+      {"no CRLF after chunk data",
+       "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX0\r\n\r\n"},
+      {"junk after the chunk size",
+       "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5 junk\r\nhello\r\n0\r\n"
+       "\r\n"},
+      {"CR X ending the trailer section",
+       "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\rX"},
   }));
   INFO(name);
   HttpClient client(server.endpoint());
