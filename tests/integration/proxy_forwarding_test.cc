@@ -64,6 +64,30 @@ TEST_CASE("the upstream sees Host kept, X-Forwarded-* set and hop-by-hop fields 
   }
 }
 
+TEST_CASE("Connection naming end-to-end fields (close, Host) strips none of them",
+          "[proxy][forwarding]") {
+  FakeUpstream v2;
+  RunningProxy proxy;
+  startProxy(proxy, {.v2 = {v2.address()}});
+  HttpClient client(proxy->endpoint());
+  client.sendRaw(
+      "PUT /v2/foo/blobs/uploads/1 HTTP/1.1\r\nHost: registry.example.com:5000\r\n"
+      "Connection: close, Host, Content-Length, Authorization, X-Forwarded-Proto, X-Real-IP\r\n"
+      "Authorization: Bearer t\r\nContent-Length: 5\r\n\r\nhello");
+  auto response = client.readResponse("PUT");
+  REQUIRE(response.status == 200);
+  auto received = v2.requests();
+  REQUIRE(received.size() == 1);
+  const Headers& h = received[0].headers;
+  CHECK(h.get("Host") == "registry.example.com:5000");  // not the upstream's address
+  CHECK(h.get("X-Forwarded-Host") == "registry.example.com:5000");
+  CHECK(h.get("Authorization") == "Bearer t");
+  CHECK(h.get("Content-Length") == "5");
+  CHECK(h.get("X-Forwarded-Proto") == "http");
+  CHECK(h.get("X-Real-IP") == "127.0.0.1");
+  CHECK(received[0].body == "hello");
+}
+
 TEST_CASE("a Content-Length request body reaches the upstream intact with its length",
           "[proxy][forwarding]") {
   FakeUpstream v2;
