@@ -605,12 +605,10 @@ int Parser::onHeadersComplete() {
   if (type_ == Type::Request) {
     request_.method = http_method_str(static_cast<http_method>(p.method));
     request_.version = version;
-    size_t question = request_.target.find('?');
-    if (question == std::string::npos) {
-      request_.path = request_.target;
-    } else {
-      request_.path = request_.target.substr(0, question);
-      request_.query = request_.target.substr(question + 1);
+    // Origin-form, or absolute-form (RFC 9112 §3.2.2: a server must accept it) whose path
+    // routes and whose authority is the Host.
+    if (!splitRequestTarget(request_)) {
+      return failInCallback(ParseError::Malformed, "absolute-form target without a valid host");
     }
     if (chunked) {
       framing_ = BodyFraming::Chunked;

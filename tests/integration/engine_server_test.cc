@@ -386,6 +386,21 @@ TEST_CASE("a small unread body is drained and the connection kept", "[engine]") 
   CHECK(client.connectionCount() == 1);
 }
 
+TEST_CASE("an absolute-form request target is routed by its path (RFC 9112 §3.2.2)",
+          "[engine][target]") {
+  auto server = startEcho();
+  HttpClient client(server.endpoint());
+  client.sendRaw("GET http://x.example/info HTTP/1.1\r\nHost: other\r\n\r\n");
+  auto info = client.readResponse();
+  CHECK(info.status == 200);
+  CHECK(info.body.starts_with("listener="));  // the /info route, not the echo of the target
+  client.sendRaw("GET http://x.example HTTP/1.1\r\nHost: other\r\n\r\n");
+  auto root = client.readResponse();
+  CHECK(root.body == "GET http://x.example\n");  // the target as sent, path "/"
+  client.sendRaw("GET http://user@x.example/info HTTP/1.1\r\nHost: other\r\n\r\n");
+  CHECK(client.readUntilClosed().starts_with("HTTP/1.1 400 "));
+}
+
 TEST_CASE("malformed requests get 400, Connection: close, and nothing after is parsed",
           "[engine][malformed]") {
   auto server = startEcho();

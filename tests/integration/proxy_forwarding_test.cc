@@ -88,6 +88,23 @@ TEST_CASE("Connection naming end-to-end fields (close, Host) strips none of them
   CHECK(received[0].body == "hello");
 }
 
+TEST_CASE("an absolute-form target is forwarded in origin-form with its authority as Host",
+          "[proxy][forwarding]") {
+  FakeUpstream v2;
+  RunningProxy proxy;
+  startProxy(proxy, {.v2 = {v2.address()}});
+  HttpClient client(proxy->endpoint());
+  client.sendRaw(
+      "GET http://registry.example:5000/v2/a/tags/list?n=1 HTTP/1.1\r\nHost: other\r\n\r\n");
+  auto response = client.readResponse();
+  REQUIRE(response.status == 200);
+  auto received = v2.requests();
+  REQUIRE(received.size() == 1);
+  CHECK(received[0].target == "/v2/a/tags/list?n=1");
+  CHECK(received[0].headers.get("Host") == "registry.example:5000");
+  CHECK(received[0].headers.get("X-Forwarded-Host") == "registry.example:5000");
+}
+
 TEST_CASE("a Content-Length request body reaches the upstream intact with its length",
           "[proxy][forwarding]") {
   FakeUpstream v2;

@@ -692,3 +692,15 @@ TEST_CASE(
     }
   }
 }
+
+TEST_CASE("an absolute-form request target routes by its path and its authority is the Host",
+          "[parser][target]") {
+  Outcome outcome =
+      parse("GET http://registry.example:5000/v2/?n=1 HTTP/1.1\r\nHost: internal:5000\r\n\r\n");
+  REQUIRE_FALSE(outcome.error);
+  REQUIRE(outcome.events.size() == 2);
+  CHECK(outcome.events[0] ==
+        "request GET http://registry.example:5000/v2/?n=1 path=/v2/ query=n=1 HTTP/1.1 "
+        "[Host: registry.example:5000] framing=none keepalive=1");
+  CHECK(errorOf("GET http://user@h/v2/ HTTP/1.1\r\nHost: h\r\n\r\n") == ParseError::Malformed);
+}
