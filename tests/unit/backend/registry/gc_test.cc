@@ -151,7 +151,7 @@ json descriptorOf(std::string_view media_type, std::string_view content) {
       {"mediaType", media_type}, {"digest", Digest::of(content).str()}, {"size", content.size()}};
 }
 
-std::string ociImage(std::string_view config, std::vector<std::string> layers,
+std::string ociImage(std::string_view config, const std::vector<std::string>& layers,
                      std::optional<std::string> subject = std::nullopt) {
   json doc{{"schemaVersion", 2},
            {"mediaType", "application/vnd.oci.image.manifest.v1+json"},
@@ -165,7 +165,7 @@ std::string ociImage(std::string_view config, std::vector<std::string> layers,
   return doc.dump();
 }
 
-std::string dockerImage(std::string_view config, std::vector<std::string> layers) {
+std::string dockerImage(std::string_view config, const std::vector<std::string>& layers) {
   json doc{{"schemaVersion", 2},
            {"mediaType", "application/vnd.docker.distribution.manifest.v2+json"},
            {"config", descriptorOf("application/vnd.docker.container.image.v1+json", config)},
@@ -177,7 +177,7 @@ std::string dockerImage(std::string_view config, std::vector<std::string> layers
   return doc.dump();
 }
 
-std::string ociIndex(std::vector<std::string> children) {
+std::string ociIndex(const std::vector<std::string>& children) {
   json doc{{"schemaVersion", 2},
            {"mediaType", "application/vnd.oci.image.index.v1+json"},
            {"manifests", json::array()}};
@@ -210,7 +210,7 @@ struct Store {
   Digest push(std::string_view repo, std::string_view body, std::string_view tag = "",
               std::string_view media_type = "") {
     const auto name = *Repository::parse(repo);
-    const Digest digest = Digest::of(body);
+    Digest digest = Digest::of(body);
     auto reference = *Reference::parse(tag.empty() ? digest.str() : std::string(tag));
     auto put = manifests.put(name, reference, media_type, body);
     INFO((put ? std::string()
