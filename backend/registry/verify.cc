@@ -58,22 +58,25 @@ std::optional<std::string> checkBlob(storage::StorageDriver& driver, const Diges
 }
 
 struct BlobCheck {
-  std::optional<std::string> finding;
+  std::string finding;
   bool corrupt = false;  // read fine, hashes to another digest
 };
 
-// Hashes every blob on `threads` threads; results in the order of `blobs`.
-std::vector<BlobCheck> hashBlobs(storage::StorageDriver& driver,
-                                 const std::vector<StoredBlob>& blobs, size_t threads) {
-  std::vector<BlobCheck> results(blobs.size());
+// Hashes every blob on `threads` threads; the problems by index into `blobs` (only those:
+// memory grows with the findings, not with the store).
+std::map<size_t, BlobCheck> hashBlobs(storage::StorageDriver& driver,
+                                      const std::vector<StoredBlob>& blobs, size_t threads) {
+  std::map<size_t, BlobCheck> problems;
+  std::mutex mutex;
   std::atomic<size_t> next{0};
   auto work = [&] {
     std::vector<char> buffer(kHashBuffer);
     for (size_t i = next++; i < blobs.size(); i = next++) {
-      results[i].finding = checkBlob(driver, blobs[i].digest, buffer);
-      results[i].corrupt =
-          results[i].finding &&
-          results[i].finding->find(": content does not match") != std::string::npos;
+      auto finding = checkBlob(driver, blobs[i].digest, buffer);
+      if (!finding) continue;
+      const bool corrupt = finding->find(": content does not match") != std::string::npos;
+      std::lock_guard lock(mutex);
+      problems[i] = BlobCheck{std::move(*finding), corrupt};
     }
   };
   const size_t count = std::max<size_t>(1, std::min(threads, blobs.size()));
@@ -82,7 +85,7 @@ std::vector<BlobCheck> hashBlobs(storage::StorageDriver& driver,
   for (size_t i = 1; i < count; ++i) pool.emplace_back(work);
   work();
   for (auto& thread : pool) thread.join();
-  return results;
+  return problems;
 }
 
 // The children of `dir` (NotFound = none).
@@ -141,15 +144,16 @@ class Verifier {
     if (!blobs) return blobs.error();
     std::sort(blobs->begin(), blobs->end(),
               [](const StoredBlob& a, const StoredBlob& b) { return a.digest < b.digest; });
-    auto checks = hashBlobs(driver_, *blobs, options_.threads);
-    for (size_t i = 0; i < blobs->size(); ++i) {
-      const auto& blob = (*blobs)[i];
+    auto problems = hashBlobs(driver_, *blobs, options_.threads);
+    for (const auto& blob : *blobs) {
       ++report_.blobs;
       report_.bytes += blob.size;
       with_data_.insert(blob.digest);
-      if (!checks[i].finding) continue;
-      finding(*checks[i].finding);
-      if (!options_.repair || !checks[i].corrupt) continue;
+    }
+    for (const auto& [i, check] : problems) {
+      const auto& blob = (*blobs)[i];
+      finding(check.finding);
+      if (!options_.repair || !check.corrupt) continue;
       if (auto r = driver_.remove(layout::blobDir(blob.digest));
           !r && !r.error().is(StorageErrc::NotFound)) {
         return verifyError(r.error(), "remove blob " + blob.digest.str());

@@ -244,3 +244,20 @@ TEST_CASE("verify reports a tag without a revision and an index child that is no
             "app: tag broken: current link is not a digest",
         });
 }
+
+TEST_CASE("verify hashes a blob larger than its read buffer to the end", "[verify]") {
+  Store s(GENERATE(false, true));
+  std::string big(2 * 1024 * 1024 + 12345, 'b');
+  for (size_t i = 0; i < big.size(); i += 4099) big[i] = static_cast<char>('a' + i % 26);
+  s.blob("app", big);
+  CHECK(s.verify(false).problems == 0);
+  std::string rotten = big;
+  rotten.back() ^= 0x01;  // the last byte, in the third 1 MiB read
+  s.plant(Digest::of(big), rotten);
+  VerifyReport report = s.verify(false);
+  CHECK(report.problems == 1);
+  CHECK(report.bytes == big.size());
+  CHECK(s.output.front() == "blob " + Digest::of(big).str() +
+                                ": content does not match its digest (hashes to " +
+                                Digest::of(rotten).str() + ")");
+}
