@@ -4,9 +4,11 @@
 //   portico-registry serve CONFIG          run the registry
 //   portico-registry check-config CONFIG   validate CONFIG (exit 1 with file:line: key: ...)
 //   portico-registry garbage-collect [--dry-run] [--delete-untagged] CONFIG
+//   portico-registry verify [--repair] CONFIG
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -19,6 +21,7 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "backend/api/api_options.h"
@@ -26,6 +29,7 @@
 #include "backend/auth/htpasswd_access.h"
 #include "backend/gc_runner.h"
 #include "backend/registry/gc.h"
+#include "backend/registry/verify.h"
 #include "backend/registry_config.h"
 #include "backend/registry_server.h"
 #include "backend/storage/driver_factory.h"
@@ -62,6 +66,14 @@ Commands:
                         with the registry stopped or read-only, or use the online
                         storage.maintenance.gc instead. --delete-untagged also deletes
                         manifests no tag points to (never an index's children)
+  verify [--repair] CONFIG
+                        check the store: every blob's content against its digest, every
+                        link against its blob, every manifest parses and what it references
+                        exists, every tag points at a revision; one line per problem and a
+                        summary, exit status 1 if any. --repair removes only what is
+                        provably broken (blobs whose content does not match their digest,
+                        links to blobs without data) and prints what it removed. Run it
+                        with the registry stopped or read-only
   --help, -h            this text
   --version, -v         the version
 
@@ -441,6 +453,41 @@ int garbageCollect(const std::vector<std::string>& args) {
   return 0;
 }
 
+int verify(const std::vector<std::string>& args) {
+  portico::registry::VerifyOptions options;
+  std::string path;
+  for (size_t i = 1; i < args.size(); ++i) {
+    if (args[i] == "--repair") {
+      options.repair = true;
+    } else if (!args[i].empty() && args[i][0] == '-') {
+      return usageError("verify: unknown flag " + args[i]);
+    } else if (path.empty()) {
+      path = args[i];
+    } else {
+      return usageError("verify takes one CONFIG file");
+    }
+  }
+  if (path.empty()) return usageError("verify: a CONFIG file is required");
+  bool ok = false;
+  RegistryConfig config = loadOrExit(path, ok);
+  if (!ok) return 1;
+  auto driver = openDriver(config);
+  if (!driver) return 1;
+  // Hashing: one thread per core, at most 4 (each holds a 1 MiB buffer; more only queue on
+  // the disk), never more than the driver's own limit.
+  options.threads = std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 4);
+  if (auto limit = driver->maxThreads()) options.threads = std::min(options.threads, *limit);
+  options.emit = [](std::string_view line) { std::cout << line << "\n"; };
+  auto report = portico::registry::verifyStore(*driver, options);
+  std::cout.flush();
+  if (!report) {
+    std::cerr << "failed to verify: " << report.error().message() << " " << report.error().detail()
+              << "\n";
+    return 1;
+  }
+  return report->problems == 0 ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -460,5 +507,6 @@ int main(int argc, char** argv) {
     return command == "serve" ? serve(args[1]) : checkConfig(args[1]);
   }
   if (command == "garbage-collect") return garbageCollect(args);
+  if (command == "verify") return verify(args);
   return usageError("unknown command \"" + command + "\"");
 }
