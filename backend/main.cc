@@ -375,6 +375,11 @@ int serve(const std::string& path) {
           stores.tags.clearCache();
           stores.referrers.clearCache();
         });
+    // Read by /metrics only while the server serves: it stops before `gc` goes.
+    (*server)->metrics().addCollector(
+        [counters = &gc->counters()](portico::metrics::TextWriter& w) {
+          portico::backend::writeGcMetrics(*counters, w);
+        });
   }
   portico::http::logListening((*server)->http());
 
