@@ -38,7 +38,9 @@ struct BnFree {
 };
 using Bn = std::unique_ptr<BIGNUM, BnFree>;
 
-PublicKey own(EVP_PKEY* key) { return PublicKey(key, EvpPkeyDeleter{}); }
+PublicKey own(EVP_PKEY* key) {
+  return PublicKey(key, EvpPkeyDeleter{});
+}
 
 int base64Value(char c, bool url) {
   if (c >= 'A' && c <= 'Z') return c - 'A';
@@ -368,9 +370,10 @@ Result<PublicKey> publicKeyFromJwk(std::string_view text) {
   } else {
     return invalid("unsupported JWK kty \"" + kty + "\"");
   }
-  std::unique_ptr<OSSL_PARAM, decltype(&OSSL_PARAM_free)> params(
-      OSSL_PARAM_BLD_to_param(bld.get()), OSSL_PARAM_free);
-  std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> ctx(EVP_PKEY_CTX_new_from_name(nullptr, type, nullptr));
+  std::unique_ptr<OSSL_PARAM, decltype(&OSSL_PARAM_free)> params(OSSL_PARAM_BLD_to_param(bld.get()),
+                                                                 OSSL_PARAM_free);
+  std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> ctx(
+      EVP_PKEY_CTX_new_from_name(nullptr, type, nullptr));
   EVP_PKEY* key = nullptr;
   if (!params || !ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
       EVP_PKEY_fromdata(ctx.get(), &key, EVP_PKEY_PUBLIC_KEY, params.get()) != 1) {
@@ -442,8 +445,7 @@ Result<PublicKey> JwtVerifier::verifyChain(const void* chain) const {
     if (!cert) return invalid("bad x5c certificate");
     certs.push_back(*cert);
   }
-  std::unique_ptr<X509_STORE, decltype(&X509_STORE_free)> store(X509_STORE_new(),
-                                                                X509_STORE_free);
+  std::unique_ptr<X509_STORE, decltype(&X509_STORE_free)> store(X509_STORE_new(), X509_STORE_free);
   for (const auto& root : roots_) X509_STORE_add_cert(store.get(), root.get());
   auto free_stack = [](STACK_OF(X509) * s) { sk_X509_free(s); };
   std::unique_ptr<STACK_OF(X509), decltype(free_stack)> untrusted(sk_X509_new_null(), free_stack);

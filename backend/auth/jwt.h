@@ -46,16 +46,16 @@ inline constexpr int64_t kTokenLeewaySeconds = 60;
 
 struct TokenClaims {
   std::string subject;
-  int64_t expires = 0;     // exp
-  int64_t not_before = 0;  // nbf; 0 when absent
+  int64_t expires = 0;              // exp
+  int64_t not_before = 0;           // nbf; 0 when absent
   std::vector<api::Access> access;  // one record per action ("*" kept as is)
 };
 
 struct JwtSettings {
   std::string issuer;
-  std::string service;  // the accepted audience
-  std::string rootcertbundle;  // PEM certificates; may be empty when jwks is set
-  std::string jwks;            // a JWK Set file; may be empty when rootcertbundle is set
+  std::string service;                  // the accepted audience
+  std::string rootcertbundle;           // PEM certificates; may be empty when jwks is set
+  std::string jwks;                     // a JWK Set file; may be empty when rootcertbundle is set
   std::vector<std::string> algorithms;  // signingalgorithms; empty: every supported one
 };
 
@@ -89,7 +89,7 @@ class JwtVerifier {
 
  private:
   explicit JwtVerifier(JwtSettings settings);
-  Result<PublicKey> keyFor(const void* header) const;  // nlohmann::json*
+  Result<PublicKey> keyFor(const void* header) const;    // nlohmann::json*
   Result<PublicKey> verifyChain(const void* x5c) const;  // nlohmann::json* (array)
 
   JwtSettings settings_;

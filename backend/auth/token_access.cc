@@ -107,10 +107,10 @@ Result<std::unique_ptr<TokenAccess>> TokenAccess::open(TokenSettings settings) {
   settings.jwt.service = settings.service;
   auto verifier = JwtVerifier::open(settings.jwt);
   if (!verifier) return verifier.error();
-  spdlog::info("auth.token: issuer \"{}\", service \"{}\", {} trusted key ids, realm {}",
-               settings.jwt.issuer, settings.service, (*verifier)->trustedKeyIds(),
-               settings.autoredirect ? "https://<host>" + settings.autoredirect_path
-                                     : settings.realm);
+  spdlog::info(
+      "auth.token: issuer \"{}\", service \"{}\", {} trusted key ids, realm {}",
+      settings.jwt.issuer, settings.service, (*verifier)->trustedKeyIds(),
+      settings.autoredirect ? "https://<host>" + settings.autoredirect_path : settings.realm);
   return std::unique_ptr<TokenAccess>(new TokenAccess(std::move(settings), std::move(*verifier)));
 }
 
