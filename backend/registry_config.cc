@@ -580,12 +580,13 @@ class Loader {
       if (key == "signingalgorithms") {
         for (const Node& item : value.items()) {
           std::string alg = text(item);
-          static const std::set<std::string> kSupported = {
-              "RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
-              "ES256", "ES384", "ES512", "EdDSA"};
+          static const std::set<std::string> kSupported = {"RS256", "RS384", "RS512", "PS256",
+                                                           "PS384", "PS512", "ES256", "ES384",
+                                                           "ES512", "EdDSA"};
           if (!kSupported.contains(alg)) {
-            item.fail("unsupported signing algorithm (RS*, PS*, ES*, EdDSA; none and HS* are "
-                      "refused with public keys)");
+            item.fail(
+                "unsupported signing algorithm (RS*, PS*, ES*, EdDSA; none and HS* are "
+                "refused with public keys)");
           }
           config_.auth.signing_algorithms.push_back(alg);
         }

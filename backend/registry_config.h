@@ -99,7 +99,7 @@ struct RegistryConfig {
                        // "true"/"false", autoredirectpath defaulted to /auth/token)
     Parameters parameters;
     std::vector<std::string> signing_algorithms;  // auth.token.signingalgorithms; empty: all
-    std::shared_ptr<const auth::Policy> policy;  // null: authenticated users may do everything
+    std::shared_ptr<const auth::Policy> policy;   // null: authenticated users may do everything
   };
   // notifications.endpoints[] (distribution's defaults for timeout, threshold, backoff).
   struct NotificationEndpoint {
