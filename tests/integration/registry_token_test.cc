@@ -9,6 +9,7 @@
 
 #include "tests/fixtures/test_certificates.h"
 #include "tests/fixtures/token_issuer.h"
+#include "tests/integration/proxy_harness.h"
 #include "tests/integration/registry_harness.h"
 
 using namespace portico::testing;
@@ -49,14 +50,18 @@ std::string urlEncode(const std::string& s) {
   return out;
 }
 
-// Follows a challenge: GET realm?service=&scope= on the issuer; returns the token.
+// Follows a challenge: GET realm?service=&scope= on the issuer (https: trusting the test CA);
+// returns the token.
 std::string fetchToken(const Response& challenge) {
   auto params = challengeParams(challenge.headers.get("WWW-Authenticate"));
-  static const std::regex url(R"(http://([^:/]+):(\d+)(/.*))");
+  static const std::regex url(R"((https?)://([^:/]+):(\d+)(/.*))");
   std::smatch m;
   REQUIRE(std::regex_match(params["realm"], m, url));
-  HttpClient issuer(m[1].str(), static_cast<uint16_t>(std::stoi(m[2].str())));
-  auto r = issuer.get(m[3].str() + "?service=" + urlEncode(params["service"]) +
+  Endpoint endpoint{"realm", m[1].str(), m[2].str(), static_cast<uint16_t>(std::stoi(m[3].str()))};
+  std::optional<TlsClientOptions> tls;
+  if (m[1].str() == "https") tls = trustingTestCa();
+  HttpClient issuer(endpoint, tls);
+  auto r = issuer.get(m[4].str() + "?service=" + urlEncode(params["service"]) +
                       "&scope=" + urlEncode(params["scope"]));
   REQUIRE(r.status == 200);
   auto body = nlohmann::json::parse(r.body);
@@ -157,4 +162,40 @@ TEST_CASE("token: check-config loads the keys as serve does", "[token]") {
   CHECK(bad_status != 0);
   CHECK(bad_output.find("auth.token") != std::string::npos);
   CHECK(bad_output.find("missing.pem") != std::string::npos);
+}
+
+TEST_CASE("token through the TLS proxy: the realm is the proxy's own /auth/token route",
+          "[token][proxy]") {
+  TokenIssuer issuer("portico-test-issuer", "portico-test");
+  issuer.grant("lib/app", {"pull", "push"});
+  // autoredirect: the realm is https://<Host the client sent><autoredirectpath>, i.e. the proxy.
+  RegistryServer registry(withToken(issuer, "    autoredirect: true\n"));
+  ProxySetup setup;
+  setup.tls = true;
+  setup.v2 = {registry.hostPort()};
+  setup.upstreams_extra =
+      "  token: {servers: [\"127.0.0.1:" + std::to_string(issuer.port()) + "\"]}\n";
+  setup.extra =
+      "routes:\n"
+      "  - {name: token, match: {path_prefix: /auth/token}, forward: token}\n"
+      "  - {name: v2, match: {path_prefix: /v2/}, forward: v2}\n";
+  RunningProxy proxy;
+  startProxy(proxy, setup);
+  HttpClient client(proxy->endpoint(), trustingTestCa());
+
+  const std::string content = "through the proxy";
+  const std::string digest = sha256Digest(content);
+  const std::string upload = "/v2/lib/app/blobs/uploads/?digest=" + digest;
+  Headers octets{{"Content-Type", "application/octet-stream"}};
+  auto challenged = client.request("POST", upload, octets, content);
+  REQUIRE(challenged.status == 401);
+  auto params = challengeParams(challenged.headers.get("WWW-Authenticate"));
+  CHECK(params["realm"] == "https://" + proxy->endpoint().host + ":" +
+                               std::to_string(proxy->endpoint().port) + "/auth/token");
+  std::string token = fetchToken(challenged);  // over TLS, through the proxy's token route
+  CHECK(issuer.requests() == 1);
+  CHECK(client.request("POST", upload, bearer(token, octets), content).status == 201);
+  auto pulled = client.get("/v2/lib/app/blobs/" + digest, bearer(token));
+  CHECK(pulled.status == 200);
+  CHECK(pulled.body == content);
 }
