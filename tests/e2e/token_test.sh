@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# shellcheck disable=SC2317  # functions are run through check()
+# shellcheck disable=SC2317,SC2154  # functions are run through check(); $failed is tap.sh's
 # token_test.sh TOP BUILD_DIR: auth.token as users run it, with a real bearer-token round trip.
 # The test issuer (token_issuer_server: tests/fixtures/token_issuer, ES256 with an x5c chain
 # to the test CA) runs behind portico-proxy's /auth/token route; portico-registry has auth.token
