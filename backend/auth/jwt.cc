@@ -190,7 +190,7 @@ Result<void> verifySignature(const std::string& alg, EVP_PKEY* key, std::string_
       const Curve* curve = type == EVP_PKEY_EC ? curveByGroup(groupName(key)) : nullptr;
       if (!curve || alg != curve->alg) return invalid(alg + " needs a key on its curve");
       // JWS ECDSA signatures are r||s (RFC 7518 §3.4); OpenSSL wants DER.
-      if (signature.size() != static_cast<size_t>(2 * curve->bytes)) {
+      if (signature.size() != 2 * static_cast<size_t>(curve->bytes)) {
         return invalid("ECDSA signature of the wrong size");
       }
       const auto* raw = reinterpret_cast<const unsigned char*>(signature.data());

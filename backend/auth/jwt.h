@@ -40,8 +40,8 @@
 
 namespace portico::auth {
 
-inline constexpr size_t kMaxTokenSize = 64 * 1024;
-inline constexpr size_t kMaxHeaderSize = 32 * 1024;  // encoded; x5c chains live here
+inline constexpr size_t kMaxTokenSize = size_t{64} * 1024;
+inline constexpr size_t kMaxHeaderSize = size_t{32} * 1024;  // encoded; x5c chains live here
 inline constexpr int64_t kTokenLeewaySeconds = 60;
 
 struct TokenClaims {
