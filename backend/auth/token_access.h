@@ -17,10 +17,11 @@
 // with the access records as detail. With autoredirect (distribution 3) the realm is
 // `https://<Host of the request><autoredirectpath>` (default path /auth/token).
 //
-// Verification runs on the calling worker's loop: an RS256/ES256 verify costs tens of
-// microseconds (openssl speed: RSA-2048 18 µs, P-256 62 µs, Ed25519 114 µs), as much as parsing the request, and the token cache makes it once per token
-// (a pull of ten layers verifies once). Only x5c chains cost more (a chain verification, ~100s
-// of µs), still less than a TLS handshake; a storage-thread hop would cost more than it saves.
+// Verification runs on the calling worker's loop: one signature check costs tens of
+// microseconds (openssl speed: RSA-2048 18 µs, P-256 62 µs, Ed25519 114 µs), comparable to a
+// hop to the storage executor and back, and the token cache makes it once per token (a pull of
+// ten layers verifies once). An x5c chain adds a chain verification (one more signature check
+// per certificate), still less than a TLS handshake.
 // Inputs are bounded (jwt.h: kMaxTokenSize, kMaxHeaderSize, at most 8 x5c certificates).
 
 #include <chrono>
