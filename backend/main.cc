@@ -27,6 +27,7 @@
 #include "backend/api/api_options.h"
 #include "backend/auth/htpasswd.h"
 #include "backend/auth/htpasswd_access.h"
+#include "backend/auth/token_access.h"
 #include "backend/gc_runner.h"
 #include "backend/registry/gc.h"
 #include "backend/registry/verify.h"
@@ -207,6 +208,29 @@ std::vector<std::string> htpasswdProblems(const std::string& path, const Registr
   return problems;
 }
 
+portico::auth::TokenSettings tokenSettings(const RegistryConfig& config) {
+  const auto& p = config.auth.parameters;
+  auto get = [&](const char* key) { return p.count(key) ? p.at(key) : std::string{}; };
+  portico::auth::TokenSettings settings;
+  settings.realm = get("realm");
+  settings.service = get("service");
+  settings.jwt.issuer = get("issuer");
+  settings.jwt.rootcertbundle = get("rootcertbundle");
+  settings.jwt.jwks = get("jwks");
+  settings.jwt.algorithms = config.auth.signing_algorithms;
+  settings.autoredirect = get("autoredirect") == "true";
+  settings.autoredirect_path = get("autoredirectpath");
+  return settings;
+}
+
+// auth.token's rootcertbundle and jwks load as `serve` would load them.
+std::vector<std::string> tokenProblems(const std::string& path, const RegistryConfig& config) {
+  if (config.auth.type != "token") return {};
+  auto opened = portico::auth::TokenAccess::open(tokenSettings(config));
+  if (opened) return {};
+  return {path + ": auth.token: " + opened.error().message() + ": " + opened.error().detail()};
+}
+
 int checkConfig(const std::string& path) {
   bool ok = false;
   RegistryConfig config = loadOrExit(path, ok);
@@ -214,6 +238,7 @@ int checkConfig(const std::string& path) {
   for (const auto& warning : config.warnings) std::cout << "warning: " << warning << "\n";
   auto problems = tlsFileProblems(path, config);
   for (auto& problem : htpasswdProblems(path, config)) problems.push_back(std::move(problem));
+  for (auto& problem : tokenProblems(path, config)) problems.push_back(std::move(problem));
   for (const auto& problem : problems) std::cerr << problem << "\n";
   if (!problems.empty()) return 1;
   std::cout << "configuration OK\n";
@@ -236,6 +261,15 @@ auto accessController(const RegistryConfig& config) {
   std::function<portico::Result<std::unique_ptr<portico::api::AccessController>>(
       portico::storage::StorageExecutor&)>
       factory;
+  if (config.auth.type == "token") {
+    factory = [settings = tokenSettings(config)](portico::storage::StorageExecutor&)
+        -> portico::Result<std::unique_ptr<portico::api::AccessController>> {
+      auto access = portico::auth::TokenAccess::open(settings);
+      if (!access) return access.error();
+      return std::unique_ptr<portico::api::AccessController>(std::move(*access));
+    };
+    return factory;
+  }
   if (config.auth.type != "htpasswd") return factory;
   portico::auth::HtpasswdSettings settings;
   settings.realm = config.auth.parameters.at("realm");
