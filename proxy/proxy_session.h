@@ -31,6 +31,7 @@
 #include "common/http/message.h"
 #include "common/http/server.h"
 #include "common/log/access_log.h"
+#include "proxy/failure.h"
 
 struct event;
 
@@ -40,7 +41,6 @@ class ProxyWorker;
 class ProxySnapshot;
 struct RouteMetrics;
 struct WorkerUpstream;
-enum class FailureSource;
 
 // Builds the head sent upstream from the client's request (pure; unit-tested):
 // hop-by-hop fields removed (stripHopByHop), HTTP/1.1, framing re-decided from the body
