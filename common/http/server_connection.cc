@@ -64,6 +64,24 @@ std::string_view httpDate() {
 
 }  // namespace
 
+std::string_view connectionErrorName(ConnectionError error) {
+  switch (error) {
+    case ConnectionError::PeerClosed:
+      return "PeerClosed";
+    case ConnectionError::Io:
+      return "Io";
+    case ConnectionError::Tls:
+      return "Tls";
+    case ConnectionError::Timeout:
+      return "Timeout";
+    case ConnectionError::Shutdown:
+      return "Shutdown";
+    case ConnectionError::FileRead:
+      return "FileRead";
+  }
+  return "Unknown";
+}
+
 // ---------------------------------------------------------------------------------------
 // ConnectionSet
 
@@ -144,7 +162,7 @@ void ConnectionSet::closeAll() {
   std::vector<ServerConnection*> connections;
   connections.reserve(live_.size());
   for (auto& [raw, owned] : live_) connections.push_back(raw);
-  Error reason(ParseError::Truncated, "server shutting down");
+  Error reason(ConnectionError::Shutdown, "server shutting down");
   for (auto* connection : connections) connection->abort(reason);
 }
 
@@ -535,7 +553,7 @@ void ServerConnection::onEvent(short what) {
     }
     if (phase_ == Phase::Exchange) {
       auto finished = parser_.finish();
-      Error reason = finished ? Error(ParseError::Truncated, "client closed the connection")
+      Error reason = finished ? Error(ConnectionError::PeerClosed, "client closed the connection")
                               : finished.error();
       notifyReset(reason);
     }
@@ -544,14 +562,19 @@ void ServerConnection::onEvent(short what) {
   }
   if (what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
     std::string why;
+    ConnectionError code;
     if (what & BEV_EVENT_TIMEOUT) {
+      code = ConnectionError::Timeout;
       why = (what & BEV_EVENT_READING) ? "request body timeout" : "send timeout";
+    } else if (tls_) {
+      code = ConnectionError::Tls;
+      why = "TLS/socket error: " + net::opensslErrors();
     } else {
-      why = tls_ ? "TLS/socket error: " + net::opensslErrors()
-                 : std::string("socket error: ") + strerror(EVUTIL_SOCKET_ERROR());
+      code = ConnectionError::Io;
+      why = std::string("socket error: ") + strerror(EVUTIL_SOCKET_ERROR());
     }
-    spdlog::debug("connection {}: {}", info_.id, why);
-    notifyReset(Error(ParseError::Truncated, why));
+    spdlog::debug("connection {}: {} ({})", info_.id, why, connectionErrorName(code));
+    notifyReset(Error(code, why));
     closeNow();
   }
 }
@@ -878,7 +901,7 @@ void ServerConnection::sendFile(int fd, uint64_t offset, uint64_t length) {
     if (evbuffer_add_file(out, fd, static_cast<ev_off_t>(offset), static_cast<ev_off_t>(length)) !=
         0) {
       close(fd);
-      notifyReset(Error(ParseError::Truncated, "cannot queue response file"));
+      notifyReset(Error(ConnectionError::FileRead, "cannot queue response file"));
       closeNow();
       return;
     }
@@ -911,7 +934,7 @@ void ServerConnection::pumpFile() {
                     n == 0 ? "unexpected end of file" : strerror(errno));
       close(file_fd_);
       file_fd_ = -1;
-      notifyReset(Error(ParseError::Truncated, "response file read failed"));
+      notifyReset(Error(ConnectionError::FileRead, "response file read failed"));
       closeNow();
       return;
     }
