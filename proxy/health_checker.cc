@@ -7,15 +7,13 @@
 #include <algorithm>
 
 #include "common/net/event_ptr.h"
+#include "common/net/timeval.h"
 #include "common/net/worker.h"
 
 namespace portico::proxy {
 namespace {
 
-timeval toTimeval(std::chrono::milliseconds ms) {
-  return timeval{static_cast<time_t>(ms.count() / 1000),
-                 static_cast<suseconds_t>((ms.count() % 1000) * 1000)};
-}
+using net::toTimeval;
 
 }  // namespace
 

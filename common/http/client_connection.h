@@ -90,8 +90,6 @@ class Http1ClientConnection final : public ClientConnection,
     Exchange,  // request sent or being sent; response pending or streaming
     Closed,    // failed, aborted or closed by the peer; never reusable
   };
-  // How the request body is framed on the wire.
-  enum class RequestFraming { None, ContentLength, Chunked };
 
   Http1ClientConnection(event_base& base, net::Address address,
                         std::shared_ptr<net::TlsClientContext> tls,
@@ -167,7 +165,7 @@ class Http1ClientConnection final : public ClientConnection,
   bool* destroyed_ = nullptr;
 
   // The current exchange.
-  RequestFraming request_framing_ = RequestFraming::None;
+  BodyFraming request_framing_ = BodyFraming::None;
   bool request_finished_ = false;
   std::optional<ResponseHead> pending_head_;  // parsed, not yet handed out
   bool head_delivered_ = false;

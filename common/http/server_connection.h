@@ -136,7 +136,6 @@ class ServerConnection final : public ServerExchange, public BodySource, private
     Lingering,  // write side shut down; discarding input until EOF or a short timeout
     Closed,     // retired, waiting to be destroyed
   };
-  enum class Framing { None, ContentLength, Chunked, UntilClose };
   enum class Timer { None, Header, Idle, Linger };
 
   // http::ParserCallbacks
@@ -237,7 +236,7 @@ class ServerConnection final : public ServerExchange, public BodySource, private
   bool finished_ = false;
   bool close_after_response_ = false;
   bool output_was_blocked_ = false;
-  Framing framing_ = Framing::None;
+  BodyFraming framing_ = BodyFraming::None;
   std::optional<uint64_t> response_length_;
   uint64_t bytes_sent_ = 0;
   int file_fd_ = -1;
