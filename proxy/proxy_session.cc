@@ -180,7 +180,6 @@ ProxySession::ProxySession(http::ServerExchange& exchange, ProxyWorker& worker,
     : exchange_(exchange),
       worker_(worker),
       snapshot_(std::move(snapshot)),
-      alive_(std::make_shared<bool>(true)),
       start_time_(Clock::now()) {
   worker_.runtime().metrics.active_requests.fetch_add(1, std::memory_order_relaxed);
 }
@@ -254,12 +253,12 @@ void ProxySession::connectUpstream() {
   upstream_->group->server(server_index_).beginRequest();
   server_active_ = true;
   upstream_start_ = Clock::now();
-  std::weak_ptr<bool> alive = alive_;
+  auto alive = liveness_.watch();
   http::ClientPool* pool = upstream_->pools[server_index_].get();
   event_base* base = &worker_.base();
   pool->acquire([this, alive, pool, base](std::unique_ptr<http::ClientConnection> connection,
                                           const Error* error) {
-    if (alive.expired()) {
+    if (!alive.alive()) {
       if (connection) deferRelease(*base, pool, std::move(connection));
       return;
     }

@@ -42,16 +42,9 @@ std::string socketError(bufferevent* bev) {
 
 template <typename F>
 bool Http1ClientConnection::callOut(F&& f) {
-  bool destroyed = false;
-  bool* outer = destroyed_;
-  destroyed_ = &destroyed;
+  auto watch = liveness_.watch();
   f();
-  if (destroyed) {
-    if (outer != nullptr) *outer = true;
-    return false;
-  }
-  destroyed_ = outer;
-  return true;
+  return watch.alive();
 }
 
 std::unique_ptr<Http1ClientConnection> Http1ClientConnection::connect(
@@ -77,7 +70,6 @@ Http1ClientConnection::Http1ClientConnection(event_base& base, net::Address addr
       body_(evbuffer_new()) {}
 
 Http1ClientConnection::~Http1ClientConnection() {
-  if (destroyed_ != nullptr) *destroyed_ = true;
   bev_.reset();
 }
 

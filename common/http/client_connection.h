@@ -26,6 +26,7 @@
 #include "common/http/body_spans.h"
 #include "common/http/client.h"
 #include "common/http/parser.h"
+#include "common/lifetime.h"
 #include "common/net/address.h"
 #include "common/net/event_ptr.h"
 
@@ -127,7 +128,8 @@ class Http1ClientConnection final : public ClientConnection,
   void fail(ClientErrc code, std::string message);
   void closeSocket();
   void notifyIdleGone();
-  // Runs `f` (an out-call) and returns false if `this` was destroyed during it.
+  // Runs `f` (an out-call) and returns false if `this` was destroyed during it
+  // (common/lifetime.h).
   template <typename F>
   bool callOut(F&& f);
 
@@ -162,7 +164,7 @@ class Http1ClientConnection final : public ClientConnection,
   std::optional<Error> pending_error_;  // a failure to report from the loop
   ClientCallbacks* callbacks_ = nullptr;
   BodySink* sink_ = nullptr;
-  bool* destroyed_ = nullptr;
+  Liveness liveness_;  // callOut's guard (common/lifetime.h)
 
   // The current exchange.
   BodyFraming request_framing_ = BodyFraming::None;

@@ -12,7 +12,8 @@
 // bounded.
 //
 // Ownership: a ConnectionSet per worker owns its connections. A connection leaves through
-// ConnectionSet::retire(); the set destroys it from the event loop, never inside a callback.
+// ConnectionSet::retire(); the set destroys it from the event loop, never inside a callback
+// (the first of the two rules of common/lifetime.h).
 // What this does not do: HTTP/2, Upgrade/CONNECT tunnels (answered, then closed), trailers
 // (parsed and dropped).
 
