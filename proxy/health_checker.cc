@@ -6,16 +6,15 @@
 
 #include <algorithm>
 
+#include "common/lifetime.h"
 #include "common/net/event_ptr.h"
+#include "common/net/timeval.h"
 #include "common/net/worker.h"
 
 namespace portico::proxy {
 namespace {
 
-timeval toTimeval(std::chrono::milliseconds ms) {
-  return timeval{static_cast<time_t>(ms.count() / 1000),
-                 static_cast<suseconds_t>((ms.count() % 1000) * 1000)};
-}
+using net::toTimeval;
 
 }  // namespace
 
@@ -49,9 +48,9 @@ struct HealthChecker::Probe final : http::ClientCallbacks, http::BodySink {
     status = 0;
     timeval tv = toTimeval(options().timeout);
     evtimer_add(timeout_timer.get(), &tv);
-    std::weak_ptr<bool> guard = alive;
+    auto guard = liveness.watch();
     pool->acquire([this, guard](std::unique_ptr<http::ClientConnection> c, const Error* error) {
-      if (guard.expired()) return;
+      if (!guard.alive()) return;
       if (!in_flight) return;  // timed out meanwhile; `c` closes here
       if (error != nullptr || !c) {
         done(false, error != nullptr ? error->message() : "no connection");
@@ -138,7 +137,7 @@ struct HealthChecker::Probe final : http::ClientCallbacks, http::BodySink {
   std::unique_ptr<http::ClientConnection> released;
   std::unique_ptr<http::ClientConnection> closing;
   http::BodySource* response_body = nullptr;
-  std::shared_ptr<bool> alive = std::make_shared<bool>(true);
+  Liveness liveness;  // guards the acquire completion (common/lifetime.h)
   bool in_flight = false;
   int status = 0;
 };

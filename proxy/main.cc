@@ -92,24 +92,6 @@ class ListenerDispatch final : public http::RequestHandler {
   AdminHandler admin_;
 };
 
-// True when two upstream definitions would behave the same (a reload then keeps the group,
-// its health state and the workers' pools).
-bool sameUpstream(const UpstreamGroupOptions& a, const UpstreamGroupOptions& b) {
-  auto tlsKey = [](const std::optional<net::TlsClientOptions>& t) {
-    if (!t) return std::string("-");
-    return t->ca_file + "|" + (t->verify ? "1" : "0") + "|" + t->server_name + "|" +
-           t->certificate + "|" + t->key + "|" + t->min_version;
-  };
-  const auto& ha = a.health_check;
-  const auto& hb = b.health_check;
-  return a.servers == b.servers && a.balance == b.balance && a.keepalive == b.keepalive &&
-         a.timeouts.connect == b.timeouts.connect && a.timeouts.read == b.timeouts.read &&
-         a.timeouts.write == b.timeouts.write && ha.enabled == hb.enabled && ha.path == hb.path &&
-         ha.interval == hb.interval && ha.timeout == hb.timeout && ha.expect == hb.expect &&
-         ha.fall == hb.fall && ha.rise == hb.rise && a.passive.max_fails == b.passive.max_fails &&
-         a.passive.fail_timeout == b.passive.fail_timeout && tlsKey(a.tls) == tlsKey(b.tls);
-}
-
 // Builds a group and the factory of its per-worker pools. Throws std::runtime_error
 // (startup/reload only) on a bad address or TLS file.
 SnapshotUpstream makeUpstream(const UpstreamGroupOptions& options,
@@ -154,7 +136,7 @@ std::shared_ptr<ProxySnapshot> buildSnapshot(ProxyConfig& config, ProxyRuntime& 
     UpstreamGroupOptions named = options;
     named.name = name;
     const SnapshotUpstream* old = previous != nullptr ? previous->upstream(name) : nullptr;
-    if (old != nullptr && sameUpstream(old->group->options(), named)) {
+    if (old != nullptr && old->group->options() == named) {
       snapshot->upstreams.emplace(name, *old);
     } else {
       snapshot->upstreams.emplace(name, makeUpstream(named, config.limits));

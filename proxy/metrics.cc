@@ -9,8 +9,6 @@ namespace portico::proxy {
 namespace {
 
 constexpr std::array<std::string_view, 5> kStatusClassNames = {"1xx", "2xx", "3xx", "4xx", "5xx"};
-constexpr std::array<std::string_view, kFailureSourceCount> kFailureSourceNames = {
-    "connect_failed", "timeout", "reset", "malformed", "reset_after_head", "internal"};
 
 void appendNumber(std::string& out, uint64_t value) {
   out += std::to_string(value);
@@ -124,10 +122,10 @@ void ProxyMetrics::render(std::string& out) const {
   out += "# TYPE portico_proxy_upstream_failures_total counter\n";
   for (const auto& r : routes_) {
     if (r.upstream.empty()) continue;
-    for (size_t s = 0; s < kFailureSourceNames.size(); ++s) {
+    for (size_t s = 0; s < kFailureSourceCount; ++s) {
       out += "portico_proxy_upstream_failures_total{route=\"" + escapeLabel(r.route) +
              "\",upstream=\"" + escapeLabel(r.upstream) + "\",source=\"" +
-             std::string(kFailureSourceNames[s]) + "\"} ";
+             std::string(metricLabel(static_cast<FailureSource>(s))) + "\"} ";
       appendNumber(out, load(r.failures[s]));
       out += '\n';
     }

@@ -20,15 +20,13 @@
 #include <string>
 #include <string_view>
 
+#include "proxy/failure.h"
+
 namespace portico::proxy {
 
 // Upper bounds (seconds) of the request duration histogram buckets; +Inf is implicit.
 inline constexpr std::array<double, 14> kDurationBuckets = {
     0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60, 300};
-
-// Why the proxy answered a request itself instead of relaying the upstream's answer.
-enum class FailureSource { ConnectFailed, Timeout, Reset, Malformed, ResetAfterHead, Internal };
-inline constexpr size_t kFailureSourceCount = 6;
 
 // Counters of one (route, upstream) pair. Stable address for the life of the process.
 struct RouteMetrics {

@@ -55,41 +55,6 @@ void deferRelease(event_base& base, http::ClientPool* pool,
   }
 }
 
-FailureSource sourceOf(const Error& error) {
-  if (!error.inDomain<http::ClientErrc>()) return FailureSource::Internal;
-  switch (error.code<http::ClientErrc>()) {
-    case http::ClientErrc::ConnectFailed:
-      return FailureSource::ConnectFailed;
-    case http::ClientErrc::ConnectTimeout:
-    case http::ClientErrc::ReadTimeout:
-    case http::ClientErrc::WriteTimeout:
-      return FailureSource::Timeout;
-    case http::ClientErrc::Reset:
-      return FailureSource::Reset;
-    case http::ClientErrc::Malformed:
-      return FailureSource::Malformed;
-  }
-  return FailureSource::Internal;
-}
-
-std::string_view describe(FailureSource source) {
-  switch (source) {
-    case FailureSource::ConnectFailed:
-      return "upstream connection failed";
-    case FailureSource::Timeout:
-      return "upstream timed out";
-    case FailureSource::Reset:
-      return "upstream closed the connection";
-    case FailureSource::Malformed:
-      return "upstream sent an invalid response";
-    case FailureSource::ResetAfterHead:
-      return "upstream failed during the response body";
-    case FailureSource::Internal:
-      return "internal error";
-  }
-  return "error";
-}
-
 double secondsBetween(Clock::time_point from, Clock::time_point to) {
   return std::chrono::duration<double>(to - from).count();
 }
@@ -215,7 +180,6 @@ ProxySession::ProxySession(http::ServerExchange& exchange, ProxyWorker& worker,
     : exchange_(exchange),
       worker_(worker),
       snapshot_(std::move(snapshot)),
-      alive_(std::make_shared<bool>(true)),
       start_time_(Clock::now()) {
   worker_.runtime().metrics.active_requests.fetch_add(1, std::memory_order_relaxed);
 }
@@ -289,12 +253,12 @@ void ProxySession::connectUpstream() {
   upstream_->group->server(server_index_).beginRequest();
   server_active_ = true;
   upstream_start_ = Clock::now();
-  std::weak_ptr<bool> alive = alive_;
+  auto alive = liveness_.watch();
   http::ClientPool* pool = upstream_->pools[server_index_].get();
   event_base* base = &worker_.base();
   pool->acquire([this, alive, pool, base](std::unique_ptr<http::ClientConnection> connection,
                                           const Error* error) {
-    if (alive.expired()) {
+    if (!alive.alive()) {
       if (connection) deferRelease(*base, pool, std::move(connection));
       return;
     }
@@ -311,7 +275,7 @@ void ProxySession::onUpstreamConnected(std::unique_ptr<http::ClientConnection> c
     if (attempts_ < upstream_->group->size()) {
       upstream_->group->server(server_index_).recordFailure(Clock::now());
       endUpstreamRequest(false);
-      metrics_->recordFailure(sourceOf(failure));
+      metrics_->recordFailure(failureSourceOf(failure));
       connectUpstream();
       return;
     }
@@ -472,7 +436,7 @@ void ProxySession::onResponseBodyError(const Error& error) {
 }
 
 void ProxySession::onUpstreamError(const Error& error) {
-  FailureSource source = sourceOf(error);
+  FailureSource source = failureSourceOf(error);
   // A reset of a reused keep-alive connection is not the server's failure (it may have
   // closed it while idle); everything else counts towards passive ejection.
   if (source != FailureSource::Reset) {

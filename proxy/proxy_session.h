@@ -30,7 +30,9 @@
 #include "common/http/client.h"
 #include "common/http/message.h"
 #include "common/http/server.h"
+#include "common/lifetime.h"
 #include "common/log/access_log.h"
+#include "proxy/failure.h"
 
 struct event;
 
@@ -40,7 +42,6 @@ class ProxyWorker;
 class ProxySnapshot;
 struct RouteMetrics;
 struct WorkerUpstream;
-enum class FailureSource;
 
 // Builds the head sent upstream from the client's request (pure; unit-tested):
 // hop-by-hop fields removed (stripHopByHop), HTTP/1.1, framing re-decided from the body
@@ -118,7 +119,7 @@ class ProxySession final : public http::ExchangeObserver {
   http::ServerExchange& exchange_;
   ProxyWorker& worker_;
   std::shared_ptr<const ProxySnapshot> snapshot_;
-  std::shared_ptr<bool> alive_;  // weak copies guard callbacks that may outlive the session
+  Liveness liveness_;  // guards callbacks that may outlive the session (common/lifetime.h)
 
   std::string route_name_;
   std::string upstream_name_;

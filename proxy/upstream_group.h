@@ -9,7 +9,8 @@
 // All shared state is atomics (relaxed): no lock on the request path. When every server is
 // down the group still hands one out (round-robin): a request then fails fast with 502 rather
 // than waiting, and the first success brings the server back.
-// What this does not do: own connections (upstream_pool.h, per worker) or probe (health_checker.h).
+// What this does not do: own connections (http::ClientPool in
+// common/http/client.h, one per server and worker) or probe (health_checker.h).
 
 #include <atomic>
 #include <chrono>
@@ -36,14 +37,20 @@ struct HealthCheckOptions {
   std::vector<int> expect = {200};  // statuses that count as healthy
   uint32_t fall = 3;                // consecutive failures before a server is marked down
   uint32_t rise = 2;                // consecutive successes before it is marked up again
+
+  bool operator==(const HealthCheckOptions&) const = default;
 };
 
 struct PassiveEjectionOptions {
   uint32_t max_fails = 1;  // 0 disables passive ejection
   std::chrono::milliseconds fail_timeout{10'000};
+
+  bool operator==(const PassiveEjectionOptions&) const = default;
 };
 
 // Everything configured for one upstream group (converted from proxy.yml by main.cc).
+// A reload keeps a group (its health state and the workers' pools) only when its options
+// compare equal: every field takes part, so a new option cannot be forgotten there.
 struct UpstreamGroupOptions {
   std::string name;
   std::vector<std::string> servers;  // "host:port" or "unix:/path"
@@ -53,6 +60,8 @@ struct UpstreamGroupOptions {
   HealthCheckOptions health_check;
   PassiveEjectionOptions passive;
   std::optional<net::TlsClientOptions> tls;  // set: talk TLS to the servers
+
+  bool operator==(const UpstreamGroupOptions&) const = default;
 };
 
 // One server's shared state. Methods are safe from any thread.

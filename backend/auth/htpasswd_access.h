@@ -75,6 +75,8 @@ std::optional<BasicCredentials> parseBasicAuthorization(std::string_view value);
 class HtpasswdAccess : public api::AccessController {
  public:
   // Reads (or creates) the file. Blocking: at startup. Fails on a file it cannot read or parse.
+  // Verifications and reload checks run on `executor`, which must be drained (destroyed)
+  // before this controller is (RegistryServer's teardown order).
   static Result<std::unique_ptr<HtpasswdAccess>> open(HtpasswdSettings settings,
                                                       storage::StorageExecutor& executor);
 

@@ -35,6 +35,8 @@ struct ClientTimeouts {
   std::chrono::milliseconds connect{5'000};
   std::chrono::milliseconds read{900'000};
   std::chrono::milliseconds write{900'000};
+
+  bool operator==(const ClientTimeouts&) const = default;
 };
 
 // Receives the upstream's side of one exchange.

@@ -12,19 +12,16 @@
 #include <cstring>
 #include <utility>
 
+#include "common/http/body_encoder.h"
 #include "common/net/bufferevent_tuning.h"
+#include "common/net/timeval.h"
 #include "common/net/tls_context.h"
 
 namespace portico::http {
 
 namespace {
 
-timeval toTimeval(std::chrono::milliseconds ms) {
-  timeval tv{};
-  tv.tv_sec = static_cast<time_t>(ms.count() / 1000);
-  tv.tv_usec = static_cast<suseconds_t>((ms.count() % 1000) * 1000);
-  return tv;
-}
+using net::toTimeval;
 
 std::string socketError(bufferevent* bev) {
   std::string text;
@@ -45,16 +42,9 @@ std::string socketError(bufferevent* bev) {
 
 template <typename F>
 bool Http1ClientConnection::callOut(F&& f) {
-  bool destroyed = false;
-  bool* outer = destroyed_;
-  destroyed_ = &destroyed;
+  auto watch = liveness_.watch();
   f();
-  if (destroyed) {
-    if (outer != nullptr) *outer = true;
-    return false;
-  }
-  destroyed_ = outer;
-  return true;
+  return watch.alive();
 }
 
 std::unique_ptr<Http1ClientConnection> Http1ClientConnection::connect(
@@ -80,7 +70,6 @@ Http1ClientConnection::Http1ClientConnection(event_base& base, net::Address addr
       body_(evbuffer_new()) {}
 
 Http1ClientConnection::~Http1ClientConnection() {
-  if (destroyed_ != nullptr) *destroyed_ = true;
   bev_.reset();
 }
 
@@ -313,13 +302,13 @@ void Http1ClientConnection::sendRequest(RequestHead head, ClientCallbacks& callb
   }
   stopWatchingIdle();
   if (head.headers.has("transfer-encoding")) {
-    request_framing_ = RequestFraming::Chunked;
+    request_framing_ = BodyFraming::Chunked;
   } else if (head.headers.has("content-length")) {
-    request_framing_ = RequestFraming::ContentLength;
+    request_framing_ = BodyFraming::ContentLength;
   } else {
-    request_framing_ = RequestFraming::None;
+    request_framing_ = BodyFraming::None;
   }
-  request_finished_ = request_framing_ == RequestFraming::None;
+  request_finished_ = request_framing_ == BodyFraming::None;
   parser_.setRequestMethod(head.method);
   parser_.resume();
   state_ = State::Exchange;
@@ -344,10 +333,8 @@ void Http1ClientConnection::sendBody(evbuffer& data) {
     return;
   }
   evbuffer* out = bufferevent_get_output(bev_.get());
-  if (request_framing_ == RequestFraming::Chunked) {
-    evbuffer_add_printf(out, "%zx\r\n", length);
-    evbuffer_add_buffer(out, &data);
-    evbuffer_add(out, "\r\n", 2);
+  if (request_framing_ == BodyFraming::Chunked) {
+    encoder::appendChunk(out, data);
   } else {
     evbuffer_add_buffer(out, &data);
   }
@@ -357,10 +344,8 @@ void Http1ClientConnection::sendBody(evbuffer& data) {
 void Http1ClientConnection::sendBody(std::string_view data) {
   if (state_ != State::Exchange || request_finished_ || data.empty()) return;
   evbuffer* out = bufferevent_get_output(bev_.get());
-  if (request_framing_ == RequestFraming::Chunked) {
-    evbuffer_add_printf(out, "%zx\r\n", data.size());
-    evbuffer_add(out, data.data(), data.size());
-    evbuffer_add(out, "\r\n", 2);
+  if (request_framing_ == BodyFraming::Chunked) {
+    encoder::appendChunk(out, data);
   } else {
     evbuffer_add(out, data.data(), data.size());
   }
@@ -371,8 +356,8 @@ void Http1ClientConnection::finishRequest() {
   if (state_ != State::Exchange || request_finished_) return;
   request_finished_ = true;
   bufferevent* bev = bev_.get();
-  if (request_framing_ == RequestFraming::Chunked) {
-    evbuffer_add(bufferevent_get_output(bev), "0\r\n\r\n", 5);
+  if (request_framing_ == BodyFraming::Chunked) {
+    encoder::lastChunk(bufferevent_get_output(bev));
     scheduleFlush();
   }
   timeval read_timeout = toTimeval(options_.timeouts.read);

@@ -26,6 +26,7 @@
 #include "common/http/body_spans.h"
 #include "common/http/client.h"
 #include "common/http/parser.h"
+#include "common/lifetime.h"
 #include "common/net/address.h"
 #include "common/net/event_ptr.h"
 
@@ -90,8 +91,6 @@ class Http1ClientConnection final : public ClientConnection,
     Exchange,  // request sent or being sent; response pending or streaming
     Closed,    // failed, aborted or closed by the peer; never reusable
   };
-  // How the request body is framed on the wire.
-  enum class RequestFraming { None, ContentLength, Chunked };
 
   Http1ClientConnection(event_base& base, net::Address address,
                         std::shared_ptr<net::TlsClientContext> tls,
@@ -129,7 +128,8 @@ class Http1ClientConnection final : public ClientConnection,
   void fail(ClientErrc code, std::string message);
   void closeSocket();
   void notifyIdleGone();
-  // Runs `f` (an out-call) and returns false if `this` was destroyed during it.
+  // Runs `f` (an out-call) and returns false if `this` was destroyed during it
+  // (common/lifetime.h).
   template <typename F>
   bool callOut(F&& f);
 
@@ -164,10 +164,10 @@ class Http1ClientConnection final : public ClientConnection,
   std::optional<Error> pending_error_;  // a failure to report from the loop
   ClientCallbacks* callbacks_ = nullptr;
   BodySink* sink_ = nullptr;
-  bool* destroyed_ = nullptr;
+  Liveness liveness_;  // callOut's guard (common/lifetime.h)
 
   // The current exchange.
-  RequestFraming request_framing_ = RequestFraming::None;
+  BodyFraming request_framing_ = BodyFraming::None;
   bool request_finished_ = false;
   std::optional<ResponseHead> pending_head_;  // parsed, not yet handed out
   bool head_delivered_ = false;

@@ -20,6 +20,20 @@ struct event_base;
 
 namespace portico::http {
 
+// Why a server connection ended an exchange that had not finished (the reason given to
+// ExchangeObserver::onExchangeReset and BodySink::onBodyError). A request that was cut off
+// or malformed is reported in the parser's domain instead (ParseError::Truncated, ...).
+enum class ConnectionError {
+  PeerClosed,  // the client closed the connection (EOF) with the response unfinished
+  Io,          // a socket error (plain TCP)
+  Tls,         // a TLS or socket error on a TLS connection
+  Timeout,     // the request body or the response did not move within the timeout
+  Shutdown,    // the server stopped (ConnectionSet::closeAll)
+  FileRead,    // a response file could not be queued or read
+};
+// A short stable name ("PeerClosed") for logs.
+std::string_view connectionErrorName(ConnectionError error);
+
 // Limits applied to every server connection (defaults in one place, nginx-style).
 struct ServerLimits {
   uint64_t header_bytes = uint64_t{64} * 1024;       // whole header section; over → 431, close

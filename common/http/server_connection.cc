@@ -13,11 +13,16 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/http/body_encoder.h"
 #include "common/net/address.h"
 #include "common/net/bufferevent_tuning.h"
+#include "common/net/timeval.h"
 #include "common/net/tls_context.h"
 
 namespace portico::http {
+
+using net::toTimeval;
+
 namespace {
 
 // Unread request body bytes the engine reads and drops after an early response to keep the
@@ -41,13 +46,6 @@ ParserLimits parserLimits(const ServerLimits& limits) {
   return p;
 }
 
-timeval toTimeval(std::chrono::milliseconds ms) {
-  timeval tv{};
-  tv.tv_sec = static_cast<time_t>(ms.count() / 1000);
-  tv.tv_usec = static_cast<suseconds_t>((ms.count() % 1000) * 1000);
-  return tv;
-}
-
 // RFC 9110 §5.6.7 IMF-fixdate, cached per thread and second.
 std::string_view httpDate() {
   thread_local time_t cached_second = 0;
@@ -63,6 +61,24 @@ std::string_view httpDate() {
 }
 
 }  // namespace
+
+std::string_view connectionErrorName(ConnectionError error) {
+  switch (error) {
+    case ConnectionError::PeerClosed:
+      return "PeerClosed";
+    case ConnectionError::Io:
+      return "Io";
+    case ConnectionError::Tls:
+      return "Tls";
+    case ConnectionError::Timeout:
+      return "Timeout";
+    case ConnectionError::Shutdown:
+      return "Shutdown";
+    case ConnectionError::FileRead:
+      return "FileRead";
+  }
+  return "Unknown";
+}
 
 // ---------------------------------------------------------------------------------------
 // ConnectionSet
@@ -144,7 +160,7 @@ void ConnectionSet::closeAll() {
   std::vector<ServerConnection*> connections;
   connections.reserve(live_.size());
   for (auto& [raw, owned] : live_) connections.push_back(raw);
-  Error reason(ParseError::Truncated, "server shutting down");
+  Error reason(ConnectionError::Shutdown, "server shutting down");
   for (auto* connection : connections) connection->abort(reason);
 }
 
@@ -535,7 +551,7 @@ void ServerConnection::onEvent(short what) {
     }
     if (phase_ == Phase::Exchange) {
       auto finished = parser_.finish();
-      Error reason = finished ? Error(ParseError::Truncated, "client closed the connection")
+      Error reason = finished ? Error(ConnectionError::PeerClosed, "client closed the connection")
                               : finished.error();
       notifyReset(reason);
     }
@@ -544,14 +560,19 @@ void ServerConnection::onEvent(short what) {
   }
   if (what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
     std::string why;
+    ConnectionError code;
     if (what & BEV_EVENT_TIMEOUT) {
+      code = ConnectionError::Timeout;
       why = (what & BEV_EVENT_READING) ? "request body timeout" : "send timeout";
+    } else if (tls_) {
+      code = ConnectionError::Tls;
+      why = "TLS/socket error: " + net::opensslErrors();
     } else {
-      why = tls_ ? "TLS/socket error: " + net::opensslErrors()
-                 : std::string("socket error: ") + strerror(EVUTIL_SOCKET_ERROR());
+      code = ConnectionError::Io;
+      why = std::string("socket error: ") + strerror(EVUTIL_SOCKET_ERROR());
     }
-    spdlog::debug("connection {}: {}", info_.id, why);
-    notifyReset(Error(ParseError::Truncated, why));
+    spdlog::debug("connection {}: {} ({})", info_.id, why, connectionErrorName(code));
+    notifyReset(Error(code, why));
     closeNow();
   }
 }
@@ -645,7 +666,7 @@ void ServerConnection::maybeEndExchange() {
   if (!request_complete_ && !close_after_response_) return;  // still dropping the body
   exchange_open_ = false;
   retired_observer_ = std::move(observer_);
-  if (close_after_response_ || !keep_alive_ || draining_ || framing_ == Framing::UntilClose) {
+  if (close_after_response_ || !keep_alive_ || draining_ || framing_ == BodyFraming::UntilClose) {
     startClosing();
     return;
   }
@@ -671,7 +692,7 @@ void ServerConnection::resetExchangeState() {
   finished_ = false;
   close_after_response_ = false;
   output_was_blocked_ = false;
-  framing_ = Framing::None;
+  framing_ = BodyFraming::None;
   response_length_.reset();
   bytes_sent_ = 0;
 }
@@ -745,26 +766,26 @@ void ServerConnection::sendHead(ResponseHead head) {
                  head.status == 304;
   auto length = headers.get("Content-Length");
   if (no_body) {
-    framing_ = Framing::None;
+    framing_ = BodyFraming::None;
     if (head.status == 204 || head.status / 100 == 1) headers.remove("Content-Length");
     headers.remove("Transfer-Encoding");
   } else if (length) {
-    framing_ = Framing::ContentLength;
+    framing_ = BodyFraming::ContentLength;
     uint64_t value = 0;
     auto [end, ec] = std::from_chars(length->data(), length->data() + length->size(), value);
     if (ec != std::errc() || end != length->data() + length->size()) {
       headers.remove("Content-Length");
-      framing_ = Framing::Chunked;
+      framing_ = BodyFraming::Chunked;
     } else {
       response_length_ = value;
       headers.remove("Transfer-Encoding");
     }
   } else {
-    framing_ = Framing::Chunked;
+    framing_ = BodyFraming::Chunked;
   }
-  if (framing_ == Framing::Chunked) {
+  if (framing_ == BodyFraming::Chunked) {
     if (request_.version == Version{1, 0}) {
-      framing_ = Framing::UntilClose;
+      framing_ = BodyFraming::UntilClose;
       headers.remove("Transfer-Encoding");
     } else {
       headers.set("Transfer-Encoding", "chunked");
@@ -772,7 +793,7 @@ void ServerConnection::sendHead(ResponseHead head) {
   }
 
   bool keep = keep_alive_ && !handler_close && !close_after_response_ && !draining_ &&
-              framing_ != Framing::UntilClose;
+              framing_ != BodyFraming::UntilClose;
   if (!keep) {
     keep_alive_ = false;
     headers.add("Connection", "close");
@@ -813,20 +834,18 @@ void ServerConnection::sendBody(evbuffer& data) {
   }
   evbuffer* out = sink();
   switch (framing_) {
-    case Framing::None:
+    case BodyFraming::None:
       evbuffer_drain(&data, length);
       return;
-    case Framing::Chunked:
-      evbuffer_add_printf(out, "%zx\r\n", length);
-      evbuffer_add_buffer(out, &data);
-      evbuffer_add(out, "\r\n", 2);
+    case BodyFraming::Chunked:
+      encoder::appendChunk(out, data);
       break;
-    case Framing::ContentLength:
+    case BodyFraming::ContentLength:
       length = bodyRoom(length);
       evbuffer_remove_buffer(&data, out, length);
       evbuffer_drain(&data, evbuffer_get_length(&data));
       break;
-    case Framing::UntilClose:
+    case BodyFraming::UntilClose:
       evbuffer_add_buffer(out, &data);
       break;
   }
@@ -839,18 +858,16 @@ void ServerConnection::sendBody(std::string_view data) {
   if (!exchangeUsable() || !head_sent_ || data.empty()) return;
   evbuffer* out = sink();
   switch (framing_) {
-    case Framing::None:
+    case BodyFraming::None:
       return;
-    case Framing::Chunked:
-      evbuffer_add_printf(out, "%zx\r\n", data.size());
-      evbuffer_add(out, data.data(), data.size());
-      evbuffer_add(out, "\r\n", 2);
+    case BodyFraming::Chunked:
+      encoder::appendChunk(out, data);
       break;
-    case Framing::ContentLength:
+    case BodyFraming::ContentLength:
       data = data.substr(0, bodyRoom(data.size()));
       evbuffer_add(out, data.data(), data.size());
       break;
-    case Framing::UntilClose:
+    case BodyFraming::UntilClose:
       evbuffer_add(out, data.data(), data.size());
       break;
   }
@@ -860,29 +877,29 @@ void ServerConnection::sendBody(std::string_view data) {
 }
 
 void ServerConnection::sendFile(int fd, uint64_t offset, uint64_t length) {
-  if (!exchangeUsable() || !head_sent_ || length == 0 || framing_ == Framing::None ||
+  if (!exchangeUsable() || !head_sent_ || length == 0 || framing_ == BodyFraming::None ||
       file_fd_ >= 0) {
     close(fd);
     return;
   }
-  if (framing_ == Framing::ContentLength) length = bodyRoom(static_cast<size_t>(length));
+  if (framing_ == BodyFraming::ContentLength) length = bodyRoom(static_cast<size_t>(length));
   if (length == 0) {
     close(fd);
     return;
   }
   evbuffer* out = sink();
-  if (framing_ == Framing::Chunked) evbuffer_add_printf(out, "%" PRIx64 "\r\n", length);
+  if (framing_ == BodyFraming::Chunked) encoder::chunkHeader(out, length);
   bytes_sent_ += length;
   if (!tls_) {
     // Plain sockets: libevent sends the file segment with sendfile(2), no copy.
     if (evbuffer_add_file(out, fd, static_cast<ev_off_t>(offset), static_cast<ev_off_t>(length)) !=
         0) {
       close(fd);
-      notifyReset(Error(ParseError::Truncated, "cannot queue response file"));
+      notifyReset(Error(ConnectionError::FileRead, "cannot queue response file"));
       closeNow();
       return;
     }
-    if (framing_ == Framing::Chunked) evbuffer_add(out, "\r\n", 2);
+    if (framing_ == BodyFraming::Chunked) encoder::chunkEnd(out);
     if (queuedBytes() >= limits_.high_watermark) output_was_blocked_ = true;
     scheduleFlush();
     return;
@@ -911,7 +928,7 @@ void ServerConnection::pumpFile() {
                     n == 0 ? "unexpected end of file" : strerror(errno));
       close(file_fd_);
       file_fd_ = -1;
-      notifyReset(Error(ParseError::Truncated, "response file read failed"));
+      notifyReset(Error(ConnectionError::FileRead, "response file read failed"));
       closeNow();
       return;
     }
@@ -923,7 +940,7 @@ void ServerConnection::pumpFile() {
   if (file_fd_ >= 0 && file_remaining_ == 0) {
     close(file_fd_);
     file_fd_ = -1;
-    if (framing_ == Framing::Chunked) evbuffer_add(out, "\r\n", 2);
+    if (framing_ == BodyFraming::Chunked) encoder::chunkEnd(out);
     evbuffer_add_buffer(out, tail_.get());
     if (finished_) maybeEndExchange();
     if (phase_ == Phase::Closing && evbuffer_get_length(out) == 0) startLingering();
@@ -939,8 +956,9 @@ void ServerConnection::finish() {
     sendHead(std::move(head));
   }
   evbuffer* out = sink();
-  if (framing_ == Framing::Chunked) evbuffer_add(out, "0\r\n\r\n", 5);
-  if (framing_ == Framing::ContentLength && response_length_ && bytes_sent_ != *response_length_) {
+  if (framing_ == BodyFraming::Chunked) encoder::lastChunk(out);
+  if (framing_ == BodyFraming::ContentLength && response_length_ &&
+      bytes_sent_ != *response_length_) {
     // The body does not match its Content-Length: the connection cannot be reused.
     spdlog::warn("connection {}: response body {} bytes, Content-Length {}", info_.id, bytes_sent_,
                  *response_length_);

@@ -12,7 +12,8 @@
 // bounded.
 //
 // Ownership: a ConnectionSet per worker owns its connections. A connection leaves through
-// ConnectionSet::retire(); the set destroys it from the event loop, never inside a callback.
+// ConnectionSet::retire(); the set destroys it from the event loop, never inside a callback
+// (the first of the two rules of common/lifetime.h).
 // What this does not do: HTTP/2, Upgrade/CONNECT tunnels (answered, then closed), trailers
 // (parsed and dropped).
 
@@ -136,7 +137,6 @@ class ServerConnection final : public ServerExchange, public BodySource, private
     Lingering,  // write side shut down; discarding input until EOF or a short timeout
     Closed,     // retired, waiting to be destroyed
   };
-  enum class Framing { None, ContentLength, Chunked, UntilClose };
   enum class Timer { None, Header, Idle, Linger };
 
   // http::ParserCallbacks
@@ -237,7 +237,7 @@ class ServerConnection final : public ServerExchange, public BodySource, private
   bool finished_ = false;
   bool close_after_response_ = false;
   bool output_was_blocked_ = false;
-  Framing framing_ = Framing::None;
+  BodyFraming framing_ = BodyFraming::None;
   std::optional<uint64_t> response_length_;
   uint64_t bytes_sent_ = 0;
   int file_fd_ = -1;

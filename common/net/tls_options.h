@@ -32,6 +32,8 @@ struct TlsClientOptions {
   std::string certificate;  // optional client certificate (mTLS to the upstream)
   std::string key;
   std::string min_version = "1.2";
+
+  bool operator==(const TlsClientOptions&) const = default;
 };
 
 }  // namespace portico::net

@@ -154,3 +154,25 @@ TEST_CASE("upstream metrics render one series per server", "[upstream_group]") {
         std::string::npos);
   CHECK(out.find("# TYPE portico_proxy_upstream_up gauge") != std::string::npos);
 }
+
+TEST_CASE("upstream options compare every field (a reload keeps a group only when equal)",
+          "[upstream_group]") {
+  UpstreamGroupOptions a = threeServers();
+  UpstreamGroupOptions b = a;
+  CHECK(a == b);
+  b.health_check.expect = {200, 204};
+  CHECK_FALSE(a == b);
+  b = a;
+  b.passive.fail_timeout = std::chrono::milliseconds(1);
+  CHECK_FALSE(a == b);
+  b = a;
+  b.timeouts.write = std::chrono::milliseconds(1);
+  CHECK_FALSE(a == b);
+  b = a;
+  b.tls = portico::net::TlsClientOptions{};
+  CHECK_FALSE(a == b);
+  a.tls = portico::net::TlsClientOptions{};
+  CHECK(a == b);
+  b.tls->server_name = "registry.internal";
+  CHECK_FALSE(a == b);
+}

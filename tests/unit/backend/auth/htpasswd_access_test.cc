@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <thread>
 #include <string>
 
 #include "common/config/yaml_document.h"
@@ -62,9 +63,11 @@ const std::vector<Access> kPush{{"repository", "lib/app", "pull"},
 
 struct Fixture {
   TempDir dir;
-  portico::storage::StorageExecutor executor{2};
   std::string path;
+  // Declared before the executor so it is destroyed after it: the executor runs what is queued
+  // (a reload check) when it goes, as RegistryServer drains it before its access controller.
   std::unique_ptr<HtpasswdAccess> access;
+  portico::storage::StorageExecutor executor{2};
 
   explicit Fixture(const std::string& file_text,
                    std::shared_ptr<const portico::auth::Policy> policy = nullptr) {
@@ -85,16 +88,14 @@ struct Fixture {
     portico::http::RequestHead head;
     head.method = "GET";
     if (authorization) head.headers.add("Authorization", *authorization);
-    std::promise<AccessDecision> decided;
-    bool returned = false;
-    bool answered_before_return = false;
+    // An answer inside the call runs on this thread; one from the executor on a storage
+    // thread (with no worker, completions run where the work ran).
+    std::promise<std::pair<AccessDecision, std::thread::id>> decided;
     access->authorize(head, need, nullptr, [&](AccessDecision d) {
-      answered_before_return = !returned;
-      decided.set_value(std::move(d));
+      decided.set_value({std::move(d), std::this_thread::get_id()});
     });
-    returned = true;
-    auto decision = decided.get_future().get();
-    if (inline_answer) *inline_answer = answered_before_return;
+    auto [decision, answered_on] = decided.get_future().get();
+    if (inline_answer) *inline_answer = answered_on == std::this_thread::get_id();
     return decision;
   }
 };
