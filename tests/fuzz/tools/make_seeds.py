@@ -241,12 +241,15 @@ for f in ("registry.yml", "proxy.yml"):
 
 # proxy_config: the YAML.
 write("proxy_config", "minimal", "listen:\n  - address: 127.0.0.1:0\nupstreams:\n"
-      "  registry: {servers: [127.0.0.1:5001]}\n")
+      "  v2: {servers: [127.0.0.1:5001]}\n")
 write("proxy_config", "routes", """listen:
   - address: 127.0.0.1:0
 upstreams:
   registry:
     servers: [127.0.0.1:5001, 127.0.0.1:5002]
+    balance: least_connections
+    timeouts: {connect: 5s, read: 900s}
+    health_check: {path: /readyz, interval: 5s, expect: [200], fall: 3, rise: 2}
 routes:
   - name: old-docker
     match: {path_prefix: /v2/, user_agent: {docker_version: "<1.6"}}
@@ -258,7 +261,7 @@ routes:
   - name: rest
     match: {path_prefix: /}
     forward: registry
-limits: {read_timeout: 900s, body_size: 10g}
+limits: {header_bytes: 64KiB, header_timeout: 30s, body_bytes: 10GiB}
 log: {level: debug, format: json}
 """)
 
