@@ -80,23 +80,24 @@ void storeManifest(Pending& pending, std::string bytes) {
             auto& request = p.request();
             if (!stored) return request.respondError(stored.error());
             const auto& route = request.route;
-            request.emit(
-                registry::Event{
-                    .action = registry::Event::Action::Push,
-                    .media_type = media_type,
-                    .size = size,
-                    .digest = stored->digest,
-                    .tag = route.reference->isTag() ? route.reference->tag().str() : std::string()},
-                p.then<void>([stored = std::move(*stored)](Pending& p, Result<void>) {
-                  auto& request = p.request();
-                  const auto& route = request.route;
-                  http::HeaderMap headers = request.baseHeaders();
-                  headers.set("Location", request.location(request.routes().manifestPath(
-                                              route.repository, stored.digest.str())));
-                  headers.set("Docker-Content-Digest", stored.digest.str());
-                  if (stored.subject) headers.set("OCI-Subject", stored.subject->str());
-                  request.respond(201, std::move(headers));
-                }));
+            // Built before `stored` moves into the continuation.
+            registry::Event event{
+                .action = registry::Event::Action::Push,
+                .media_type = media_type,
+                .size = size,
+                .digest = stored->digest,
+                .tag = route.reference->isTag() ? route.reference->tag().str() : std::string()};
+            request.emit(std::move(event),
+                         p.then<void>([stored = std::move(*stored)](Pending& p, Result<void>) {
+                           auto& request = p.request();
+                           const auto& route = request.route;
+                           http::HeaderMap headers = request.baseHeaders();
+                           headers.set("Location", request.location(request.routes().manifestPath(
+                                                       route.repository, stored.digest.str())));
+                           headers.set("Docker-Content-Digest", stored.digest.str());
+                           if (stored.subject) headers.set("OCI-Subject", stored.subject->str());
+                           request.respond(201, std::move(headers));
+                         }));
           }));
 }
 

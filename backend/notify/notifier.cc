@@ -193,6 +193,9 @@ void Notifier::send(Endpoint& endpoint) {
       if (endpoint.stopping) return;
     }
     // One event when the receiver keeps up (one pending); several when it is behind.
+    // Drops while the POST is in flight remove the batch's oldest records: ack only the rest
+    // (read before the peek: a drop in between under-acks, which redelivers, never loses).
+    uint64_t dropped_before = endpoint.queue->dropped();
     batch = endpoint.queue->peek(kMaxBatch, kMaxBatchBytes);
     if (batch.empty()) continue;
     std::string body = "{\"events\":[";
@@ -205,7 +208,9 @@ void Notifier::send(Endpoint& endpoint) {
         httpPost(options.url, options.headers, options.media_type, body, options.timeout);
     if (result.status >= 200 && result.status < 300) {
       failures = 0;
-      if (auto acked = endpoint.queue->ack(batch.size()); !acked) {
+      uint64_t dropped_since = endpoint.queue->dropped() - dropped_before;
+      size_t count = dropped_since >= batch.size() ? 0 : batch.size() - dropped_since;
+      if (auto acked = endpoint.queue->ack(count); !acked) {
         spdlog::error("notifications[{}]: cannot record delivery: {} {}", options.name,
                       acked.error().message(), acked.error().detail());
       }
