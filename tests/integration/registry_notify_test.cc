@@ -7,6 +7,7 @@
 #include <regex>
 #include <set>
 
+#include "tests/fixtures/prometheus_text.h"
 #include "tests/integration/registry_harness.h"
 
 using portico::testing::FakeUpstream;
@@ -216,13 +217,27 @@ TEST_CASE("a full queue drops the oldest events, never blocks a push", "[notify]
   RegistrySetup setup;
   setup.access_log = false;
   setup.extra =
-      "notifications:\n  endpoints:\n" + endpointYaml("small", port, "      maxevents: 5\n");
+      "  debug:\n    addr: 127.0.0.1:0\n    prometheus:\n      enabled: true\n"
+      "notifications:\n  endpoints:\n" +
+      endpointYaml("small", port, "      maxevents: 5\n");
   RegistryServer registry(setup);
   auto client = registry.client();
   std::vector<std::string> digests;
   for (int i = 0; i < 8; ++i) {
     digests.push_back(portico::testing::pushBlob(client, "full/r", "full " + std::to_string(i)));
   }
+  portico::testing::HttpClient debug(registry.process().endpoint("debug"));
+  auto metrics = [&] {
+    auto r = debug.get("/metrics");
+    REQUIRE(r.status == 200);
+    return portico::testing::PromText::parse(r.body);
+  };
+  const std::map<std::string, std::string> small = {{"endpoint", "small"}};
+  auto before = metrics();
+  CHECK(before.value("portico_registry_notifications_pending", small) == 5);
+  CHECK(before.value("portico_registry_notifications_dropped_total", small) == 3);
+  CHECK(before.value("portico_registry_notifications_sent_total", small) == 0);
+
   FakeUpstreamOptions options;
   options.port = port;
   FakeUpstream receiver(options);
@@ -240,4 +255,13 @@ TEST_CASE("a full queue drops the oldest events, never blocks a push", "[notify]
   REQUIRE(got.size() >= 5);
   CHECK(std::vector<std::string>(got.end() - 5, got.end()) ==
         std::vector<std::string>(digests.begin() + 3, digests.end()));
+  // One more: once it arrives, everything before it was acknowledged (the sender is in order).
+  std::string extra = portico::testing::pushBlob(client, "full/r", "one more");
+  auto events = waitForEvents(receiver, got.size() + 1);
+  REQUIRE(events.back()["target"]["digest"] == extra);
+  auto after = metrics();
+  CHECK(after.value("portico_registry_notifications_sent_total", small) >= 5);
+  CHECK(after.value("portico_registry_notifications_pending", small) <= 1);
+  CHECK(after.value("portico_registry_notifications_failed_total", small) >= 1);
+  CHECK(after.value("portico_registry_notifications_dropped_total", small) == 3);
 }
