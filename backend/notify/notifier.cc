@@ -439,7 +439,12 @@ PostResult httpPost(const std::string& url,
   request += "Content-Type: " + content_type + "\r\n";
   request += "Content-Length: " + std::to_string(body.size()) + "\r\n";
   request += "Connection: close\r\n";
-  for (const auto& [name, value] : headers) request += name + ": " + value + "\r\n";
+  for (const auto& [name, value] : headers) {
+    request += name;
+    request += ": ";
+    request += value;
+    request += "\r\n";
+  }
   request += "\r\n";
   request += body;
   if (!channel.writeAll(request)) {

@@ -66,7 +66,7 @@ struct NotifierOptions {
 
 // Events past the first when the receiver is behind: at most this many per POST.
 inline constexpr size_t kMaxBatch = 64;
-inline constexpr size_t kMaxBatchBytes = 1024 * 1024;
+inline constexpr size_t kMaxBatchBytes = size_t{1024} * 1024;
 
 // distribution's JSON for one event (the object inside "events").
 std::string eventJson(const registry::RequestContext& ctx, const registry::Event& event,
