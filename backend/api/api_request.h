@@ -53,6 +53,8 @@ class ApiRequest {
   // `then` (on this worker, possibly synchronously) once the sink has it durably: respond
   // there. Wrap `then` with Pending::then: the request may end while the event is written.
   void emit(registry::Event event, storage::Done<void> then);
+  // The sink wants Event::manifest set on manifest push and pull events.
+  bool eventsWantManifest() const { return events_ != nullptr && events_->wantsReferences(); }
   const ApiOptions& options() const { return *options_; }
   const RouteTable& routes() const { return *routes_; }
   // The worker completions run on (null in tools).

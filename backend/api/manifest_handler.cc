@@ -53,6 +53,9 @@ void getManifest(Pending& pending) {
                                             .tag = request.route.reference->isTag()
                                                        ? request.route.reference->tag().str()
                                                        : std::string()};
+                      if (request.eventsWantManifest()) {
+                        event.manifest = std::make_shared<const std::string>(manifest->bytes);
+                      }
                       request.emit(std::move(event), p.then<void>([manifest = std::move(*manifest)](
                                                                       Pending& p, Result<void>) {
                         auto& request = p.request();
@@ -73,10 +76,12 @@ void storeManifest(Pending& pending, std::string bytes) {
     while (!media_type.empty() && media_type.back() == ' ') media_type.pop_back();
   }
   uint64_t size = bytes.size();
+  std::shared_ptr<const std::string> copy;
+  if (request.eventsWantManifest()) copy = std::make_shared<const std::string>(bytes);
   request.repository().manifests().put(
       request.context(), *request.route.reference, media_type, std::move(bytes),
       pending.then<registry::PutManifestResult>(
-          [media_type, size](Pending& p, Result<registry::PutManifestResult> stored) {
+          [media_type, size, copy](Pending& p, Result<registry::PutManifestResult> stored) {
             auto& request = p.request();
             if (!stored) return request.respondError(stored.error());
             const auto& route = request.route;
@@ -86,7 +91,8 @@ void storeManifest(Pending& pending, std::string bytes) {
                 .media_type = media_type,
                 .size = size,
                 .digest = stored->digest,
-                .tag = route.reference->isTag() ? route.reference->tag().str() : std::string()};
+                .tag = route.reference->isTag() ? route.reference->tag().str() : std::string(),
+                .manifest = copy};
             request.emit(std::move(event),
                          p.then<void>([stored = std::move(*stored)](Pending& p, Result<void>) {
                            auto& request = p.request();

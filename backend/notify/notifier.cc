@@ -18,6 +18,7 @@
 #include <random>
 
 #include "backend/observability/registry_metrics.h"
+#include "backend/registry/manifests/manifest.h"
 #include "common/log/log.h"
 #include "common/metrics/prometheus.h"
 
@@ -84,10 +85,24 @@ std::string eventJson(const registry::RequestContext& ctx, const registry::Event
   if (!event.from_repository.empty()) target["fromRepository"] = event.from_repository;
   if (!event.url.empty()) target["url"] = event.url;
   if (!event.tag.empty()) target["tag"] = event.tag;
-  if (options.include_references && !event.references.empty()) {
+  if (options.include_references) {
+    // distribution: the manifest's References() (config and layers; an index's manifests),
+    // as descriptors.
     Json references = Json::array();
+    if (event.manifest) {
+      auto parsed = registry::manifests::parse(event.media_type, *event.manifest);
+      if (parsed) {
+        for (const auto* list : {&parsed->blobs, &parsed->manifests}) {
+          for (const auto& d : *list) {
+            Json descriptor = {{"mediaType", d.media_type}, {"digest", d.digest.str()}};
+            if (d.size >= 0) descriptor["size"] = d.size;
+            references.push_back(std::move(descriptor));
+          }
+        }
+      }
+    }
     for (const auto& digest : event.references) references.push_back({{"digest", digest.str()}});
-    target["references"] = std::move(references);
+    if (!references.empty()) target["references"] = std::move(references);
   }
   Json actor = Json::object();
   if (!ctx.actor.empty()) actor["name"] = ctx.actor;
@@ -163,11 +178,13 @@ void Notifier::emit(const registry::RequestContext& ctx, registry::Event event,
     if (!ignores(endpoint->options, event)) targets.push_back(endpoint.get());
   }
   if (targets.empty()) return done();
-  auto record = std::make_shared<std::string>(eventJson(ctx, event, randomId(), options_));
   net::Worker* worker = ctx.worker;
-  executor_.submit([targets = std::move(targets), record, worker, done = std::move(done)] {
+  // The JSON is built on the storage thread too (references parse the manifest).
+  executor_.submit([this, targets = std::move(targets), ctx = ctx, event = std::move(event), worker,
+                    done = std::move(done)] {
+    std::string record = eventJson(ctx, event, randomId(), options_);
     for (Endpoint* endpoint : targets) {
-      if (auto appended = endpoint->queue->append(*record); !appended) {
+      if (auto appended = endpoint->queue->append(record); !appended) {
         // The operation succeeded and stays succeeded; the event is lost for this endpoint.
         endpoint->write_errors.fetch_add(1, std::memory_order_relaxed);
         spdlog::error("notifications[{}]: cannot queue an event: {} {}", endpoint->options.name,

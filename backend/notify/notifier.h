@@ -96,6 +96,7 @@ class Notifier final : public registry::EventSink {
 
   void emit(const registry::RequestContext& ctx, registry::Event event,
             std::function<void()> done) override;
+  bool wantsReferences() const override { return options_.include_references; }
 
   // Queue depth, sent, failed, dropped per endpoint (portico_registry_notifications_*).
   void addMetrics(observability::RegistryMetrics& metrics);

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,6 +30,9 @@ struct Event {
   std::string url;
   std::string tag;
   std::vector<crypto::Digest> references;  // includereferences
+  // Manifest push and pull, only when the sink wantsReferences(): the manifest's bytes, from
+  // which the sink reads target.references (off the worker loop).
+  std::shared_ptr<const std::string> manifest;
 };
 
 class EventSink {
@@ -39,6 +43,8 @@ class EventSink {
   // ctx.worker is null) once the event is durable: the caller responds in `done`, so a client
   // never sees a success whose event could still be lost. Must not block the caller.
   virtual void emit(const RequestContext& ctx, Event event, std::function<void()> done) = 0;
+  // True when manifest events should carry the manifest (Event::manifest).
+  virtual bool wantsReferences() const { return false; }
 };
 
 class NullEventSink : public EventSink {

@@ -67,7 +67,8 @@ TEST_CASE("the receiver gets distribution's envelope for push, pull, mount and d
   all.setDefaultReply(UpstreamReply::respond(200));
   no_pulls.setDefaultReply(UpstreamReply::respond(204));
   RegistrySetup setup;
-  setup.extra = "notifications:\n  endpoints:\n" + endpointYaml("all", all.port()) +
+  setup.extra = "notifications:\n  events:\n    includereferences: true\n  endpoints:\n" +
+                endpointYaml("all", all.port()) +
                 endpointYaml("nopulls", no_pulls.port(),
                              "      ignore:\n        actions: [pull]\n      mediatype: v2\n");
   RegistryServer registry(setup);
@@ -146,6 +147,17 @@ TEST_CASE("the receiver gets distribution's envelope for push, pull, mount and d
   CHECK(manifest_push["target"]["url"] ==
         "http://" + registry.hostPort() + "/v2/notify/a/manifests/" + manifest_digest);
   CHECK(manifest_push["request"]["method"] == "PUT");
+  // includereferences: the manifest's config and layers, as descriptors (distribution's
+  // References()); blob events have none.
+  Json references = Json::array({{{"mediaType", "application/vnd.oci.image.config.v1+json"},
+                                  {"digest", config_digest},
+                                  {"size", config.size()}},
+                                 {{"mediaType", "application/vnd.oci.image.layer.v1.tar+gzip"},
+                                  {"digest", layer_digest},
+                                  {"size", layer.size()}}});
+  CHECK(manifest_push["target"]["references"] == references);
+  CHECK(events[5]["target"]["references"] == references);
+  CHECK_FALSE(push["target"].contains("references"));
   const Json& manifest_pull = events[5];
   CHECK(manifest_pull["request"]["method"] == "GET");
   CHECK(manifest_pull["target"]["size"] == bytes.size());
