@@ -91,4 +91,32 @@ void GcRunner::collectOnce() {
       report->duration.count());
 }
 
+void writeGcMetrics(const GcCounters& counters, metrics::TextWriter& w) {
+  auto counter = [&w](std::string_view name, std::string_view help, uint64_t value) {
+    w.family(name, "counter", help);
+    w.sample(name, "", value);
+  };
+  auto gauge = [&w](std::string_view name, std::string_view help, uint64_t value) {
+    w.family(name, "gauge", help);
+    w.sample(name, "", value);
+  };
+  counter("portico_registry_gc_runs_total", "Online garbage collection runs.", counters.runs);
+  counter("portico_registry_gc_failures_total", "Online garbage collection runs that failed.",
+          counters.failures);
+  counter("portico_registry_gc_skipped_total",
+          "Runs skipped because another process held the store's GC lock.", counters.skipped);
+  gauge("portico_registry_gc_marked", "Blobs marked live by the last run.", counters.marked);
+  counter("portico_registry_gc_blobs_deleted_total", "Blobs deleted.", counters.blobs_deleted);
+  counter("portico_registry_gc_manifests_deleted_total", "Manifests deleted.",
+          counters.manifests_deleted);
+  counter("portico_registry_gc_layer_links_deleted_total", "Stale _layers links deleted.",
+          counters.layer_links_deleted);
+  counter("portico_registry_gc_rescued_total",
+          "Candidates re-referenced during a run's settle period and kept.", counters.rescued);
+  counter("portico_registry_gc_freed_bytes_total", "Bytes of blob data deleted.",
+          counters.bytes_freed);
+  gauge("portico_registry_gc_last_duration_milliseconds", "Duration of the last run.",
+        counters.last_duration_ms);
+}
+
 }  // namespace portico::backend

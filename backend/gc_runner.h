@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "backend/storage/storage_driver.h"
+#include "common/metrics/prometheus.h"
 
 namespace portico::backend {
 
@@ -40,6 +41,9 @@ struct GcCounters {
   std::atomic<uint64_t> bytes_freed{0};
   std::atomic<uint64_t> last_duration_ms{0};
 };
+
+// The counters as Prometheus families (portico_registry_gc_*), for the debug listener's /metrics.
+void writeGcMetrics(const GcCounters& counters, metrics::TextWriter& w);
 
 // The settle period for a delay: long enough for a manifest PUT or an upload commit in flight
 // to write its links (each takes milliseconds), at most the delay's tenth above 1 s.

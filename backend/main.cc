@@ -4,11 +4,13 @@
 //   portico-registry serve CONFIG          run the registry
 //   portico-registry check-config CONFIG   validate CONFIG (exit 1 with file:line: key: ...)
 //   portico-registry garbage-collect [--dry-run] [--delete-untagged] CONFIG
+//   portico-registry verify [--repair] CONFIG
 
 #include <spdlog/spdlog.h>
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -21,14 +23,17 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "backend/api/api_options.h"
 #include "backend/auth/htpasswd.h"
 #include "backend/auth/htpasswd_access.h"
+#include "backend/auth/token_access.h"
 #include "backend/gc_runner.h"
 #include "backend/notify/notifier.h"
 #include "backend/registry/gc.h"
+#include "backend/registry/verify.h"
 #include "backend/registry_config.h"
 #include "backend/registry_server.h"
 #include "backend/storage/driver_factory.h"
@@ -65,6 +70,14 @@ Commands:
                         with the registry stopped or read-only, or use the online
                         storage.maintenance.gc instead. --delete-untagged also deletes
                         manifests no tag points to (never an index's children)
+  verify [--repair] CONFIG
+                        check the store: every blob's content against its digest, every
+                        link against its blob, every manifest parses and what it references
+                        exists, every tag points at a revision; one line per problem and a
+                        summary, exit status 1 if any. --repair removes only what is
+                        provably broken (blobs whose content does not match their digest,
+                        links to blobs without data) and prints what it removed. Run it
+                        with the registry stopped or read-only
   --help, -h            this text
   --version, -v         the version
 
@@ -198,6 +211,29 @@ std::vector<std::string> htpasswdProblems(const std::string& path, const Registr
   return problems;
 }
 
+portico::auth::TokenSettings tokenSettings(const RegistryConfig& config) {
+  const auto& p = config.auth.parameters;
+  auto get = [&](const char* key) { return p.count(key) ? p.at(key) : std::string{}; };
+  portico::auth::TokenSettings settings;
+  settings.realm = get("realm");
+  settings.service = get("service");
+  settings.jwt.issuer = get("issuer");
+  settings.jwt.rootcertbundle = get("rootcertbundle");
+  settings.jwt.jwks = get("jwks");
+  settings.jwt.algorithms = config.auth.signing_algorithms;
+  settings.autoredirect = get("autoredirect") == "true";
+  settings.autoredirect_path = get("autoredirectpath");
+  return settings;
+}
+
+// auth.token's rootcertbundle and jwks load as `serve` would load them.
+std::vector<std::string> tokenProblems(const std::string& path, const RegistryConfig& config) {
+  if (config.auth.type != "token") return {};
+  auto opened = portico::auth::TokenAccess::open(tokenSettings(config));
+  if (opened) return {};
+  return {path + ": auth.token: " + opened.error().message() + ": " + opened.error().detail()};
+}
+
 int checkConfig(const std::string& path) {
   bool ok = false;
   RegistryConfig config = loadOrExit(path, ok);
@@ -205,6 +241,7 @@ int checkConfig(const std::string& path) {
   for (const auto& warning : config.warnings) std::cout << "warning: " << warning << "\n";
   auto problems = tlsFileProblems(path, config);
   for (auto& problem : htpasswdProblems(path, config)) problems.push_back(std::move(problem));
+  for (auto& problem : tokenProblems(path, config)) problems.push_back(std::move(problem));
   for (const auto& problem : problems) std::cerr << problem << "\n";
   if (!problems.empty()) return 1;
   std::cout << "configuration OK\n";
@@ -227,6 +264,15 @@ auto accessController(const RegistryConfig& config) {
   std::function<portico::Result<std::unique_ptr<portico::api::AccessController>>(
       portico::storage::StorageExecutor&)>
       factory;
+  if (config.auth.type == "token") {
+    factory = [settings = tokenSettings(config)](portico::storage::StorageExecutor&)
+        -> portico::Result<std::unique_ptr<portico::api::AccessController>> {
+      auto access = portico::auth::TokenAccess::open(settings);
+      if (!access) return access.error();
+      return std::unique_ptr<portico::api::AccessController>(std::move(*access));
+    };
+    return factory;
+  }
   if (config.auth.type != "htpasswd") return factory;
   portico::auth::HtpasswdSettings settings;
   settings.realm = config.auth.parameters.at("realm");
@@ -402,6 +448,11 @@ int serve(const std::string& path) {
           stores.tags.clearCache();
           stores.referrers.clearCache();
         });
+    // Read by /metrics only while the server serves: it stops before `gc` goes.
+    (*server)->metrics().addCollector(
+        [counters = &gc->counters()](portico::metrics::TextWriter& w) {
+          portico::backend::writeGcMetrics(*counters, w);
+        });
   }
   portico::http::logListening((*server)->http());
 
@@ -480,6 +531,41 @@ int garbageCollect(const std::vector<std::string>& args) {
   return 0;
 }
 
+int verify(const std::vector<std::string>& args) {
+  portico::registry::VerifyOptions options;
+  std::string path;
+  for (size_t i = 1; i < args.size(); ++i) {
+    if (args[i] == "--repair") {
+      options.repair = true;
+    } else if (!args[i].empty() && args[i][0] == '-') {
+      return usageError("verify: unknown flag " + args[i]);
+    } else if (path.empty()) {
+      path = args[i];
+    } else {
+      return usageError("verify takes one CONFIG file");
+    }
+  }
+  if (path.empty()) return usageError("verify: a CONFIG file is required");
+  bool ok = false;
+  RegistryConfig config = loadOrExit(path, ok);
+  if (!ok) return 1;
+  auto driver = openDriver(config);
+  if (!driver) return 1;
+  // Hashing: one thread per core, at most 4 (each holds a 1 MiB buffer; more only queue on
+  // the disk), never more than the driver's own limit.
+  options.threads = std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 4);
+  if (auto limit = driver->maxThreads()) options.threads = std::min(options.threads, *limit);
+  options.emit = [](std::string_view line) { std::cout << line << "\n"; };
+  auto report = portico::registry::verifyStore(*driver, options);
+  std::cout.flush();
+  if (!report) {
+    std::cerr << "failed to verify: " << report.error().message() << " " << report.error().detail()
+              << "\n";
+    return 1;
+  }
+  return report->problems == 0 ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -499,5 +585,6 @@ int main(int argc, char** argv) {
     return command == "serve" ? serve(args[1]) : checkConfig(args[1]);
   }
   if (command == "garbage-collect") return garbageCollect(args);
+  if (command == "verify") return verify(args);
   return usageError("unknown command \"" + command + "\"");
 }

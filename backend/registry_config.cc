@@ -559,6 +559,8 @@ class Loader {
         if (!section.isMap()) section.fail("needs realm and path");
         if (text(section["realm"]).empty()) section["realm"].fail("required with auth.htpasswd");
         if (text(section["path"]).empty()) section["path"].fail("required with auth.htpasswd");
+      } else if (type == "token") {
+        readToken(section);
       } else if (type != "none") {
         // Deliberately not a warning: a registry that serves without the authentication its
         // operator configured is open to everyone.
@@ -567,11 +569,48 @@ class Loader {
             "section or run behind an authenticating proxy");
       }
       config_.auth.type = type;
-      if (!section.isScalar()) config_.auth.parameters = parameters(section);
+      if (!section.isScalar() && type != "token") config_.auth.parameters = parameters(section);
     }
     if (policy) {
       if (config_.auth.type != "htpasswd") policy->fail("needs auth.htpasswd (its users)");
       config_.auth.policy = std::make_shared<const auth::Policy>(auth::Policy::parse(*policy));
+    }
+  }
+
+  // auth.token (distribution 2.8 and 3.x keys). rootcertbundle or jwks (3.x) must be given.
+  void readToken(const Node& section) {
+    if (!section.isMap()) section.fail("needs realm, service, issuer and rootcertbundle or jwks");
+    auto& parameters = config_.auth.parameters;
+    for (const auto& [key, value] : section.entries()) {
+      if (key == "signingalgorithms") {
+        for (const Node& item : value.items()) {
+          std::string alg = text(item);
+          static const std::set<std::string> kSupported = {"RS256", "RS384", "RS512", "PS256",
+                                                           "PS384", "PS512", "ES256", "ES384",
+                                                           "ES512", "EdDSA"};
+          if (!kSupported.contains(alg)) {
+            item.fail(
+                "unsupported signing algorithm (RS*, PS*, ES*, EdDSA; none and HS* are "
+                "refused with public keys)");
+          }
+          config_.auth.signing_algorithms.push_back(alg);
+        }
+        continue;
+      }
+      parameters[key] = text(value);
+    }
+    for (const char* key : {"realm", "service", "issuer"}) {
+      if (parameters[key].empty()) section[key].fail("required with auth.token");
+    }
+    if (parameters["rootcertbundle"].empty() && parameters["jwks"].empty()) {
+      section["rootcertbundle"].fail("required with auth.token (or jwks)");
+    }
+    if (present(section["autoredirect"])) {
+      parameters["autoredirect"] = flag(section["autoredirect"]) ? "true" : "false";
+    }
+    if (parameters["autoredirectpath"].empty()) parameters["autoredirectpath"] = "/auth/token";
+    if (parameters["autoredirectpath"].front() != '/') {
+      section["autoredirectpath"].fail("must start with /");
     }
   }
 

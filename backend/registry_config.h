@@ -4,10 +4,10 @@
 // config::ConfigError that reads `registry.yml:14: http.tls.key: required with http.tls`.
 // Every key that distribution 2.8 knows is accepted, plus Portico's extensions (marked in
 // docs/configuration.md); keys that nobody knows are reported as `file:line: key: unknown key`.
-// Features that portico-registry does not implement yet (token auth, notifications, redis,
+// Features that portico-registry does not implement yet (auth.silly, notifications, redis,
 // storage drivers other than filesystem/inmemory, garbage collection) are accepted when absent
 // or disabled, produce a warning when present, and fail the load with a message naming the key
-// when they are enabled (auth.token and garbage collection: whenever present / enabled).
+// when they are enabled (auth.silly and garbage collection: whenever present / enabled).
 //
 // REGISTRY_<SECTION>_<KEY>... environment variables override the file as in distribution
 // (REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY, REGISTRY_HTTP_ADDR, ...), before validation.
@@ -92,12 +92,14 @@ struct RegistryConfig {
     std::chrono::milliseconds drain_timeout{0};
   };
   // auth.<type> (distribution: exactly one access controller) and Portico's auth.policy
-  // (backend/auth/policy.h, with htpasswd only). Not implemented yet: token and silly fail the
-  // load.
+  // (backend/auth/policy.h, with htpasswd only). Not implemented: silly fails the load.
   struct Auth {
-    std::string type;  // "" (none configured) | none | htpasswd (parameters realm, path)
+    std::string type;  // "" (none configured) | none | htpasswd (parameters realm, path) |
+                       // token (realm, service, issuer, rootcertbundle, jwks, autoredirect
+                       // "true"/"false", autoredirectpath defaulted to /auth/token)
     Parameters parameters;
-    std::shared_ptr<const auth::Policy> policy;  // null: authenticated users may do everything
+    std::vector<std::string> signing_algorithms;  // auth.token.signingalgorithms; empty: all
+    std::shared_ptr<const auth::Policy> policy;   // null: authenticated users may do everything
   };
   // notifications.endpoints[] (distribution's defaults for timeout, threshold, backoff).
   struct NotificationEndpoint {

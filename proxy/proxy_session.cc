@@ -117,7 +117,7 @@ http::RequestHead buildUpstreamRequestHead(const http::RequestHead& request,
                                            std::string_view default_host) {
   http::RequestHead head;
   head.method = request.method;
-  head.target = request.target;
+  head.target = request.originForm();  // absolute-form is for proxies; the upstream is origin
   head.path = request.path;
   head.query = request.query;
   head.version = http::Version{1, 1};

@@ -137,8 +137,6 @@ std::string RegistryMetrics::render() const {
   w.family("portico_registry_upload_purge_runs_total", "counter",
            "Runs of the upload purger (storage.maintenance.uploadpurging).");
   w.sample("portico_registry_upload_purge_runs_total", "", load(upload_purge_runs));
-  w.family("portico_registry_gc_runs_total", "counter", "Garbage collection runs.");
-  w.sample("portico_registry_gc_runs_total", "", load(gc_runs));
   for (const auto& collect : collectors) collect(w);
   return out;
 }

@@ -72,10 +72,9 @@ Result<std::vector<std::pair<Digest, TimePoint>>> linkSet(storage::StorageDriver
   return out;
 }
 
-// Every repository: a directory under repositories/ holding `_layers` or `_manifests`
-// (distribution's catalog asks for `_layers` only; a repository whose `_layers` is gone
-// still has manifests to mark). `_` directories are never descended into.
-Result<std::vector<std::string>> repositories(storage::StorageDriver& driver) {
+}  // namespace
+
+Result<std::vector<std::string>> storedRepositories(storage::StorageDriver& driver) {
   std::vector<std::string> names;
   std::set<std::string> seen;
   const std::string root = layout::repositoriesRoot();
@@ -97,15 +96,8 @@ Result<std::vector<std::string>> repositories(storage::StorageDriver& driver) {
   return names;
 }
 
-struct Blob {
-  Digest digest;
-  uint64_t size = 0;
-  TimePoint mod_time;
-};
-
-// Every blob with data (distribution's blobStore.Enumerate).
-Result<std::vector<Blob>> blobs(storage::StorageDriver& driver) {
-  std::vector<Blob> out;
+Result<std::vector<StoredBlob>> storedBlobs(storage::StorageDriver& driver) {
+  std::vector<StoredBlob> out;
   const std::string root = layout::blobsRoot();
   auto algorithms = children(driver, root);
   if (!algorithms) return algorithms.error();
@@ -124,11 +116,23 @@ Result<std::vector<Blob>> blobs(storage::StorageDriver& driver) {
           return gcError(data.error(), "stat blob");
         }
         if (data->is_dir) continue;
-        out.push_back(Blob{std::move(*digest), data->size, data->mod_time});
+        out.push_back(StoredBlob{std::move(*digest), data->size, data->mod_time});
       }
     }
   }
   return out;
+}
+
+namespace {
+
+using Blob = StoredBlob;
+
+Result<std::vector<std::string>> repositories(storage::StorageDriver& driver) {
+  return storedRepositories(driver);
+}
+
+Result<std::vector<Blob>> blobs(storage::StorageDriver& driver) {
+  return storedBlobs(driver);
 }
 
 // What a manifest references.

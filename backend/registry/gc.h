@@ -107,6 +107,22 @@ class GcLock {
   const void* key_ = nullptr;
 };
 
+// Every repository: a directory under repositories/ holding `_layers` or `_manifests`
+// (distribution's catalog asks for `_layers` only; a repository whose `_layers` is gone still
+// has manifests). `_` directories are never descended into. Shared by GC and verify.
+[[nodiscard]] Result<std::vector<std::string>> storedRepositories(storage::StorageDriver& driver);
+
+// One blob with data in the global store.
+struct StoredBlob {
+  crypto::Digest digest;
+  uint64_t size = 0;
+  std::chrono::system_clock::time_point mod_time;
+};
+
+// Every blob with data (distribution's blobStore.Enumerate); directories without data are
+// skipped. Shared by GC and verify.
+[[nodiscard]] Result<std::vector<StoredBlob>> storedBlobs(storage::StorageDriver& driver);
+
 // T0 on the storage's own clock: writes the marker object (_portico/gc/started) and returns
 // its modification time (a shared store's clock, not this host's).
 [[nodiscard]] Result<std::chrono::system_clock::time_point> storageNow(

@@ -13,7 +13,24 @@ constexpr std::array<std::string_view, 9> kHopByHop = {
     "Upgrade",    "Proxy-Authenticate", "Proxy-Authorization",
 };
 
+constexpr std::array<std::string_view, 4> kEndToEnd = {
+    "Host",
+    "Content-Length",
+    "Authorization",
+    "X-Real-IP",
+};
+
+constexpr std::string_view kForwardedPrefix = "X-Forwarded-";
+
 }  // namespace
+
+bool isEndToEnd(std::string_view name) {
+  for (auto field : kEndToEnd) {
+    if (equalsIgnoreCase(field, name)) return true;
+  }
+  return name.size() > kForwardedPrefix.size() &&
+         equalsIgnoreCase(name.substr(0, kForwardedPrefix.size()), kForwardedPrefix);
+}
 
 bool isHopByHop(std::string_view name) {
   for (auto hop : kHopByHop) {
@@ -28,7 +45,7 @@ void stripHopByHop(HeaderMap& headers) {
     while (!value.empty()) {
       size_t comma = value.find(',');
       auto item = trimBlanks(value.substr(0, comma));
-      if (!item.empty()) listed.emplace_back(item);
+      if (!item.empty() && !isEndToEnd(item)) listed.emplace_back(item);
       if (comma == std::string_view::npos) break;
       value.remove_prefix(comma + 1);
     }

@@ -125,6 +125,58 @@ std::optional<std::string> RequestHead::queryParam(std::string_view name) const 
   return std::nullopt;
 }
 
+std::string RequestHead::originForm() const {
+  if (!absolute_form) return target;
+  std::string out = path;
+  if (target.find('?') != std::string::npos) {
+    out += '?';
+    out += query;
+  }
+  return out;
+}
+
+bool splitRequestTarget(RequestHead& head) {
+  std::string_view target = head.target;
+  head.absolute_form = false;
+  if (size_t scheme_end = target.find("://");
+      scheme_end != std::string_view::npos && !target.starts_with('/')) {
+    std::string_view scheme = target.substr(0, scheme_end);
+    if (equalsIgnoreCase(scheme, "http") || equalsIgnoreCase(scheme, "https")) {
+      std::string_view rest = target.substr(scheme_end + 3);
+      size_t authority_end = rest.find_first_of("/?");
+      std::string_view authority = rest.substr(0, authority_end);
+      if (authority.empty() || authority.find_first_of("@#") != std::string_view::npos) {
+        return false;
+      }
+      head.absolute_form = true;
+      // Each received Host takes the authority's value: their number stays what was sent, so
+      // a missing (HTTP/1.1) or repeated Host is still the 400 RFC 9112 §3.2 requires.
+      size_t hosts = 0;
+      for (auto& [name, value] : head.headers.fields()) {
+        if (equalsIgnoreCase(name, "Host")) {
+          value = authority;
+          ++hosts;
+        }
+      }
+      if (hosts == 0 && head.version != Version{1, 1}) {
+        head.headers.add("Host", std::string(authority));
+      }
+      target = authority_end == std::string_view::npos ? std::string_view("/")
+                                                       : rest.substr(authority_end);
+      if (target.starts_with('?')) {
+        head.path = "/";
+        head.query = target.substr(1);
+        return true;
+      }
+    }
+  }
+  size_t question = target.find('?');
+  head.path = target.substr(0, question);
+  head.query =
+      question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
+  return true;
+}
+
 std::string RequestHead::serialize() const {
   std::string out;
   out.reserve(method.size() + target.size() + 12 + headersSize(headers));

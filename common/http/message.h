@@ -57,9 +57,12 @@ struct RequestHead {
   std::string query;   // after '?', without it; empty when absent
   Version version;
   HeaderMap headers;
+  bool absolute_form = false;  // target was "http(s)://authority/path?query" (RFC 9112 §3.2.2)
 
   // Value of a query parameter (first occurrence), percent-decoded.
   std::optional<std::string> queryParam(std::string_view name) const;
+  // The target in origin-form ("/path?query"): as sent, unless it was absolute-form.
+  std::string originForm() const;
   // Serialises "METHOD target HTTP/x.y\r\nheaders\r\n\r\n".
   std::string serialize() const;
 };
@@ -73,6 +76,15 @@ struct ResponseHead {
   // Serialises "HTTP/x.y status reason\r\nheaders\r\n\r\n".
   std::string serialize() const;
 };
+
+// Sets head.path and head.query from head.target (RFC 9112 §3.2). An absolute-form target
+// with an http or https scheme gives its path ("/" if empty) and query, and its authority
+// replaces the value of each Host field (§3.2.3: the received value is ignored; an HTTP/1.0
+// head without Host gets one; a missing or repeated Host in HTTP/1.1 stays for the server's
+// 400); false if that authority is empty or has userinfo (RFC 9110 §4.2.1, §4.2.4).
+// Needs head.version. Any other target ("*", authority-form, another
+// scheme, origin-form) is split at the first '?' as it is.
+bool splitRequestTarget(RequestHead& head);
 
 // The standard reason phrase for a status code ("Not Found"), or "Unknown".
 std::string_view reasonPhrase(int status);

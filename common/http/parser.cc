@@ -5,6 +5,7 @@
 
 #include <http_parser.h>
 
+#include <algorithm>
 #include <climits>
 #include <utility>
 
@@ -31,14 +32,17 @@ bool onlyChunked(const std::vector<std::string_view>& values) {
   return codings == 1 && chunked;
 }
 
+// RFC 9110 §5.6.2: tchar.
+bool isTchar(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) != 0 ||
+         (c != 0 && std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos);
+}
+
 // RFC 9110 §5.6.2: token = 1*tchar.
 bool isToken(std::string_view name) {
   if (name.empty()) return false;
-  for (unsigned char c : name) {
-    const bool tchar =
-        std::isalnum(c) != 0 ||
-        std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
-    if (!tchar) return false;
+  for (char c : name) {
+    if (!isTchar(c)) return false;
   }
   return true;
 }
@@ -140,9 +144,11 @@ void Parser::startMessage() {
   body_bytes_ = 0;
   upgrade_ = false;
   keep_alive_ = true;
+  chunk_check_ = false;
+  complete_pending_ = false;
 }
 
-Result<void> Parser::scanHead(const char* data, size_t len) {
+Result<void> Parser::scanHead(const char* data, size_t len, uint64_t offset) {
   for (size_t i = 0; i < len && scan_ != ScanState::Done; ++i) {
     // Fast path: the ordinary bytes of a start line or a header line, counted in one step
     // (the per-byte checks below would only count them, against the same limits).
@@ -217,6 +223,7 @@ Result<void> Parser::scanHead(const char* data, size_t len) {
         if (c == '\r') break;
         if (c == '\n') {
           scan_ = ScanState::Done;
+          scan_end_ = offset + i + 1;
           break;
         }
         if (c == ' ' || c == '\t') {
@@ -285,25 +292,221 @@ Result<size_t> Parser::feed(const char* data, size_t len) {
   if (error_) return *error_;
   size_t consumed = 0;
   while (consumed < len && !paused_) {
-    if (scan_ != ScanState::Done) {
-      if (auto scanned = scanHead(data + consumed, len - consumed); !scanned) {
+    // (A chunked body's trailer section is scanned after http-parser, by checkChunkFraming.)
+    if (scan_ != ScanState::Done && !chunk_check_) {
+      if (auto scanned = scanHead(data + consumed, len - consumed, stream_offset_); !scanned) {
         return scanned.error();
       }
     }
     if (HTTP_PARSER_ERRNO(parser_.get()) == HPE_PAUSED) http_parser_pause(parser_.get(), 0);
+    exec_data_ = data + consumed;
     size_t n =
         http_parser_execute(parser_.get(), &librarySettings(), data + consumed, len - consumed);
     consumed += n;
     http_errno err = HTTP_PARSER_ERRNO(parser_.get());
-    if (err == HPE_PAUSED) continue;  // a message completed, a 1xx ended, or pause()
-    if (err != HPE_OK) {
+    if (err != HPE_OK && err != HPE_PAUSED) {
       error_ = errorFromLibrary();
       return *error_;
     }
+    if (chunk_check_) {
+      // The framing bytes after the last body piece of this execute (and a chunked message
+      // completes only once they are all checked).
+      if (auto checked = checkChunkFraming(stream_offset_ + n); !checked) {
+        error_ = checked.error();
+        return *error_;
+      }
+      if (complete_pending_) {
+        if (auto completed = completeChunked(); !completed) return completed.error();
+      }
+    }
+    stream_offset_ += n;
+    if (err == HPE_PAUSED) continue;  // a message completed, a 1xx ended, or pause()
     if (n == 0) break;
     if (parser_->upgrade) break;  // http-parser stops after an upgrade request's head
   }
   return consumed;
+}
+
+namespace {
+
+bool isHexDigit(char c) {
+  return std::isxdigit(static_cast<unsigned char>(c)) != 0;
+}
+
+bool isBlank(char c) {
+  return c == ' ' || c == '\t';
+}
+
+// RFC 9110 §5.6.4: qdtext = HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text.
+bool isQdtext(char c) {
+  auto u = static_cast<unsigned char>(c);
+  return c == '\t' || c == ' ' || c == 0x21 || (u >= 0x23 && u <= 0x5b) ||
+         (u >= 0x5d && u <= 0x7e) || u >= 0x80;
+}
+
+// quoted-pair = "\" ( HTAB / SP / VCHAR / obs-text )
+bool isQuotedPairByte(char c) {
+  auto u = static_cast<unsigned char>(c);
+  return c == '\t' || (u >= 0x20 && u != 0x7f);
+}
+
+}  // namespace
+
+Result<void> Parser::checkChunkFraming(uint64_t to) {
+  // Bytes before stream_offset_ were consumed by an earlier execute and checked then.
+  uint64_t from = std::max(checked_to_, stream_offset_);
+  if (from >= to) return ok();
+  checked_to_ = to;
+  const char* bytes = exec_data_ + (from - stream_offset_);
+  const size_t count = to - from;
+  auto bad = [](const char* what) { return Error(ParseError::InvalidChunk, what); };
+  for (size_t i = 0; i < count; ++i) {
+    const char c = bytes[i];
+    switch (chunk_state_) {
+      case ChunkState::SizeStart:
+        if (!isHexDigit(c)) return bad("chunk-size is not hexadecimal (RFC 9112 §7.1)");
+        chunk_size_zero_ = c == '0';
+        chunk_state_ = ChunkState::Size;
+        break;
+      case ChunkState::Size:
+        if (isHexDigit(c)) {
+          chunk_size_zero_ = chunk_size_zero_ && c == '0';
+        } else if (c == ';') {
+          chunk_state_ = ChunkState::ExtNameStart;
+        } else if (isBlank(c)) {
+          chunk_state_ = ChunkState::BeforeSemi;
+        } else if (c == '\r') {
+          chunk_state_ = ChunkState::SizeLF;
+        } else {
+          return bad("junk after the chunk-size (RFC 9112 §7.1)");
+        }
+        break;
+      case ChunkState::BeforeSemi:
+        if (c == ';') {
+          chunk_state_ = ChunkState::ExtNameStart;
+        } else if (!isBlank(c)) {
+          return bad("junk in a chunk-size line: only ; may follow whitespace (RFC 9112 §7.1.1)");
+        }
+        break;
+      case ChunkState::ExtNameStart:
+        if (isTchar(c)) {
+          chunk_state_ = ChunkState::ExtName;
+        } else if (!isBlank(c)) {
+          return bad("chunk-ext-name is not a token (RFC 9112 §7.1.1)");
+        }
+        break;
+      case ChunkState::ExtName:
+        if (c == '=') {
+          chunk_state_ = ChunkState::ExtValueStart;
+        } else if (c == ';') {
+          chunk_state_ = ChunkState::ExtNameStart;
+        } else if (isBlank(c)) {
+          chunk_state_ = ChunkState::AfterName;
+        } else if (c == '\r') {
+          chunk_state_ = ChunkState::SizeLF;
+        } else if (!isTchar(c)) {
+          return bad("chunk-ext-name is not a token (RFC 9112 §7.1.1)");
+        }
+        break;
+      case ChunkState::AfterName:
+        if (c == '=') {
+          chunk_state_ = ChunkState::ExtValueStart;
+        } else if (c == ';') {
+          chunk_state_ = ChunkState::ExtNameStart;
+        } else if (!isBlank(c)) {
+          return bad("junk after a chunk-ext-name (RFC 9112 §7.1.1)");
+        }
+        break;
+      case ChunkState::ExtValueStart:
+        if (c == '"') {
+          chunk_state_ = ChunkState::Quoted;
+        } else if (isTchar(c)) {
+          chunk_state_ = ChunkState::ExtToken;
+        } else if (!isBlank(c)) {
+          return bad("chunk-ext-val is neither a token nor a quoted-string (RFC 9112 §7.1.1)");
+        }
+        break;
+      case ChunkState::ExtToken:
+        if (c == ';') {
+          chunk_state_ = ChunkState::ExtNameStart;
+        } else if (isBlank(c)) {
+          chunk_state_ = ChunkState::BeforeSemi;
+        } else if (c == '\r') {
+          chunk_state_ = ChunkState::SizeLF;
+        } else if (!isTchar(c)) {
+          return bad("chunk-ext-val is not a token (RFC 9112 §7.1.1)");
+        }
+        break;
+      case ChunkState::Quoted:
+        if (c == '"') {
+          chunk_state_ = ChunkState::AfterQuoted;
+        } else if (c == '\\') {
+          chunk_state_ = ChunkState::QuotedPair;
+        } else if (!isQdtext(c)) {
+          return bad("bad byte in a quoted chunk-ext-val (RFC 9110 §5.6.4)");
+        }
+        break;
+      case ChunkState::QuotedPair:
+        if (!isQuotedPairByte(c)) return bad("bad quoted-pair in a chunk-ext-val");
+        chunk_state_ = ChunkState::Quoted;
+        break;
+      case ChunkState::AfterQuoted:
+        if (c == ';') {
+          chunk_state_ = ChunkState::ExtNameStart;
+        } else if (isBlank(c)) {
+          chunk_state_ = ChunkState::BeforeSemi;
+        } else if (c == '\r') {
+          chunk_state_ = ChunkState::SizeLF;
+        } else {
+          return bad("junk after a quoted chunk-ext-val (RFC 9112 §7.1.1)");
+        }
+        break;
+      case ChunkState::SizeLF:
+        if (c != '\n') return bad("chunk-size line not ended by CRLF (RFC 9112 §7.1)");
+        if (chunk_size_zero_) {
+          // The last chunk: the trailer section follows, checked like the head's lines.
+          chunk_state_ = ChunkState::Trailers;
+          scan_ = ScanState::LineStart;
+          scan_prev_ = '\n';
+        } else {
+          chunk_state_ = ChunkState::Data;
+        }
+        break;
+      case ChunkState::Data:
+        return bad("framing bytes where chunk data was due");
+      case ChunkState::DataCR:
+        if (c != '\r') return bad("chunk data not followed by CRLF (RFC 9112 §7.1)");
+        chunk_state_ = ChunkState::DataLF;
+        break;
+      case ChunkState::DataLF:
+        if (c != '\n') return bad("chunk data not followed by CRLF (RFC 9112 §7.1)");
+        chunk_state_ = ChunkState::SizeStart;
+        break;
+      case ChunkState::Trailers: {
+        const uint64_t at = from + i;
+        if (auto scanned = scanHead(bytes + i, count - i, at); !scanned) return scanned.error();
+        if (scan_ != ScanState::Done) return ok();
+        if (scan_end_ != to) return bad("bytes after the trailer section");
+        chunk_state_ = ChunkState::Done;
+        return ok();
+      }
+      case ChunkState::Done:
+        return bad("bytes after the trailer section");
+    }
+  }
+  return ok();
+}
+
+Result<void> Parser::completeChunked() {
+  complete_pending_ = false;
+  chunk_check_ = false;
+  if (chunk_state_ != ChunkState::Done) {
+    return fail(ParseError::InvalidChunk, "chunked message ended inside its framing");
+  }
+  in_message_ = false;
+  resetScanner();
+  callbacks_.onMessageComplete();
+  return ok();
 }
 
 Result<void> Parser::finish() {
@@ -402,12 +605,10 @@ int Parser::onHeadersComplete() {
   if (type_ == Type::Request) {
     request_.method = http_method_str(static_cast<http_method>(p.method));
     request_.version = version;
-    size_t question = request_.target.find('?');
-    if (question == std::string::npos) {
-      request_.path = request_.target;
-    } else {
-      request_.path = request_.target.substr(0, question);
-      request_.query = request_.target.substr(question + 1);
+    // Origin-form, or absolute-form (RFC 9112 §3.2.2: a server must accept it) whose path
+    // routes and whose authority is the Host.
+    if (!splitRequestTarget(request_)) {
+      return failInCallback(ParseError::Malformed, "absolute-form target without a valid host");
     }
     if (chunked) {
       framing_ = BodyFraming::Chunked;
@@ -440,6 +641,13 @@ int Parser::onHeadersComplete() {
     return failInCallback(ParseError::BodyTooLarge, "Content-Length over the body limit");
   }
   in_trailers_ = true;
+  if (framing_ == BodyFraming::Chunked) {
+    // The framing starts right after the head's empty line.
+    chunk_check_ = true;
+    chunk_state_ = ChunkState::SizeStart;
+    chunk_size_zero_ = true;
+    checked_to_ = scan_end_;
+  }
   if (type_ == Type::Request) {
     callbacks_.onRequestHead(std::move(request_));
   } else {
@@ -452,13 +660,23 @@ int Parser::onMessageComplete() {
   flushHeader();
   bool interim = type_ == Type::Response && framing_ == BodyFraming::None &&
                  parser_->status_code / 100 == 1 && parser_->status_code != 101;
-  in_message_ = false;
-  resetScanner();
   // Always stop http-parser here so that the next head is scanned before it is parsed.
   http_parser_pause(parser_.get(), 1);
-  if (interim) return 0;  // the exchange continues with the final response
+  if (interim) {
+    in_message_ = false;
+    resetScanner();
+    return 0;  // the exchange continues with the final response
+  }
   head_request_ = false;
   paused_ = true;
+  if (chunk_check_) {
+    // feed() completes it once the last chunk's framing and the trailers are checked (they
+    // were consumed in this execute, after the last body piece).
+    complete_pending_ = true;
+    return 0;
+  }
+  in_message_ = false;
+  resetScanner();
   callbacks_.onMessageComplete();
   return 0;
 }
@@ -510,6 +728,20 @@ int Parser::cbHeadersComplete(http_parser* p) {
 
 int Parser::cbBody(http_parser* p, const char* at, size_t len) {
   auto* self = static_cast<Parser*>(p->data);
+  if (self->chunk_check_) {
+    // The chunk-size line (and the CRLF ending the chunk before) precede this piece.
+    const uint64_t at_offset = self->stream_offset_ + static_cast<uint64_t>(at - self->exec_data_);
+    if (auto checked = self->checkChunkFraming(at_offset); !checked) {
+      self->callback_error_ = checked.error();
+      return -1;
+    }
+    if (self->chunk_state_ != ChunkState::Data) {
+      return self->failInCallback(ParseError::InvalidChunk, "chunk data where framing was due");
+    }
+    self->checked_to_ = at_offset + len;
+    // http-parser has counted this piece off the chunk's size: 0 means the data ended.
+    if (self->parser_->content_length == 0) self->chunk_state_ = ChunkState::DataCR;
+  }
   self->body_bytes_ += len;
   if (self->limits_.body_bytes > 0 && self->body_bytes_ > self->limits_.body_bytes) {
     return self->failInCallback(ParseError::BodyTooLarge, "body over the limit");

@@ -11,9 +11,14 @@
 // and control characters in the head, Content-Length together with Transfer-Encoding, a
 // request Transfer-Encoding other than exactly "chunked", and HTTP major versions other than
 // 1 are errors. Limits are enforced while the head arrives, before it is complete.
-// What this does not do: decode transfer codings other than chunked, check the trailer
-// section for bare LF (http-parser still validates its syntax), or handle Upgrade protocols
-// (upgrade() reports the request; the caller decides).
+// Chunked framing (RFC 9112 §7.1) is checked too, without decoding it a second time: the
+// bytes http-parser consumes that are not body data (chunk-size lines, the CRLF after each
+// chunk's data, the trailer section) must follow the grammar — `1*HEXDIG [chunk-ext] CRLF`,
+// CRLF right after the data, trailer lines as strict as head lines. A body piece is handed
+// out only after the framing before it was checked, and a chunked message completes only
+// after its last framing bytes were: bad framing never yields a complete message.
+// What this does not do: decode transfer codings other than chunked, or handle Upgrade
+// protocols (upgrade() reports the request; the caller decides).
 
 #include <cstddef>
 #include <cstdint>
@@ -126,8 +131,8 @@ class Parser {
   // Per-message state reset when a new message starts.
   void startMessage();
   // Checks head bytes (bare LF, obs-fold, controls, limits) in data[0..len) up to the end of
-  // the head, before http-parser sees them.
-  Result<void> scanHead(const char* data, size_t len);
+  // the head, before http-parser sees them; `offset` is data[0]'s stream offset.
+  Result<void> scanHead(const char* data, size_t len, uint64_t offset);
   Error fail(ParseError code, std::string message);
   // Records a failure raised inside an http-parser callback; returns the abort code.
   int failInCallback(ParseError code, std::string message);
@@ -137,6 +142,11 @@ class Parser {
   int onMessageComplete();
   // Resets the head scanner for the next message.
   void resetScanner();
+  // Checks the framing bytes of a chunked body from checked_to_ up to stream offset `to`
+  // (exec_data_ is the byte at stream offset stream_offset_, the current execute's start).
+  Result<void> checkChunkFraming(uint64_t to);
+  // Completes a chunked message whose last framing bytes were checked.
+  Result<void> completeChunked();
 
   static const http_parser_settings& librarySettings();
   static int cbMessageBegin(http_parser* p);
@@ -148,8 +158,28 @@ class Parser {
   static int cbBody(http_parser* p, const char* at, size_t len);
   static int cbMessageComplete(http_parser* p);
 
-  // Scanner state for the head of the current message.
+  // Scanner state for the head of the current message (and a chunked body's trailers).
   enum class ScanState { LeadingLine, StartLine, LineStart, InLine, Done };
+  // Where the chunked-framing check stands (RFC 9112 §7.1, §7.1.1).
+  enum class ChunkState {
+    SizeStart,      // first HEXDIG of a chunk-size
+    Size,           // more HEXDIG, chunk-ext or CR
+    BeforeSemi,     // BWS before ";"
+    ExtNameStart,   // BWS, then the first tchar of chunk-ext-name
+    ExtName,        // more tchar
+    AfterName,      // BWS before "="
+    ExtValueStart,  // BWS, then a token or a quoted-string
+    ExtToken,       // more tchar of a token value
+    Quoted,         // inside a quoted-string
+    QuotedPair,     // after a backslash in a quoted-string
+    AfterQuoted,    // after the closing DQUOTE
+    SizeLF,         // LF ending the chunk-size line
+    Data,           // chunk data: only body pieces may come
+    DataCR,         // CR after the chunk data
+    DataLF,         // LF after the chunk data
+    Trailers,       // the trailer section, checked by scanHead
+    Done,           // after the empty line ending the trailer section
+  };
 
   Type type_;
   ParserCallbacks& callbacks_;
@@ -162,6 +192,18 @@ class Parser {
   uint64_t start_line_bytes_ = 0;
   uint64_t header_bytes_ = 0;
   uint32_t header_lines_ = 0;
+  uint64_t scan_end_ = 0;  // stream offset just after the head's (or trailers') empty line
+
+  // Stream offsets: bytes http-parser consumed before this execute, and its start pointer.
+  uint64_t stream_offset_ = 0;
+  const char* exec_data_ = nullptr;
+
+  // Chunked framing check; active from the head of a chunked message until it completes.
+  bool chunk_check_ = false;
+  ChunkState chunk_state_ = ChunkState::SizeStart;
+  bool chunk_size_zero_ = true;    // the current chunk-size's digits are all '0': last chunk
+  uint64_t checked_to_ = 0;        // stream offset up to which framing bytes are checked
+  bool complete_pending_ = false;  // http-parser completed it; framing not yet all checked
 
   RequestHead request_;
   ResponseHead response_;

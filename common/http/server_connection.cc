@@ -68,7 +68,9 @@ std::string_view httpDate() {
 // ConnectionSet
 
 ConnectionSet::ConnectionSet(event_base& base)
-    : base_(base), reaper_(event_new(&base, -1, 0, &ConnectionSet::onReap, this)) {}
+    : base_(base),
+      reaper_(event_new(&base, -1, 0, &ConnectionSet::onReap, this)),
+      idle_trim_(evtimer_new(&base, &ConnectionSet::onIdleTrim, this)) {}
 
 ConnectionSet::~ConnectionSet() {
   dead_.clear();
@@ -150,12 +152,23 @@ void ConnectionSet::onReap(evutil_socket_t /*fd*/, short /*what*/, void* arg) {
   static_cast<ConnectionSet*>(arg)->reap();
 }
 
+void ConnectionSet::onIdleTrim(evutil_socket_t /*fd*/, short /*what*/, void* arg) {
+  auto* self = static_cast<ConnectionSet*>(arg);
+  if (self->live_.empty()) net::releaseFreeMemory();  // else the next idle moment re-arms
+}
+
 void ConnectionSet::reap() {
   // Destroying a connection may run observer destructors that retire nothing else; swap
   // first so that a retire during destruction lands in a fresh list.
   std::vector<std::unique_ptr<ServerConnection>> dead;
   dead.swap(dead_);
+  const bool reaped = !dead.empty();
   dead.clear();
+  if (reaped && live_.empty() && !draining_ && !evtimer_pending(idle_trim_.get(), nullptr)) {
+    // The worker went idle: give its freed buffers back once it stays idle a while.
+    timeval delay = toTimeval(kIdleTrimDelay);
+    evtimer_add(idle_trim_.get(), &delay);
+  }
   if (draining_ && live_.empty() && on_empty_) {
     auto callback = std::move(on_empty_);
     on_empty_ = nullptr;

@@ -16,6 +16,7 @@
 // What this does not do: HTTP/2, Upgrade/CONNECT tunnels (answered, then closed), trailers
 // (parsed and dropped).
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -66,14 +67,21 @@ class ConnectionSet {
   size_t size() const { return live_.size(); }
   bool draining() const { return draining_; }
 
+  // How long a worker stays without connections before its free memory goes back to the
+  // kernel (net::releaseFreeMemory): at most one trim per this delay per worker, and none
+  // while connections come and go.
+  static constexpr std::chrono::milliseconds kIdleTrimDelay{1000};
+
  private:
   static void onReap(evutil_socket_t fd, short what, void* arg);
+  static void onIdleTrim(evutil_socket_t fd, short what, void* arg);
   void reap();
 
   event_base& base_;
   std::unordered_map<ServerConnection*, std::unique_ptr<ServerConnection>> live_;
   std::vector<std::unique_ptr<ServerConnection>> dead_;
   net::EventPtr reaper_;
+  net::EventPtr idle_trim_;  // armed when the last connection is reaped
   bool draining_ = false;
   std::function<void()> on_empty_;
 };

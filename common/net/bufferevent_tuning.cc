@@ -141,6 +141,10 @@ bool flushTlsNow(bufferevent* bev, evbuffer* staged) {
   return false;
 }
 
+void releaseFreeMemory() {
+  malloc_trim(0);
+}
+
 void tuneAllocator() {
   mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
   mallopt(M_TRIM_THRESHOLD, 4 * 1024 * 1024);

@@ -402,6 +402,32 @@ TEST_CASE("a response written one byte per packet parses the same", "[engine_cli
   CHECK(recorder.body == "abcdef");
 }
 
+TEST_CASE("a chunked response with bad framing is Malformed and never ends", "[engine_client]") {
+  const std::string body =
+      GENERATE(std::string("5\r\nhelloXX0\r\n\r\n"), std::string("5 junk\r\nhello\r\n0\r\n\r\n"),
+               std::string("5\r\nhello\r\n0\r\n\rX"));
+  const bool bytewise = GENERATE(false, true);
+  INFO(body << (bytewise ? " one byte per packet" : ""));
+  ScriptedServer server([&](Peer& peer) {
+    if (!peer.readRequest()) return;
+    const std::string response = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + body;
+    if (bytewise) {
+      peer.writeBytewise(response);
+    } else {
+      peer.write(response);
+    }
+  });
+  Loop loop;
+  auto connection = connectTo(*loop, server.address());
+  REQUIRE(connection);
+  Recorder recorder;
+  connection->sendRequest(get("/bad-chunks"), recorder);
+  REQUIRE(runUntil(*loop, [&] { return recorder.done(); }));
+  CHECK_FALSE(recorder.ended);
+  CHECK(recorder.errc() == ClientErrc::Malformed);
+  CHECK_FALSE(connection->reusable());
+}
+
 TEST_CASE("1xx interim responses are relayed before the final head", "[engine_client]") {
   ScriptedServer server([](Peer& peer) {
     if (!peer.readRequest()) return;

@@ -26,6 +26,7 @@ struct ProxySetup {
   std::vector<std::string> v2;  // v2 servers
   std::vector<std::string> v1;  // v1 servers (none: no v1 upstream)
   std::string v2_extra;  // more keys of upstreams.v2 (flow style, e.g. "timeouts: {read: 1s}")
+  std::string upstreams_extra;  // more upstreams, e.g. "  token: {servers: [\"h:p\"]}\n"
   std::string access_log_path;  // empty: off
   std::string access_log_format = "json";
   unsigned workers = 2;
@@ -55,6 +56,7 @@ inline std::string proxyYaml(const ProxySetup& setup) {
   yaml += "  v2: {servers: " + quotedList(setup.v2) +
           (setup.v2_extra.empty() ? "" : ", " + setup.v2_extra) + "}\n";
   if (!setup.v1.empty()) yaml += "  v1: {servers: " + quotedList(setup.v1) + "}\n";
+  yaml += setup.upstreams_extra;
   yaml += "admin: {address: \"127.0.0.1:0\"}\n";
   if (setup.access_log_path.empty()) {
     yaml += "access_log: {path: \"off\"}\n";

@@ -72,7 +72,7 @@ size_t waitForCollections(ServerProcess& process, int count, size_t from) {
 }  // namespace
 
 TEST_CASE("online gc never breaks an image pushed while it runs, and leaves nothing behind",
-          "[gc][online]") {
+          "[gc][online][slow]") {
   RegistrySetup setup;
   setup.access_log = false;
   setup.env = {{"REGISTRY_STORAGE_MAINTENANCE_GC_ENABLED", "true"},

@@ -20,6 +20,17 @@ TEST_CASE("GET /v2/ is 200 {} with Docker-Distribution-Api-Version", "[registry]
   CHECK(head.headers.get("Docker-Distribution-Api-Version") == "registry/2.0");
 }
 
+TEST_CASE("an absolute-form GET http://host:port/v2/ is 200, as distribution answers",
+          "[registry][ping]") {
+  RegistryServer registry;
+  auto client = registry.client();
+  const std::string authority = registry.hostPort();
+  client.sendRaw("GET http://" + authority + "/v2/ HTTP/1.1\r\nHost: " + authority + "\r\n\r\n");
+  auto r = client.readResponse();
+  CHECK(r.status == 200);
+  CHECK(r.body == "{}");
+}
+
 TEST_CASE("unknown paths are JSON 404s and unknown methods 405 UNSUPPORTED, with the API header",
           "[registry][ping]") {
   RegistryServer registry;

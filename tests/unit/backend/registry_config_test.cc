@@ -187,10 +187,40 @@ TEST_CASE("bad values are reported with file, line and key", "[registry_config]"
   CHECK(errorOf("version: [0.1\n").starts_with("registry.yml:"));
 }
 
-TEST_CASE("unimplemented auth and storage fail, naming the key", "[registry_config]") {
+TEST_CASE("auth.token reads distribution 2.8 and 3.x keys", "[registry_config]") {
+  auto config = parse(
+      "auth:\n  token:\n    realm: https://auth.example/token\n    service: registry\n"
+      "    issuer: issuer\n    rootcertbundle: /certs/bundle.pem\n    jwks: /certs/jwks.json\n"
+      "    autoredirect: true\n    signingalgorithms: [ES256, RS256]\n");
+  CHECK(config.auth.type == "token");
+  CHECK(config.auth.parameters.at("realm") == "https://auth.example/token");
+  CHECK(config.auth.parameters.at("service") == "registry");
+  CHECK(config.auth.parameters.at("issuer") == "issuer");
+  CHECK(config.auth.parameters.at("rootcertbundle") == "/certs/bundle.pem");
+  CHECK(config.auth.parameters.at("jwks") == "/certs/jwks.json");
+  CHECK(config.auth.parameters.at("autoredirect") == "true");
+  CHECK(config.auth.parameters.at("autoredirectpath") == "/auth/token");
+  CHECK(config.auth.signing_algorithms == std::vector<std::string>{"ES256", "RS256"});
+  // 3.x: jwks alone is enough.
+  CHECK(parse("auth:\n  token:\n    realm: r\n    service: s\n    issuer: i\n"
+              "    jwks: /j.json\n")
+            .auth.type == "token");
+}
+
+TEST_CASE("auth.token errors name the key", "[registry_config]") {
   CHECK(errorOf("auth:\n  token:\n    realm: r\n") ==
-        "registry.yml:2: auth.token: this access controller is not implemented yet; use "
-        "auth.htpasswd, remove the auth section or run behind an authenticating proxy");
+        "registry.yml:2: auth.token.service: required with auth.token");
+  CHECK(errorOf("auth:\n  token:\n    realm: r\n    service: s\n    issuer: i\n") ==
+        "registry.yml:2: auth.token.rootcertbundle: required with auth.token (or jwks)");
+  CHECK(errorOf("auth:\n  token:\n    realm: r\n    service: s\n    issuer: i\n"
+                "    rootcertbundle: /b\n    signingalgorithms: [HS256]\n")
+            .starts_with("registry.yml:7: auth.token.signingalgorithms"));
+  CHECK(errorOf("auth:\n  token:\n    realm: r\n    service: s\n    issuer: i\n"
+                "    rootcertbundle: /b\n    autoredirectpath: auth\n")
+            .starts_with("registry.yml:7: auth.token.autoredirectpath: must start with /"));
+}
+
+TEST_CASE("unimplemented auth and storage fail, naming the key", "[registry_config]") {
   CHECK(errorOf("auth:\n  silly:\n    realm: r\n").starts_with("registry.yml:2: auth.silly:"));
   CHECK(errorOf("storage:\n  s3:\n    bucket: b\n") ==
         "registry.yml:2: storage.s3: this storage driver is not implemented yet (supported: "

@@ -1,14 +1,24 @@
 // Garbage collection (registry/gc.*) on stores built with the real ManifestStore/BlobStore,
 // against MemoryDriver and FilesystemDriver: what is marked, what is swept (blobs, stale
 // `_layers` links, removed manifests' revision and tag-index links), --dry-run, and
-// --delete-untagged with index children, referrers and schema1; the online grace rules.
+// --delete-untagged with index children, referrers and schema1; the online grace rules, with
+// the race they exist for made deterministic: a manifest PUT held by a gating driver between its
+// reference check and its first write while a collection marks and sweeps.
+//
+// To see that race test fail without the grace rules, run it with PORTICO_TEST_GC_NO_GRACE=1:
+// the collection then runs as offline (no cutoff, no settle, no re-mark, no final link check)
+// and deletes a layer the held manifest references.
 
 #include "backend/registry/gc.h"
 
 #include <stdlib.h>
 
+#include <condition_variable>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <mutex>
+#include <thread>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -28,8 +38,92 @@ namespace layout = storage::layout;
 
 namespace {
 
+// A decorator that holds the first call on a path containing `needle` (set with holdOn) until
+// release(): the test then knows exactly which step of a store operation is in flight.
+class GatingDriver : public storage::StorageDriver {
+ public:
+  explicit GatingDriver(std::unique_ptr<storage::StorageDriver> inner) : inner_(std::move(inner)) {}
+
+  void holdOn(std::string needle) {
+    std::lock_guard lock(mutex_);
+    needle_ = std::move(needle);
+  }
+  // Waits until a call is held.
+  void waitUntilHeld() {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [this] { return state_ == State::Held; });
+  }
+  void release() {
+    std::lock_guard lock(mutex_);
+    state_ = State::Released;
+    changed_.notify_all();
+  }
+
+  std::string_view name() const override { return inner_->name(); }
+  Result<std::string> getContent(std::string_view path) override {
+    gate(path);
+    return inner_->getContent(path);
+  }
+  Result<void> putContent(std::string_view path, std::string_view data) override {
+    gate(path);
+    return inner_->putContent(path, data);
+  }
+  Result<std::unique_ptr<storage::FileReader>> reader(std::string_view path,
+                                                      uint64_t offset) override {
+    gate(path);
+    return inner_->reader(path, offset);
+  }
+  Result<std::unique_ptr<storage::FileWriter>> writer(std::string_view path, bool append) override {
+    gate(path);
+    return inner_->writer(path, append);
+  }
+  Result<storage::FileInfo> stat(std::string_view path) override {
+    gate(path);
+    return inner_->stat(path);
+  }
+  Result<std::vector<std::string>> list(std::string_view path) override {
+    gate(path);
+    return inner_->list(path);
+  }
+  Result<std::vector<storage::DirEntry>> listEntries(std::string_view path) override {
+    gate(path);
+    return inner_->listEntries(path);
+  }
+  Result<void> move(std::string_view src, std::string_view dst) override {
+    gate(src);
+    return inner_->move(src, dst);
+  }
+  Result<void> remove(std::string_view path) override {
+    gate(path);
+    return inner_->remove(path);
+  }
+  Result<void> walk(std::string_view path, const storage::WalkCallback& callback) override {
+    gate(path);
+    return inner_->walk(path, callback);
+  }
+
+ private:
+  enum class State { Armed, Held, Released };
+  void gate(std::string_view path) {
+    std::unique_lock lock(mutex_);
+    if (state_ == State::Released || needle_.empty() ||
+        path.find(needle_) == std::string_view::npos) {
+      return;
+    }
+    state_ = State::Held;
+    changed_.notify_all();
+    changed_.wait(lock, [this] { return state_ == State::Released; });
+  }
+
+  std::unique_ptr<storage::StorageDriver> inner_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::string needle_;
+  State state_ = State::Armed;
+};
+
 struct TestDriver {
-  explicit TestDriver(bool on_disk) {
+  explicit TestDriver(bool on_disk, bool gated = false) {
     if (on_disk) {
       std::string templ = (std::filesystem::temp_directory_path() / "portico-gc-XXXXXX").string();
       REQUIRE(mkdtemp(templ.data()) != nullptr);
@@ -38,12 +132,18 @@ struct TestDriver {
     } else {
       driver = std::make_unique<storage::MemoryDriver>();
     }
+    if (gated) {
+      auto wrapped = std::make_unique<GatingDriver>(std::move(driver));
+      gate = wrapped.get();
+      driver = std::move(wrapped);
+    }
   }
   ~TestDriver() {
     if (!dir.empty()) std::filesystem::remove_all(dir);
   }
   std::string dir;
   std::unique_ptr<storage::StorageDriver> driver;
+  GatingDriver* gate = nullptr;  // when gated
 };
 
 json descriptorOf(std::string_view media_type, std::string_view content) {
@@ -51,7 +151,7 @@ json descriptorOf(std::string_view media_type, std::string_view content) {
       {"mediaType", media_type}, {"digest", Digest::of(content).str()}, {"size", content.size()}};
 }
 
-std::string ociImage(std::string_view config, std::vector<std::string> layers,
+std::string ociImage(std::string_view config, const std::vector<std::string>& layers,
                      std::optional<std::string> subject = std::nullopt) {
   json doc{{"schemaVersion", 2},
            {"mediaType", "application/vnd.oci.image.manifest.v1+json"},
@@ -65,7 +165,7 @@ std::string ociImage(std::string_view config, std::vector<std::string> layers,
   return doc.dump();
 }
 
-std::string dockerImage(std::string_view config, std::vector<std::string> layers) {
+std::string dockerImage(std::string_view config, const std::vector<std::string>& layers) {
   json doc{{"schemaVersion", 2},
            {"mediaType", "application/vnd.docker.distribution.manifest.v2+json"},
            {"config", descriptorOf("application/vnd.docker.container.image.v1+json", config)},
@@ -77,7 +177,7 @@ std::string dockerImage(std::string_view config, std::vector<std::string> layers
   return doc.dump();
 }
 
-std::string ociIndex(std::vector<std::string> children) {
+std::string ociIndex(const std::vector<std::string>& children) {
   json doc{{"schemaVersion", 2},
            {"mediaType", "application/vnd.oci.image.index.v1+json"},
            {"manifests", json::array()}};
@@ -96,8 +196,8 @@ std::string schema1(std::string_view layer) {
 }
 
 struct Store {
-  explicit Store(bool on_disk)
-      : test_driver(on_disk),
+  explicit Store(bool on_disk, bool gated = false)
+      : test_driver(on_disk, gated),
         driver(*test_driver.driver),
         tags(driver),
         manifests(driver, tags),
@@ -110,7 +210,7 @@ struct Store {
   Digest push(std::string_view repo, std::string_view body, std::string_view tag = "",
               std::string_view media_type = "") {
     const auto name = *Repository::parse(repo);
-    const Digest digest = Digest::of(body);
+    Digest digest = Digest::of(body);
     auto reference = *Reference::parse(tag.empty() ? digest.str() : std::string(tag));
     auto put = manifests.put(name, reference, media_type, body);
     INFO((put ? std::string()
@@ -401,6 +501,68 @@ TEST_CASE("online: a manifest pushed during the settle period rescues its blobs 
   CHECK(s.hasBlob("config"));
   CHECK(s.hasLayerLink("app", "reused"));
   CHECK(s.manifests.get(*Repository::parse("app"), *Reference::parse("v2")));
+}
+
+TEST_CASE(
+    "online: a manifest PUT held between its reference check and its write while a "
+    "collection marks and sweeps keeps every blob it references",
+    "[gc][online][race]") {
+  Store s(GENERATE(false, true), true);
+  const auto app = *Repository::parse("app");
+  // Old layers, unreferenced: the image that used them was deleted.
+  s.blob("app", "config");
+  s.blob("app", "reused");
+  s.blob("app", "other");
+  const Digest old_image = s.push("app", dockerImage("config", {"reused", "other"}), "v1");
+  REQUIRE(s.manifests.remove(app, old_image));
+
+  // A new image reusing two of them. Its PUT finds them linked (the check passes), then is
+  // held at its first write, where a slow client or storage would be.
+  const std::string body = dockerImage("config", {"reused"});
+  const Digest digest = Digest::of(body);
+  s.test_driver.gate->holdOn(std::string(digest.hex()));
+  Result<PutManifestResult> put = Error(ErrorCode::Internal, "not run");
+  std::thread pusher([&] { put = s.manifests.put(app, *Reference::parse("v2"), "", body); });
+  s.test_driver.gate->waitUntilHeld();
+
+  const bool without_grace = std::getenv("PORTICO_TEST_GC_NO_GRACE") != nullptr;
+  GcOptions options;
+  int settles = 0;
+  if (!without_grace) {
+    // Everything above is older than the cutoff: the grace period itself protects nothing
+    // here; the order of the sweep and the settle do. The held PUT finishes within the first
+    // settle period, as the settle period assumes of a PUT in flight.
+    options.grace = GcGrace{std::chrono::system_clock::now() + std::chrono::hours(1), [&] {
+                              if (++settles == 1) {
+                                s.test_driver.gate->release();
+                                pusher.join();
+                              }
+                              return true;
+                            }};
+  }
+  GcReport report = s.collect(options);
+  if (without_grace) {
+    s.test_driver.gate->release();
+    pusher.join();
+  }
+  INFO((put ? std::string() : std::string(put.error().message())));
+  REQUIRE(put);
+  // The collection did sweep (else this shows nothing): the deleted image's manifest and the
+  // layer no manifest uses went.
+  CHECK(report.blobs_deleted == 2);
+  CHECK_FALSE(s.hasBlob("other"));
+  CHECK_FALSE(s.hasBlobDigest(old_image));
+  // The new image is whole: its manifest byte for byte, its blobs' data and links.
+  auto got = s.manifests.get(app, *Reference::parse("v2"));
+  REQUIRE(got);
+  CHECK(got->bytes == body);
+  for (const auto* blob : {"config", "reused"}) {
+    INFO(blob);
+    CHECK(s.hasBlob(blob));
+    CHECK(s.hasLayerLink("app", blob));
+    auto data = s.driver.getContent(layout::blobData(Digest::of(blob)));
+    CHECK((data && *data == blob));
+  }
 }
 
 TEST_CASE("online: an upload committed while the data is set aside keeps the blob",

@@ -121,3 +121,75 @@ TEST_CASE("query parameters are found by name and decoded", "[message]") {
   head.query = "n=1&n=2";
   CHECK(head.queryParam("n") == "1");
 }
+
+namespace {
+
+RequestHead targetHead(std::string target, Version version = {1, 1}, bool host = true) {
+  RequestHead head;
+  head.method = "GET";
+  head.target = std::move(target);
+  head.version = version;
+  if (host) head.headers.add("Host", "sent.example");
+  return head;
+}
+
+}  // namespace
+
+TEST_CASE("absolute-form targets route by their path; their authority is the Host",
+          "[message][target]") {
+  RequestHead head = targetHead("http://registry.example:5000/v2/a/tags/list?n=1&last=b");
+  REQUIRE(splitRequestTarget(head));
+  CHECK(head.absolute_form);
+  CHECK(head.path == "/v2/a/tags/list");
+  CHECK(head.query == "n=1&last=b");
+  CHECK(head.headers.get("Host") == "registry.example:5000");
+  CHECK(head.headers.size() == 1);
+  CHECK(head.originForm() == "/v2/a/tags/list?n=1&last=b");
+
+  RequestHead bare = targetHead("HTTPS://registry.example");
+  REQUIRE(splitRequestTarget(bare));
+  CHECK(bare.path == "/");
+  CHECK(bare.query.empty());
+  CHECK(bare.originForm() == "/");
+
+  RequestHead query_only = targetHead("http://h?x=1");
+  REQUIRE(splitRequestTarget(query_only));
+  CHECK(query_only.path == "/");
+  CHECK(query_only.query == "x=1");
+  CHECK(query_only.originForm() == "/?x=1");
+
+  // HTTP/1.0 without Host gets one; HTTP/1.1 without Host stays without (the server's 400),
+  // and two Host fields stay two.
+  RequestHead old = targetHead("http://h/v2/", {1, 0}, false);
+  REQUIRE(splitRequestTarget(old));
+  CHECK(old.headers.get("Host") == "h");
+  RequestHead missing = targetHead("http://h/v2/", {1, 1}, false);
+  REQUIRE(splitRequestTarget(missing));
+  CHECK_FALSE(missing.headers.has("Host"));
+  RequestHead twice = targetHead("http://h/v2/");
+  twice.headers.add("host", "other");
+  REQUIRE(splitRequestTarget(twice));
+  CHECK(twice.headers.getAll("Host") == std::vector<std::string_view>{"h", "h"});
+}
+
+TEST_CASE("other request targets are split at '?' as sent", "[message][target]") {
+  for (std::string target :
+       {"/v2/x?y=1", "*", "registry.example:443", "ftp://h/v2/?y=1", "/v2/http://h/?y=1"}) {
+    RequestHead head = targetHead(target);
+    INFO(target);
+    REQUIRE(splitRequestTarget(head));
+    CHECK_FALSE(head.absolute_form);
+    CHECK(head.path + (head.query.empty() ? "" : "?" + head.query) == target);
+    CHECK(head.headers.get("Host") == "sent.example");
+    CHECK(head.originForm() == target);
+  }
+}
+
+TEST_CASE("an absolute-form target without a host or with userinfo is refused",
+          "[message][target]") {
+  for (std::string target : {"http:///v2/", "http://user@h/v2/", "http://u:p@h/", "https://?x"}) {
+    RequestHead head = targetHead(target);
+    INFO(target);
+    CHECK_FALSE(splitRequestTarget(head));
+  }
+}

@@ -36,6 +36,7 @@ class Recorder : public ParserCallbacks {
   std::vector<ResponseHead> responses;
   Parser* parser = nullptr;
   bool pause_on_body = false;
+  bool pause_on_head = false;  // as Http1ClientConnection does
 
   void onRequestHead(RequestHead&& head) override {
     std::string line = "request " + head.method + " " + head.target + " path=" + head.path +
@@ -47,6 +48,7 @@ class Recorder : public ParserCallbacks {
     events.push_back(line);
     requests.push_back(std::move(head));
     body_.clear();
+    if (pause_on_head) parser->pause();
   }
   void onResponseHead(ResponseHead&& head) override {
     std::string line = "response " + std::to_string(head.status) + " " + head.reason;
@@ -56,6 +58,7 @@ class Recorder : public ParserCallbacks {
     events.push_back(line);
     responses.push_back(std::move(head));
     body_.clear();
+    if (pause_on_head) parser->pause();
   }
   void onBody(const char* data, size_t len) override {
     body_.append(data, len);
@@ -78,6 +81,8 @@ struct Run {
   ParserLimits limits;
   std::string request_method;  // for response parsers
   bool eof = false;
+  bool pause_on_head = false;
+  bool pause_on_body = false;
 };
 
 // Feeds `pieces` in order, resuming after every completed message, as a connection would.
@@ -85,6 +90,8 @@ Outcome parse(const std::vector<std::string>& pieces, const Run& run = {}) {
   Recorder recorder;
   Parser parser(run.type, recorder, run.limits);
   recorder.parser = &parser;
+  recorder.pause_on_head = run.pause_on_head;
+  recorder.pause_on_body = run.pause_on_body;
   if (!run.request_method.empty()) parser.setRequestMethod(run.request_method);
   Outcome outcome;
   for (const std::string& piece : pieces) {
@@ -580,4 +587,120 @@ TEST_CASE("Transfer-Encoding in an HTTP/1.0 message is faulty framing, split at 
   // The response side (an upstream) likewise.
   CHECK(errorOf("HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
                 response("GET", true)) == ParseError::Malformed);
+}
+
+namespace {
+
+// Every way of cutting `input` in two, and one byte at a time, with and without the callbacks
+// pausing after the head and after each body piece (as the connections do).
+std::vector<std::vector<std::string>> everySplit(const std::string& input) {
+  std::vector<std::vector<std::string>> splits{{input}};
+  for (size_t split = 1; split < input.size(); ++split) {
+    splits.push_back({input.substr(0, split), input.substr(split)});
+  }
+  std::vector<std::string> bytes;
+  for (char c : input) bytes.emplace_back(1, c);
+  splits.push_back(bytes);
+  return splits;
+}
+
+bool completed(const Outcome& outcome) {
+  for (const std::string& event : outcome.events) {
+    if (event.rfind("complete", 0) == 0) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("chunked framing outside RFC 9112 §7.1 never completes a message, split at every offset",
+          "[parser][split][chunked]") {
+  struct Case {
+    std::string body;
+    ParseError error;
+  };
+  const Case bad = GENERATE(
+      Case{"5\r\nhelloXX0\r\n\r\n", ParseError::InvalidChunk},         // no CRLF after the data
+      Case{"5\r\nhello\n0\r\n\r\n", ParseError::InvalidChunk},         // LF alone after the data
+      Case{"5\r\nhelloX\n0\r\n\r\n", ParseError::InvalidChunk},        // X LF after the data
+      Case{"5\r\nhello\rX0\r\n\r\n", ParseError::InvalidChunk},        // CR X after the data
+      Case{"5 junk\r\nhello\r\n0\r\n\r\n", ParseError::InvalidChunk},  // junk after the size
+      Case{"5;a=b junk\r\nhello\r\n0\r\n\r\n", ParseError::InvalidChunk},
+      Case{"5;a=\"b\"junk\r\nhello\r\n0\r\n\r\n", ParseError::InvalidChunk},
+      Case{"5;=b\r\nhello\r\n0\r\n\r\n", ParseError::InvalidChunk},     // no extension name
+      Case{"5;a=\r\nhello\r\n0\r\n\r\n", ParseError::InvalidChunk},     // no extension value
+      Case{"5;a\x01\r\nhello\r\n0\r\n\r\n", ParseError::InvalidChunk},  // control character
+      Case{"5;a=\"b\r\nhello\r\n0\r\n\r\n", ParseError::InvalidChunk},  // open quoted-string
+      Case{"5 \r\nhello\r\n0\r\n\r\n", ParseError::InvalidChunk},       // BWS without ";"
+      Case{"5\rXhello\r\n0\r\n\r\n", ParseError::InvalidChunk},         // CR X ending the size
+      Case{"5\r\nhello\r\n0 junk\r\n\r\n", ParseError::InvalidChunk},   // junk after the last
+      Case{"5\r\nhello\r\n0\r\n\rX", ParseError::Malformed},            // CR X ending the trailers
+      Case{"5\r\nhello\r\n0\r\nT: v\n\r\n", ParseError::Malformed},     // bare LF in a trailer
+      Case{"5\r\nhello\r\n0\r\nT: v\r\n folded\r\n\r\n", ParseError::Malformed},  // obs-fold
+      Case{"5\r\nhello\r\n0\r\nT: \x01\r\n\r\n", ParseError::Malformed});  // control character
+  for (Parser::Type type : {Parser::Type::Request, Parser::Type::Response}) {
+    const std::string input = (type == Parser::Type::Request ? "POST /v2/ HTTP/1.1\r\nHost: a\r\n"
+                                                             : "HTTP/1.1 200 OK\r\n") +
+                              std::string("Transfer-Encoding: chunked\r\n\r\n") + bad.body;
+    for (bool pause : {false, true}) {
+      Run run = type == Parser::Type::Request ? Run{} : response("GET", true);
+      run.pause_on_head = pause;
+      run.pause_on_body = pause;
+      for (const auto& pieces : everySplit(input)) {
+        Outcome outcome = parse(pieces, run);
+        INFO((type == Parser::Type::Request ? "request" : "response")
+             << " body " << bad.body << " in " << pieces.size() << " pieces, first "
+             << pieces[0].size() << (pause ? ", pausing" : ""));
+        REQUIRE(outcome.error);
+        CHECK(*outcome.error == bad.error);
+        CHECK_FALSE(completed(outcome));
+      }
+    }
+  }
+}
+
+TEST_CASE(
+    "chunk extensions, upper-case sizes and a last chunk of zeros are accepted, split at "
+    "every offset",
+    "[parser][split][chunked]") {
+  const std::string body =
+      "5 ; a = b ;c; d=\"q\\\"uo\\\\ted\"\t;e=tok\r\nhello\r\n"
+      "A;x=\"\"\r\n0123456789\r\n"
+      "000;last\r\nT: v\r\nU: w\r\n\r\n";
+  for (Parser::Type type : {Parser::Type::Request, Parser::Type::Response}) {
+    const std::string input =
+        (type == Parser::Type::Request ? "POST /v2/ HTTP/1.1\r\nHost: a\r\n"
+                                       : "HTTP/1.1 200 OK\r\n") +
+        std::string("Transfer-Encoding: chunked\r\n\r\n") + body +
+        (type == Parser::Type::Request ? "GET /next HTTP/1.1\r\nHost: a\r\n\r\n"
+                                       : "HTTP/1.1 204 No Content\r\n\r\n");
+    for (bool pause : {false, true}) {
+      Run run = type == Parser::Type::Request ? Run{} : response("GET", true);
+      run.pause_on_head = pause;
+      run.pause_on_body = pause;
+      Outcome whole = parse(input, run);
+      REQUIRE_FALSE(whole.error);
+      REQUIRE(whole.events.size() == 4);
+      CHECK(whole.events[1] == "complete body=hello0123456789");
+      for (const auto& pieces : everySplit(input)) {
+        Outcome outcome = parse(pieces, run);
+        INFO("in " << pieces.size() << " pieces, first " << pieces[0].size()
+                   << (pause ? ", pausing" : ""));
+        REQUIRE_FALSE(outcome.error);
+        CHECK(outcome.events == whole.events);
+      }
+    }
+  }
+}
+
+TEST_CASE("an absolute-form request target routes by its path and its authority is the Host",
+          "[parser][target]") {
+  Outcome outcome =
+      parse("GET http://registry.example:5000/v2/?n=1 HTTP/1.1\r\nHost: internal:5000\r\n\r\n");
+  REQUIRE_FALSE(outcome.error);
+  REQUIRE(outcome.events.size() == 2);
+  CHECK(outcome.events[0] ==
+        "request GET http://registry.example:5000/v2/?n=1 path=/v2/ query=n=1 HTTP/1.1 "
+        "[Host: registry.example:5000] framing=none keepalive=1");
+  CHECK(errorOf("GET http://user@h/v2/ HTTP/1.1\r\nHost: h\r\n\r\n") == ParseError::Malformed);
 }
