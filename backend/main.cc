@@ -8,6 +8,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -29,6 +31,7 @@
 #include "backend/auth/htpasswd_access.h"
 #include "backend/auth/token_access.h"
 #include "backend/gc_runner.h"
+#include "backend/notify/notifier.h"
 #include "backend/registry/gc.h"
 #include "backend/registry/verify.h"
 #include "backend/registry_config.h"
@@ -320,6 +323,41 @@ std::vector<portico::observability::HealthCheckSpec> healthChecks(const Registry
   return specs;
 }
 
+// notifications: the enabled endpoints, each with its queue directory.
+portico::notify::NotifierOptions notifierOptions(const RegistryConfig& config) {
+  portico::notify::NotifierOptions options;
+  options.include_references = config.notifications.include_references;
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0) std::strcpy(host, "localhost");
+  const std::string& addr = config.http.addr;
+  size_t colon = addr.rfind(':');
+  options.source_addr = std::string(host) + (colon == std::string::npos ? "" : addr.substr(colon));
+  for (const auto& endpoint : config.notifications.endpoints) {
+    if (endpoint.disabled) continue;
+    portico::notify::EndpointOptions e;
+    e.name = endpoint.name;
+    e.url = endpoint.url;
+    e.headers = endpoint.headers;
+    e.timeout = endpoint.timeout;
+    e.threshold = endpoint.threshold;
+    e.backoff = endpoint.backoff;
+    e.ignored_media_types = endpoint.ignored_media_types;
+    e.ignored_media_types.insert(e.ignored_media_types.end(), endpoint.ignore_media_types.begin(),
+                                 endpoint.ignore_media_types.end());
+    e.ignore_actions = endpoint.ignore_actions;
+    e.media_type = endpoint.media_type;
+    e.queue_dir = config.queueDirectory(endpoint.name);
+    e.limits = {.max_events = endpoint.max_events, .max_bytes = endpoint.max_bytes};
+    if (config.notifications.queue_dir.empty() && config.storage.driver != "filesystem") {
+      spdlog::warn("notifications[{}]: queued in {} (set notifications.queuedir)", e.name,
+                   e.queue_dir);
+    }
+    spdlog::info("notifications[{}]: POST {} (queue {})", e.name, e.url, e.queue_dir);
+    options.endpoints.push_back(std::move(e));
+  }
+  return options;
+}
+
 int serve(const std::string& path) {
   portico::net::blockSignals();
   portico::net::tuneAllocator();
@@ -381,6 +419,7 @@ int serve(const std::string& path) {
   registry.prometheus = config.http.prometheus_enabled;
   registry.prometheus_path = config.http.prometheus_path;
   registry.health = healthChecks(config);
+  registry.notifications = notifierOptions(config);
   auto server = portico::backend::RegistryServer::start(std::move(registry));
   if (!server) {
     std::cerr << "portico-registry: cannot listen: " << server.error().message() << "\n";

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <climits>
+#include <filesystem>
 #include <set>
 #include <sstream>
 #include <string_view>
@@ -101,6 +102,10 @@ constexpr std::string_view kKnownKeys[] = {
     "notifications.endpoints[].ignoredmediatypes",
     "notifications.endpoints[].ignoredmediatypes[]",
     "notifications.endpoints[].ignore.*",
+    "notifications.endpoints[].mediatype",
+    "notifications.endpoints[].maxevents",
+    "notifications.endpoints[].maxbytes",
+    "notifications.queuedir",
     "redis.addr",
     "redis.password",
     "redis.db",
@@ -613,6 +618,7 @@ class Loader {
     auto& notifications = config_.notifications;
     if (!node.defined()) return;
     notifications.include_references = flag(node["events"]["includereferences"]);
+    notifications.queue_dir = text(node["queuedir"]);
     Node endpoints = node["endpoints"];
     if (!endpoints.defined()) return;
     for (const Node& item : endpoints.items()) {
@@ -631,16 +637,43 @@ class Loader {
       endpoint.ignored_media_types = strings(item["ignoredmediatypes"]);
       endpoint.ignore_media_types = strings(item["ignore"]["mediatypes"]);
       endpoint.ignore_actions = strings(item["ignore"]["actions"]);
+      for (const auto& action : endpoint.ignore_actions) {
+        if (action != "push" && action != "pull" && action != "mount" && action != "delete") {
+          item["ignore"]["actions"].fail("expected push, pull, mount or delete, got \"" + action +
+                                         "\"");
+        }
+      }
+      if (Node v = item["mediatype"]; v.defined()) {
+        std::string type = text(v);
+        if (type == "v1" || type == "application/vnd.docker.distribution.events.v1+json") {
+          endpoint.media_type = "application/vnd.docker.distribution.events.v1+json";
+        } else if (type == "v2" || type == "application/vnd.docker.distribution.events.v2+json") {
+          endpoint.media_type = "application/vnd.docker.distribution.events.v2+json";
+        } else {
+          v.fail("expected v1 or v2 (application/vnd.docker.distribution.events.v1+json or v2)");
+        }
+      }
+      if (Node v = item["maxevents"]; v.defined()) {
+        endpoint.max_events = static_cast<uint64_t>(v.asInt(1, INT64_MAX));
+      }
+      if (Node v = item["maxbytes"]; v.defined()) {
+        endpoint.max_bytes = static_cast<uint64_t>(v.asInt(1024, INT64_MAX));
+      }
       if (!endpoint.disabled) {
-        // Accepted with a warning naming them. (Auth, by contrast, fails: serving without
-        // the authentication an operator configured would expose the registry.)
-        warnings_.push_back("notifications.endpoints[" +
-                            (endpoint.name.empty() ? "?" : endpoint.name) +
-                            "]: notifications are not implemented yet; no events are sent");
+        // The name is the queue's directory: it must be one path component, and unique.
+        if (endpoint.name.empty() || endpoint.name == "." || endpoint.name == ".." ||
+            endpoint.name.find('/') != std::string::npos) {
+          item["name"].fail("an enabled endpoint needs a name (one path component)");
+        }
+        for (const auto& other : notifications.endpoints) {
+          if (!other.disabled && other.name == endpoint.name) item["name"].fail("duplicate name");
+        }
+        if (endpoint.url.rfind("http://", 0) != 0 && endpoint.url.rfind("https://", 0) != 0) {
+          item["url"].fail("an enabled endpoint needs an http:// or https:// url");
+        }
       }
       notifications.endpoints.push_back(std::move(endpoint));
     }
-    warnings_.push_back("notifications are accepted but not implemented");
   }
 
   void readRedis(const Node& node) {
@@ -759,6 +792,19 @@ RegistryConfig RegistryConfig::parse(const std::string& text, const std::string&
 RegistryConfig RegistryConfig::load(const std::string& path,
                                     const std::vector<std::string>& environment) {
   return read(YamlDocument::load(path), environment);
+}
+
+}  // namespace portico::backend
+
+namespace portico::backend {
+
+std::string RegistryConfig::queueDirectory(const std::string& name) const {
+  if (!notifications.queue_dir.empty()) return notifications.queue_dir + "/" + name;
+  if (storage.driver == "filesystem") {
+    return storage.root_directory + "/docker/registry/v2/_portico/notifications/" + name;
+  }
+  // inmemory: nothing on disk to sit beside; queued under the temporary directory.
+  return (std::filesystem::temp_directory_path() / "portico-notifications" / name).string();
 }
 
 }  // namespace portico::backend

@@ -113,10 +113,18 @@ struct RegistryConfig {
     std::vector<std::string> ignored_media_types;
     std::vector<std::string> ignore_media_types;  // ignore.mediatypes
     std::vector<std::string> ignore_actions;      // ignore.actions
+    // Portico's keys: the envelope's media type (v1, or distribution 3.x's v2), and the bound
+    // of the endpoint's on-disk queue (when full, the oldest events are dropped).
+    std::string media_type = "application/vnd.docker.distribution.events.v1+json";
+    uint64_t max_events = 10'000;
+    uint64_t max_bytes = uint64_t{64} * 1024 * 1024;
   };
-  // Not implemented yet: enabled endpoints are accepted with a warning; no events are sent.
+  // Events are queued durably per endpoint under queue_dir/<name> (Portico's
+  // notifications.queuedir; empty: <rootdirectory>/docker/registry/v2/_portico/notifications
+  // for the filesystem driver, see queueDirectory()).
   struct Notifications {
     bool include_references = false;  // events.includereferences
+    std::string queue_dir;            // notifications.queuedir
     std::vector<NotificationEndpoint> endpoints;
   };
   // health.storagedriver, health.file[], health.http[], health.tcp[] (distribution's
@@ -154,6 +162,9 @@ struct RegistryConfig {
   std::optional<Redis> redis;
   std::vector<HealthCheck> health;
   std::vector<std::string> warnings;  // accepted-but-not-implemented keys, to log at startup
+
+  // The directory of endpoint `name`'s event queue.
+  std::string queueDirectory(const std::string& name) const;
 
   // Loads a file and applies the environment overrides in `environment` (NAME=VALUE strings,
   // normally `environ`). Throws config::ConfigError.

@@ -34,8 +34,16 @@ Result<std::unique_ptr<RegistryServer>> RegistryServer::start(RegistryServerOpti
     server->access_ = std::make_unique<api::AllowAll>();
   }
 
+  registry::EventSink* events = &server->null_events_;
+  if (!options.notifications.endpoints.empty()) {
+    auto notifier = notify::Notifier::start(std::move(options.notifications), *executor);
+    if (!notifier) return notifier.error();
+    server->notifier_ = std::move(*notifier);
+    server->notifier_->addMetrics(*server->metrics_);
+    events = server->notifier_.get();
+  }
   api::ApiServices services{*server->names_, server->api_options_, *server->access_,
-                            server->events_, options.access_log,   server->metrics_.get()};
+                            *events,         options.access_log,   server->metrics_.get()};
   observability::DebugOptions debug_options{
       .metrics = options.prometheus ? server->metrics_.get() : nullptr,
       .metrics_path = options.prometheus_path,
@@ -65,6 +73,7 @@ RegistryServer::~RegistryServer() {
     http_->wait();
   }
   executor_.reset();  // runs what is queued; completions go to loops that have ended
+  notifier_.reset();  // stops the senders; what is undelivered stays on disk
   http_.reset();
   health_.reset();
   names_.reset();

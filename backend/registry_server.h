@@ -7,9 +7,10 @@
 // (tests/integration/registry_gate_server.cc) build one over their own driver.
 //
 // Teardown order (the destructor): stop the HTTP server (the workers' loops end), drain the
-// storage executor (queued calls finish; their completions are posted to loops that no longer
-// run and are dropped), destroy the server (connections, their Pendings), then the health
-// checks, the namespace, the access controller and the driver.
+// storage executor (queued calls and event appends finish; their completions are posted to
+// loops that no longer run and are dropped), stop the notification senders, destroy the server
+// (connections, their Pendings), then the health checks, the namespace, the access controller and
+// the driver.
 
 #include <chrono>
 #include <cstddef>
@@ -20,6 +21,7 @@
 
 #include "backend/api/access.h"
 #include "backend/api/api_options.h"
+#include "backend/notify/notifier.h"
 #include "backend/observability/health.h"
 #include "backend/observability/registry_metrics.h"
 #include "backend/registry/events.h"
@@ -49,6 +51,8 @@ struct RegistryServerOptions {
   bool prometheus = false;
   std::string prometheus_path = "/metrics";
   std::vector<observability::HealthCheckSpec> health;
+  // notifications: no endpoints, no events (a NullEventSink).
+  notify::NotifierOptions notifications;
 };
 
 class RegistryServer {
@@ -79,7 +83,8 @@ class RegistryServer {
   std::unique_ptr<registry::LocalNamespace> names_;
   api::ApiOptions api_options_;
   std::unique_ptr<api::AccessController> access_;  // after the executor: its tasks use it
-  registry::NullEventSink events_;
+  registry::NullEventSink null_events_;
+  std::unique_ptr<notify::Notifier> notifier_;  // after the executor: its appends use it
   std::unique_ptr<http::HttpServer> http_;
 };
 

@@ -55,13 +55,23 @@ void ApiRequest::observe(observability::RegistryMetrics* metrics) {
       *metrics, routed ? routeName(route.kind) : std::string_view("none"), method, upload_body);
 }
 
-void ApiRequest::emit(registry::Event event) {
-  if (events_ == nullptr) return;
+void ApiRequest::emit(registry::Event event, storage::Done<void> then) {
+  if (events_ == nullptr) return then(Result<void>{});
   if (event.timestamp == std::chrono::system_clock::time_point{}) {
     event.timestamp = std::chrono::system_clock::now();
   }
   if (event.repository.empty() && routed) event.repository = route.repository.str();
-  events_->emit(*context(), std::move(event));
+  // distribution's target.url: the manifest or blob URL (none for deletes).
+  if (event.url.empty() && event.digest && routed &&
+      event.action != registry::Event::Action::Delete) {
+    bool manifest = route.kind == RouteKind::Manifest;
+    auto repository = registry::Repository::parse(event.repository);
+    if (repository) {
+      event.url = location(manifest ? routes_->manifestPath(*repository, event.digest->str())
+                                    : routes_->blobPath(*repository, *event.digest));
+    }
+  }
+  events_->emit(*context(), std::move(event), [then = std::move(then)] { then(Result<void>{}); });
 }
 
 http::HeaderMap ApiRequest::baseHeaders() const {

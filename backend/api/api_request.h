@@ -49,8 +49,12 @@ class ApiRequest {
   // Starts this request's metrics (in flight until finish() or destruction) under the route's
   // handler name ("none" when not routed); null `metrics`: none kept.
   void observe(observability::RegistryMetrics* metrics);
-  // Reports `event` (after the operation succeeded) with this request's context.
-  void emit(registry::Event event);
+  // Reports `event` (after the operation succeeded) with this request's context, then calls
+  // `then` (on this worker, possibly synchronously) once the sink has it durably: respond
+  // there. Wrap `then` with Pending::then: the request may end while the event is written.
+  void emit(registry::Event event, storage::Done<void> then);
+  // The sink wants Event::manifest set on manifest push and pull events.
+  bool eventsWantManifest() const { return events_ != nullptr && events_->wantsReferences(); }
   const ApiOptions& options() const { return *options_; }
   const RouteTable& routes() const { return *routes_; }
   // The worker completions run on (null in tools).

@@ -99,21 +99,26 @@ void getBlob(Pending& pending) {
                     Pending& p, Result<registry::BlobContent> content) mutable {
                   auto& request = p.request();
                   if (!content) return request.respondError(content.error());
+                  auto shared = std::make_shared<registry::BlobContent>(std::move(*content));
                   request.emit(registry::Event{.action = registry::Event::Action::Pull,
                                                .media_type = size.media_type,
                                                .size = size.size,
-                                               .digest = size.digest});
-                  request.sendHead(status, std::move(headers));
-                  if (content->fd >= 0) {
-                    request.exchange().sendFile(std::exchange(content->fd, -1), range.start,
-                                                range.length);
-                    return request.finish();
-                  }
-                  auto pump =
-                      std::make_unique<ReaderPump>(p, std::move(content->reader), range.length);
-                  ReaderPump* raw = pump.get();
-                  p.hold(std::move(pump));
-                  raw->pump();
+                                               .digest = size.digest},
+                               p.then<void>([status, headers = std::move(headers), range, shared](
+                                                Pending& p, Result<void>) mutable {
+                                 auto& request = p.request();
+                                 request.sendHead(status, std::move(headers));
+                                 if (shared->fd >= 0) {
+                                   request.exchange().sendFile(std::exchange(shared->fd, -1),
+                                                               range.start, range.length);
+                                   return request.finish();
+                                 }
+                                 auto pump = std::make_unique<ReaderPump>(
+                                     p, std::move(shared->reader), range.length);
+                                 ReaderPump* raw = pump.get();
+                                 p.hold(std::move(pump));
+                                 raw->pump();
+                               }));
                 }));
       }));
 }
@@ -126,10 +131,13 @@ void deleteBlob(Pending& pending) {
         auto& request = p.request();
         if (!removed) return request.respondError(removed.error());
         request.emit(registry::Event{.action = registry::Event::Action::Delete,
-                                     .digest = request.route.digest});
-        http::HeaderMap headers = request.baseHeaders();
-        headers.set("Docker-Content-Digest", request.route.digest.str());
-        request.respond(202, std::move(headers));
+                                     .digest = request.route.digest},
+                     p.then<void>([](Pending& p, Result<void>) {
+                       auto& request = p.request();
+                       http::HeaderMap headers = request.baseHeaders();
+                       headers.set("Docker-Content-Digest", request.route.digest.str());
+                       request.respond(202, std::move(headers));
+                     }));
       }));
 }
 

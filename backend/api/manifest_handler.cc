@@ -46,18 +46,25 @@ void getManifest(Pending& pending) {
                     [](Pending& p, Result<registry::StoredManifest> manifest) {
                       auto& request = p.request();
                       if (!manifest) return request.respondError(manifest.error());
-                      request.emit(registry::Event{.action = registry::Event::Action::Pull,
-                                                   .media_type = manifest->media_type,
-                                                   .size = manifest->bytes.size(),
-                                                   .digest = manifest->digest,
-                                                   .tag = request.route.reference->isTag()
-                                                              ? request.route.reference->tag().str()
-                                                              : std::string()});
-                      http::HeaderMap headers = request.baseHeaders();
-                      headers.set("Content-Type", manifest->media_type);
-                      headers.set("Docker-Content-Digest", manifest->digest.str());
-                      headers.set("ETag", "\"" + manifest->digest.str() + "\"");
-                      request.respond(200, std::move(headers), manifest->bytes);
+                      registry::Event event{.action = registry::Event::Action::Pull,
+                                            .media_type = manifest->media_type,
+                                            .size = manifest->bytes.size(),
+                                            .digest = manifest->digest,
+                                            .tag = request.route.reference->isTag()
+                                                       ? request.route.reference->tag().str()
+                                                       : std::string()};
+                      if (request.eventsWantManifest()) {
+                        event.manifest = std::make_shared<const std::string>(manifest->bytes);
+                      }
+                      request.emit(std::move(event), p.then<void>([manifest = std::move(*manifest)](
+                                                                      Pending& p, Result<void>) {
+                        auto& request = p.request();
+                        http::HeaderMap headers = request.baseHeaders();
+                        headers.set("Content-Type", manifest.media_type);
+                        headers.set("Docker-Content-Digest", manifest.digest.str());
+                        headers.set("ETag", "\"" + manifest.digest.str() + "\"");
+                        request.respond(200, std::move(headers), manifest.bytes);
+                      }));
                     }));
 }
 
@@ -68,24 +75,35 @@ void storeManifest(Pending& pending, std::string bytes) {
     media_type.resize(semicolon);
     while (!media_type.empty() && media_type.back() == ' ') media_type.pop_back();
   }
+  uint64_t size = bytes.size();
+  std::shared_ptr<const std::string> copy;
+  if (request.eventsWantManifest()) copy = std::make_shared<const std::string>(bytes);
   request.repository().manifests().put(
       request.context(), *request.route.reference, media_type, std::move(bytes),
       pending.then<registry::PutManifestResult>(
-          [media_type](Pending& p, Result<registry::PutManifestResult> stored) {
+          [media_type, size, copy](Pending& p, Result<registry::PutManifestResult> stored) {
             auto& request = p.request();
             if (!stored) return request.respondError(stored.error());
             const auto& route = request.route;
-            request.emit(registry::Event{
+            // Built before `stored` moves into the continuation.
+            registry::Event event{
                 .action = registry::Event::Action::Push,
                 .media_type = media_type,
+                .size = size,
                 .digest = stored->digest,
-                .tag = route.reference->isTag() ? route.reference->tag().str() : std::string()});
-            http::HeaderMap headers = request.baseHeaders();
-            headers.set("Location", request.location(request.routes().manifestPath(
-                                        route.repository, stored->digest.str())));
-            headers.set("Docker-Content-Digest", stored->digest.str());
-            if (stored->subject) headers.set("OCI-Subject", stored->subject->str());
-            request.respond(201, std::move(headers));
+                .tag = route.reference->isTag() ? route.reference->tag().str() : std::string(),
+                .manifest = copy};
+            request.emit(std::move(event),
+                         p.then<void>([stored = std::move(*stored)](Pending& p, Result<void>) {
+                           auto& request = p.request();
+                           const auto& route = request.route;
+                           http::HeaderMap headers = request.baseHeaders();
+                           headers.set("Location", request.location(request.routes().manifestPath(
+                                                       route.repository, stored.digest.str())));
+                           headers.set("Docker-Content-Digest", stored.digest.str());
+                           if (stored.subject) headers.set("OCI-Subject", stored.subject->str());
+                           request.respond(201, std::move(headers));
+                         }));
           }));
 }
 
@@ -156,28 +174,56 @@ void putManifest(Pending& pending) {
   raw->start();
 }
 
+// Emits events[index...] one after the other (each durable before the next), then 202.
+void emitAll(Pending& pending, std::vector<registry::Event> events, size_t index) {
+  auto& request = pending.request();
+  if (index == events.size()) return request.respond(202, request.baseHeaders());
+  registry::Event event = events[index];
+  request.emit(std::move(event),
+               pending.then<void>([events = std::move(events), index](Pending& p, Result<void>) {
+                 emitAll(p, std::move(events), index + 1);
+               }));
+}
+
 void deleteManifest(Pending& pending) {
   auto& request = pending.request();
   const auto& reference = *request.route.reference;
   // OCI 1.1: deleting by tag removes the tag only; by digest the manifest and its tags.
-  auto deleted = pending.then<void>([](Pending& p, Result<void> removed) {
-    auto& request = p.request();
-    if (!removed) return request.respondError(removed.error());
-    const auto& reference = *request.route.reference;
-    registry::Event event{.action = registry::Event::Action::Delete};
-    if (reference.isTag()) {
-      event.tag = reference.tag().str();
-    } else {
-      event.digest = reference.digest();
-    }
-    request.emit(std::move(event));
-    request.respond(202, request.baseHeaders());
-  });
+  // distribution emits the digest delete, then one tag delete per tag the manifest had.
+  auto deleted = [](std::vector<std::string> tags) {
+    return [tags = std::move(tags)](Pending& p, Result<void> removed) {
+      auto& request = p.request();
+      if (!removed) return request.respondError(removed.error());
+      const auto& reference = *request.route.reference;
+      std::vector<registry::Event> events;
+      if (reference.isTag()) {
+        events.push_back({.action = registry::Event::Action::Delete, .tag = reference.tag().str()});
+      } else {
+        events.push_back({.action = registry::Event::Action::Delete, .digest = reference.digest()});
+        for (const auto& tag : tags) {
+          events.push_back({.action = registry::Event::Action::Delete,
+                            .digest = reference.digest(),
+                            .tag = tag});
+        }
+      }
+      emitAll(p, std::move(events), 0);
+    };
+  };
   auto& repository = request.repository();
   if (reference.isTag()) {
-    return repository.tags().untag(request.context(), reference.tag(), std::move(deleted));
+    return repository.tags().untag(request.context(), reference.tag(),
+                                   pending.then<void>(deleted({})));
   }
-  repository.manifests().remove(request.context(), reference.digest(), std::move(deleted));
+  // The tags first: once the manifest is gone they no longer name it.
+  repository.tags().lookup(
+      request.context(), reference.digest(),
+      pending.then<std::vector<std::string>>(
+          [deleted](Pending& p, Result<std::vector<std::string>> tags) {
+            auto& request = p.request();
+            request.repository().manifests().remove(
+                request.context(), request.route.reference->digest(),
+                p.then<void>(deleted(tags ? std::move(*tags) : std::vector<std::string>())));
+          }));
 }
 
 }  // namespace

@@ -122,8 +122,10 @@ registry::Done<registry::Descriptor> onCommitted(Pending& pending,
         request.emit(registry::Event{.action = registry::Event::Action::Push,
                                      .media_type = std::string(registry::kOctetStream),
                                      .size = committed->size,
-                                     .digest = committed->digest});
-        respondCreated(request, session.repository, committed->digest);
+                                     .digest = committed->digest},
+                     p.then<void>([session, digest = committed->digest](Pending& p, Result<void>) {
+                       respondCreated(p.request(), session.repository, digest);
+                     }));
       });
 }
 
@@ -326,8 +328,11 @@ void handleUploadStart(Pending& pending) {
                                              .media_type = std::string(registry::kOctetStream),
                                              .size = mounted->size,
                                              .digest = mounted->digest,
-                                             .from_repository = from});
-                respondCreated(request, request.route.repository, mounted->digest);
+                                             .from_repository = from},
+                             p.then<void>([digest = mounted->digest](Pending& p, Result<void>) {
+                               auto& request = p.request();
+                               respondCreated(request, request.route.repository, digest);
+                             }));
               }));
     }
   }

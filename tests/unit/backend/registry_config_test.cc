@@ -227,10 +227,12 @@ TEST_CASE("unimplemented auth and storage fail, naming the key", "[registry_conf
         "filesystem, inmemory)");
 }
 
-TEST_CASE("enabled notifications and a redis cache are accepted with warnings naming them",
+TEST_CASE("notifications are read without warnings; a redis cache is accepted with one",
           "[registry_config]") {
   RegistryConfig enabled = parse(
-      "notifications:\n  endpoints:\n    - name: n\n      url: http://x\n"
+      "notifications:\n  queuedir: /q\n  endpoints:\n    - name: n\n      url: http://x\n"
+      "      ignore:\n        actions: [pull]\n      mediatype: v2\n      maxevents: 5\n"
+      "      maxbytes: 4096\n"
       "storage:\n  cache:\n    blobdescriptor: redis\n");
   auto mentions = [&](std::string_view text) {
     for (const auto& w : enabled.warnings) {
@@ -238,12 +240,30 @@ TEST_CASE("enabled notifications and a redis cache are accepted with warnings na
     }
     return false;
   };
-  CHECK(mentions("notifications.endpoints[n]"));
+  CHECK_FALSE(mentions("notifications"));
   CHECK(mentions("storage.cache.blobdescriptor"));
+  REQUIRE(enabled.notifications.endpoints.size() == 1);
+  const auto& endpoint = enabled.notifications.endpoints[0];
+  CHECK(endpoint.ignore_actions == std::vector<std::string>{"pull"});
+  CHECK(endpoint.media_type == "application/vnd.docker.distribution.events.v2+json");
+  CHECK(endpoint.max_events == 5);
+  CHECK(endpoint.max_bytes == 4096);
+  CHECK(enabled.queueDirectory("n") == "/q/n");
+  RegistryConfig beside = parse(
+      "storage:\n  filesystem:\n    rootdirectory: /data\n"
+      "notifications:\n  endpoints:\n    - name: n\n      url: http://x\n");
+  CHECK(beside.queueDirectory("n") == "/data/docker/registry/v2/_portico/notifications/n");
   RegistryConfig disabled = parse(
       "notifications:\n  endpoints:\n    - name: n\n      url: http://x\n      disabled: true\n"
       "redis:\n  addr: localhost:6379\nstorage:\n  cache:\n    blobdescriptor: inmemory\n");
-  CHECK(disabled.warnings.size() >= 2);
+  CHECK(disabled.warnings.size() == 1);
+  CHECK(errorOf("notifications:\n  endpoints:\n    - name: a/b\n      url: http://x\n")
+            .find("one path component") != std::string::npos);
+  CHECK(errorOf("notifications:\n  endpoints:\n    - name: n\n      url: ftp://x\n")
+            .find("http://") != std::string::npos);
+  CHECK(errorOf("notifications:\n  endpoints:\n    - name: n\n      url: http://x\n"
+                "      ignore:\n        actions: [pul]\n")
+            .find("expected push, pull") != std::string::npos);
 }
 
 TEST_CASE("REGISTRY_ environment variables override the file", "[registry_config]") {

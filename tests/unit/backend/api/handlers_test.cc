@@ -505,10 +505,14 @@ class DenyAll : public portico::api::AccessController {
 // Records every event (the worker emits; the test reads after the call).
 class RecordingSink : public portico::registry::EventSink {
  public:
-  void emit(const portico::registry::RequestContext& ctx, portico::registry::Event event) override {
-    std::lock_guard lock(mutex);
-    events.push_back(std::move(event));
-    request_ids.push_back(ctx.request_id);
+  void emit(const portico::registry::RequestContext& ctx, portico::registry::Event event,
+            std::function<void()> done) override {
+    {
+      std::lock_guard lock(mutex);
+      events.push_back(std::move(event));
+      request_ids.push_back(ctx.request_id);
+    }
+    done();
   }
   std::mutex mutex;
   std::vector<portico::registry::Event> events;
