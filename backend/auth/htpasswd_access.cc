@@ -10,6 +10,7 @@
 
 #include "backend/auth/auth_error.h"
 #include "backend/registry/error_code.h"
+#include "common/http/message.h"
 
 namespace portico::auth {
 namespace {
@@ -64,17 +65,6 @@ bool equalsIgnoreCase(std::string_view a, std::string_view b) {
   return true;
 }
 
-// A quoted-string (RFC 9110 §5.6.4).
-std::string quoted(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out.push_back('\\');
-    out.push_back(c);
-  }
-  out.push_back('"');
-  return out;
-}
-
 std::string describe(const api::Access& a) {
   return a.type + ":" + a.name + ":" + a.action;
 }
@@ -109,7 +99,7 @@ std::optional<BasicCredentials> parseBasicAuthorization(std::string_view value) 
 HtpasswdAccess::HtpasswdAccess(HtpasswdSettings settings, storage::StorageExecutor& executor)
     : settings_(std::move(settings)),
       executor_(executor),
-      challenge_("Basic realm=" + quoted(settings_.realm)),
+      challenge_("Basic realm=" + http::quotedString(settings_.realm)),
       cache_(settings_.cache_capacity, settings_.cache_ttl) {}
 
 Result<std::unique_ptr<HtpasswdAccess>> HtpasswdAccess::open(HtpasswdSettings settings,

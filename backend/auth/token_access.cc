@@ -9,19 +9,10 @@
 #include <vector>
 
 #include "backend/registry/error_code.h"
+#include "common/http/message.h"
 
 namespace portico::auth {
 namespace {
-
-std::string quoted(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out.push_back('\\');
-    out.push_back(c);
-  }
-  out.push_back('"');
-  return out;
-}
 
 bool equalsIgnoreCase(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
@@ -122,11 +113,12 @@ api::AccessDecision TokenAccess::challenge(const http::RequestHead& head,
     realm = "https://" + std::string(head.headers.get("Host").value_or("")) +
             settings_.autoredirect_path;
   }
-  std::string value = "Bearer realm=" + quoted(realm) + ",service=" + quoted(settings_.service);
+  std::string value = "Bearer realm=" + http::quotedString(realm) +
+                      ",service=" + http::quotedString(settings_.service);
   if (std::string scope = scopeParameter(access); !scope.empty()) {
-    value += ",scope=" + quoted(scope);
+    value += ",scope=" + http::quotedString(scope);
   }
-  if (error) value += std::string(",error=") + quoted(error);
+  if (error) value += std::string(",error=") + http::quotedString(error);
   api::AccessDecision decision;
   decision.allowed = false;
   std::string detail;

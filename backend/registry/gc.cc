@@ -46,11 +46,28 @@ Result<std::vector<storage::DirEntry>> children(storage::StorageDriver& driver,
   return std::move(*entries);
 }
 
-// <dir>/<alg>/<hex>[/link]: the digests of a link set (distribution's linkedBlobStore
-// Enumerate), with the link's modification time. Entries without a link file are skipped.
+// The digests of a link set with their link's modification time; entries without a link file
+// are skipped.
 Result<std::vector<std::pair<Digest, TimePoint>>> linkSet(storage::StorageDriver& driver,
                                                           const std::string& dir) {
+  auto entries = linkDirs(driver, dir);
+  if (!entries) return entries.error();
   std::vector<std::pair<Digest, TimePoint>> out;
+  for (auto& entry : *entries) {
+    auto link = driver.stat(entry.link_path);
+    if (!link) {
+      if (notFound(link.error())) continue;
+      return gcError(link.error(), "stat link");
+    }
+    out.emplace_back(std::move(entry.digest), link->mod_time);
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<LinkDir>> linkDirs(storage::StorageDriver& driver, const std::string& dir) {
+  std::vector<LinkDir> out;
   auto algorithms = children(driver, dir);
   if (!algorithms) return algorithms.error();
   for (const auto& alg : *algorithms) {
@@ -61,18 +78,11 @@ Result<std::vector<std::pair<Digest, TimePoint>>> linkSet(storage::StorageDriver
       if (!hex.is_dir) continue;
       auto digest = Digest::parse(alg.name + ":" + hex.name);
       if (!digest) continue;
-      auto link = driver.stat(dir + "/" + alg.name + "/" + hex.name + "/link");
-      if (!link) {
-        if (notFound(link.error())) continue;
-        return gcError(link.error(), "stat link");
-      }
-      out.emplace_back(std::move(*digest), link->mod_time);
+      out.push_back({std::move(*digest), dir + "/" + alg.name + "/" + hex.name + "/link"});
     }
   }
   return out;
 }
-
-}  // namespace
 
 Result<std::vector<std::string>> storedRepositories(storage::StorageDriver& driver) {
   std::vector<std::string> names;

@@ -112,6 +112,17 @@ class GcLock {
 // has manifests). `_` directories are never descended into. Shared by GC and verify.
 [[nodiscard]] Result<std::vector<std::string>> storedRepositories(storage::StorageDriver& driver);
 
+// One entry of a link set: the digest its directories name and its link file's path.
+struct LinkDir {
+  crypto::Digest digest;
+  std::string link_path;  // <dir>/<alg>/<hex>/link (it may be missing)
+};
+
+// <dir>/<alg>/<hex>: the entries of a link set (distribution's linkedBlobStore Enumerate),
+// directories whose names are not a digest skipped. Shared by GC and verify.
+[[nodiscard]] Result<std::vector<LinkDir>> linkDirs(storage::StorageDriver& driver,
+                                                    const std::string& dir);
+
 // One blob with data in the global store.
 struct StoredBlob {
   crypto::Digest digest;

@@ -108,28 +108,20 @@ struct Link {
 // <dir>/<alg>/<hex>/link of a link set; directories without a link file are skipped (GC
 // leaves none, and they point at nothing).
 Result<std::vector<Link>> links(storage::StorageDriver& driver, const std::string& dir) {
+  auto entries = linkDirs(driver, dir);
+  if (!entries) return entries.error();
   std::vector<Link> out;
-  auto algorithms = children(driver, dir);
-  if (!algorithms) return algorithms.error();
-  for (const auto& alg : *algorithms) {
-    if (!alg.is_dir) continue;
-    auto hexes = children(driver, dir + "/" + alg.name);
-    if (!hexes) return hexes.error();
-    for (const auto& hex : *hexes) {
-      if (!hex.is_dir) continue;
-      auto digest = Digest::parse(alg.name + ":" + hex.name);
-      if (!digest) continue;
-      auto content = driver.getContent(dir + "/" + alg.name + "/" + hex.name + "/link");
-      if (!content && content.error().is(StorageErrc::NotFound)) continue;
-      Link link{std::move(*digest), std::nullopt, {}};
-      if (content) {
-        link.content = *content;
-        if (auto target = layout::parseLinkContent(*content)) link.target = std::move(*target);
-      } else {
-        link.content = "(unreadable: " + describe(content.error()) + ")";
-      }
-      out.push_back(std::move(link));
+  for (auto& entry : *entries) {
+    auto content = driver.getContent(entry.link_path);
+    if (!content && content.error().is(StorageErrc::NotFound)) continue;
+    Link link{std::move(entry.digest), std::nullopt, {}};
+    if (content) {
+      link.content = *content;
+      if (auto target = layout::parseLinkContent(*content)) link.target = std::move(*target);
+    } else {
+      link.content = "(unreadable: " + describe(content.error()) + ")";
     }
+    out.push_back(std::move(link));
   }
   return out;
 }

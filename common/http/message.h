@@ -14,6 +14,10 @@ namespace portico::http {
 // ASCII case-insensitive equality, as header field names require (RFC 9110 §5.1).
 bool equalsIgnoreCase(std::string_view a, std::string_view b);
 
+// `s` as a quoted-string (RFC 9110 §5.6.4): in double quotes, '"' and '\\' escaped (auth
+// challenges' realm, service, scope).
+std::string quotedString(std::string_view s);
+
 // Ordered multimap of header fields; lookups ignore case, insertion order is kept on output.
 class HeaderMap {
  public:
