@@ -51,7 +51,7 @@ std::string rfc3339(std::chrono::system_clock::time_point when) {
   std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%S", &tm);
   std::string out = buffer;
   if (nanos > 0) {
-    char fraction[16];
+    char fraction[32];  // nanos < 1e9 (9 digits); room for any long long, as -O0 cannot tell
     std::snprintf(fraction, sizeof fraction, ".%09lld", static_cast<long long>(nanos));
     std::string f = fraction;
     while (f.back() == '0') f.pop_back();
