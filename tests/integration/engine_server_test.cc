@@ -570,7 +570,7 @@ namespace {
 
 // A connection that asks for `request` and never reads: a 4 KiB receive buffer, so the
 // response backs up into the server's memory.
-int connectNotReading(const Endpoint& endpoint, const std::string& request) {
+[[maybe_unused]] int connectNotReading(const Endpoint& endpoint, const std::string& request) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   REQUIRE(fd >= 0);
   int size = 4096;
@@ -586,7 +586,8 @@ int connectNotReading(const Endpoint& endpoint, const std::string& request) {
 }
 
 // Polls `condition` until it holds or `limit` passes (the assertion is on what it measures).
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit) {
+[[maybe_unused]] bool eventually(const std::function<bool()>& condition,
+                                 std::chrono::milliseconds limit) {
   auto deadline = std::chrono::steady_clock::now() + limit;
   while (!condition()) {
     if (std::chrono::steady_clock::now() > deadline) return false;
