@@ -127,6 +127,14 @@ std::optional<TlsClientOptions> tlsFor(const Endpoint& endpoint) {
   return trustingTestCa();
 }
 
+// The sanitizer build's allocator keeps freed memory in quarantine and adds shadow memory, so
+// RSS says nothing there: it runs the attack (for what the sanitizers see) without the bounds.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kMeasuresMemory = false;
+#else
+constexpr bool kMeasuresMemory = true;
+#endif
+
 // Answers a request on a fresh connection (after an attack too).
 int ping(ServerProcess& process) {
   HttpClient client(process.endpoint(), tlsFor(process.endpoint()));
@@ -160,13 +168,13 @@ void attackAndCheck(const std::vector<ServerProcess*>& watched, int sides) {
       long peak = watched[i]->peakRssKiB();
       INFO("process " << i << ": RSS " << rss << " KiB, peak " << peak << " KiB, bound " << bound
                       << " KiB");
-      CHECK(peak <= bound);  // memory follows connections, not the requests they pipeline
+      if (kMeasuresMemory) CHECK(peak <= bound);  // memory follows connections, not requests
     }
   }
   // The attackers are gone: every program still answers, and holds no more than the bound.
   for (size_t i = 0; i < watched.size(); ++i) {
     CHECK(ping(*watched[i]) == 200);
-    CHECK(watched[i]->rssKiB() <= bounds[i]);
+    if (kMeasuresMemory) CHECK(watched[i]->rssKiB() <= bounds[i]);
   }
 }
 

@@ -17,11 +17,13 @@ using portico::storage::StorageExecutor;
 
 TEST_CASE("work runs on a storage thread and its completion on the worker that asked",
           "[executor]") {
+  // What the threads touch is declared before them: the executor and the worker join their
+  // threads when they go, before it does.
+  std::promise<std::pair<bool, bool>> where;  // {work off the worker, done on the worker}
+  std::atomic<bool> work_in_worker{true};
   Worker worker(0);
   REQUIRE(worker.start());
   StorageExecutor executor(2);
-  std::promise<std::pair<bool, bool>> where;  // {work off the worker, done on the worker}
-  std::atomic<bool> work_in_worker{true};
   worker.post([&] {
     executor.run<int>(
         &worker,
@@ -41,8 +43,8 @@ TEST_CASE("work runs on a storage thread and its completion on the worker that a
 }
 
 TEST_CASE("errors travel to the completion unchanged", "[executor]") {
-  StorageExecutor executor(1);
   std::promise<std::string> message;
+  StorageExecutor executor(1);
   executor.run<void>(
       nullptr, [] { return Result<void>(Error(std::errc::io_error, "disk on fire")); },
       [&](Result<void> result) { message.set_value(result ? "" : result.error().message()); });
@@ -51,16 +53,15 @@ TEST_CASE("errors travel to the completion unchanged", "[executor]") {
 
 TEST_CASE("a blocked storage thread does not hold back work queued behind it on another thread",
           "[executor]") {
-  StorageExecutor executor(2);
   std::promise<void> release;
-  auto released = release.get_future().share();
   std::promise<void> blocked_started;
-  executor.submit([&] {
+  std::promise<int> other;
+  StorageExecutor executor(2);
+  executor.submit([&blocked_started, released = release.get_future().share()] {
     blocked_started.set_value();
     released.wait();
   });
   blocked_started.get_future().wait();
-  std::promise<int> other;
   executor.run<int>(
       nullptr, [] { return Result<int>(7); },
       [&](Result<int> result) { other.set_value(*result); });
