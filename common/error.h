@@ -1,8 +1,8 @@
 #pragma once
 // Error: a domain (which layer's enum), a code in that domain, a message and optional detail.
 // Each layer has its own enum (storage::StorageErrc, registry::ErrorCode, http::ParseError,
-// http::ClientErrc, net::NetErrc); Error keeps the enum's value and a pointer to the domain's name so that
-// one type can travel through Result<T> across layers. Translate at layer boundaries.
+// http::ClientErrc, net::NetErrc); Error keeps the enum's value and a pointer to the domain's name
+// so that one type can travel through Result<T> across layers. Translate at layer boundaries.
 
 #include <string>
 #include <string_view>

@@ -7,8 +7,8 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
-#include <thread>
 #include <string>
+#include <thread>
 
 #include "common/config/yaml_document.h"
 

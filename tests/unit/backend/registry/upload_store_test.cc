@@ -367,8 +367,8 @@ TEMPLATE_TEST_CASE("a commit handed the final chunk's writer keeps the lock unti
   auto writer = f.uploads.append(session);
   REQUIRE(writer);
   REQUIRE((*writer)->write(std::string("tail")));
-  auto desc = f.uploads.commit(repo("a"), session.id, Digest::of("head tail"), std::nullopt,
-                               writer->get());
+  auto desc =
+      f.uploads.commit(repo("a"), session.id, Digest::of("head tail"), std::nullopt, writer->get());
   REQUIRE(desc);
   CHECK(readBlob(f.blobs, repo("a"), Digest::of("head tail")) == "head tail");
 }
