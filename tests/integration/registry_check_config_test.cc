@@ -2,10 +2,7 @@
 // (nginx -t does the same): http.tls's certificate, key and client CAs. A file that cannot be
 // read, or a key that does not match its certificate, is an error naming file, line and key.
 
-#include <sys/wait.h>
-
 #include <catch2/catch.hpp>
-#include <cstdio>
 #include <string>
 
 #include "tests/fixtures/temp_dir.h"
@@ -23,16 +20,8 @@ struct CheckResult {
 };
 
 CheckResult checkConfig(const std::string& config) {
-  CheckResult result;
-  std::string command = registryBinary() + " check-config " + config + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  char buffer[4096];
-  size_t n;
-  while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) result.output.append(buffer, n);
-  int status = pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
+  auto [exit_code, output] = runCommand(registryBinary() + " check-config " + config);
+  return {exit_code, std::move(output)};
 }
 
 // registry.yml with http.tls (line 4) naming these files: the certificate on line 5, the key
