@@ -33,11 +33,13 @@ Worker::Worker(size_t index) : index_(index), base_(newWorkerBase()) {
   wakeup_event_.reset(
       event_new(base_.get(), wakeup_fd_, EV_READ | EV_PERSIST, &Worker::onWakeup, this));
   event_add(wakeup_event_.get(), nullptr);
+  local_event_.reset(event_new(base_.get(), -1, 0, &Worker::onLocal, this));
 }
 
 Worker::~Worker() {
   requestStop();
   join();
+  local_event_.reset();
   wakeup_event_.reset();
   if (wakeup_fd_ >= 0) close(wakeup_fd_);
 }
@@ -62,10 +64,20 @@ Result<void> Worker::start() {
 }
 
 void Worker::post(std::function<void()> task) {
+  if (inThread()) {
+    local_tasks_.push_back(std::move(task));
+    if (local_tasks_.size() == 1) event_active(local_event_.get(), EV_TIMEOUT, 0);
+    return;
+  }
+  bool first = false;
   {
     std::lock_guard lock(mutex_);
+    first = tasks_.empty();
     tasks_.push_back(std::move(task));
   }
+  // Tasks already queued have woken the loop, and runPosted() reads the eventfd before it takes
+  // the queue: only the first task of a batch needs the system call.
+  if (!first) return;
   uint64_t one = 1;
   [[maybe_unused]] ssize_t n = write(wakeup_fd_, &one, sizeof(one));
 }
@@ -102,6 +114,16 @@ void Worker::runPosted() {
   }
   for (auto& task : tasks) task();
   if (stop) event_base_loopbreak(base_.get());
+}
+
+void Worker::runLocal() {
+  std::vector<std::function<void()>> tasks;
+  tasks.swap(local_tasks_);
+  for (auto& task : tasks) task();
+}
+
+void Worker::onLocal(evutil_socket_t /*fd*/, short /*what*/, void* arg) {
+  static_cast<Worker*>(arg)->runLocal();
 }
 
 void Worker::onWakeup(evutil_socket_t /*fd*/, short /*what*/, void* arg) {

@@ -28,7 +28,8 @@ class Worker {
   // Starts the thread. SIGPIPE, SIGINT, SIGTERM and SIGHUP are blocked in it.
   Result<void> start();
   // Runs `task` on the worker's thread (thread-safe; tasks run in order). Tasks posted after
-  // the loop has exited never run.
+  // the loop has exited never run. From the worker's own thread the task runs later in the
+  // same loop (libevent's active queue: no system call), never inside post().
   void post(std::function<void()> task);
   // Makes the loop exit (callable from any thread); does not wait.
   void requestStop();
@@ -43,7 +44,9 @@ class Worker {
  private:
   void run();
   void runPosted();
+  void runLocal();
   static void onWakeup(evutil_socket_t fd, short what, void* arg);
+  static void onLocal(evutil_socket_t fd, short what, void* arg);
 
   size_t index_;
   EventBasePtr base_;
@@ -52,6 +55,9 @@ class Worker {
   std::mutex mutex_;
   std::vector<std::function<void()>> tasks_;
   bool stop_requested_ = false;
+  // Posted from the worker's own thread (no lock: only that thread touches them).
+  std::vector<std::function<void()>> local_tasks_;
+  EventPtr local_event_;
   std::thread thread_;
   std::atomic<std::thread::id> thread_id_;
   std::mutex join_mutex_;

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <future>
+#include <memory>
 #include <thread>
 
 #include "common/net/worker.h"
@@ -76,4 +77,20 @@ TEST_CASE("destruction runs what is queued", "[executor]") {
     for (int i = 0; i < 100; ++i) executor.submit([&] { ++ran; });
   }
   CHECK(ran == 100);
+}
+
+TEST_CASE("what the work captured is released before its completion runs", "[executor]") {
+  // An upload's writer (its file and flock) travels in the work; the completion answers the
+  // client, who may come back for the lock at once (a PUT after a failed PATCH).
+  std::promise<bool> released;
+  StorageExecutor executor(1);
+  auto held = std::make_shared<int>(1);
+  std::weak_ptr<int> watch = held;
+  executor.run<int>(
+      nullptr, [held = std::move(held)] { return Result<int>(*held); },
+      [&](Result<int> result) {
+        REQUIRE(result);
+        released.set_value(watch.expired());
+      });
+  CHECK(released.get_future().get());
 }
