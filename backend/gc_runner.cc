@@ -61,8 +61,15 @@ void GcRunner::collectOnce() {
   options.dry_run = settings_.dry_run;
   options.delete_untagged = settings_.untagged;
   const auto settle = settlePeriod(settings_.delay);
-  options.grace =
-      registry::GcGrace{*t0 - settings_.delay, [this, settle] { return waitFor(settle); }};
+  // The caches forget at each settle (right after links were removed, and after data was set
+  // aside), so a blob HEAD answers from storage while a candidate waits: a client that sees
+  // 404 uploads the blob again, and the re-mark rescues it (docs/ARCHITECTURE.md).
+  options.grace = registry::GcGrace{*t0 - settings_.delay, [this, settle] {
+                                      if (invalidate_caches_ && !settings_.dry_run) {
+                                        invalidate_caches_();
+                                      }
+                                      return waitFor(settle);
+                                    }};
   options.emit = [](std::string_view line) {
     if (line.starts_with("warning: ")) spdlog::warn("garbage collection: {}", line.substr(9));
   };

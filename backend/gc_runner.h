@@ -4,9 +4,10 @@
 // after start, then one every `interval`. Each run: take the store's GcLock (skip the run if
 // another process holds it), take T0 from the storage's own clock (registry::storageNow),
 // collect with the grace rules (registry::collectGarbage, keep_newer_than = T0 − delay, the
-// settle period waited here), invalidate the caches, log one line and update the counters.
-// See docs/ARCHITECTURE.md "Storage lifecycle" for why this is safe against concurrent pushes.
-// Stops promptly when destroyed (a run in its settle period is abandoned and put back).
+// settle period waited here, the caches invalidated before each settle), invalidate the caches, log
+// one line and update the counters. See docs/ARCHITECTURE.md "Storage lifecycle" for why this is
+// safe against concurrent pushes. Stops promptly when destroyed (a run in its settle period is
+// abandoned and put back).
 
 #include <atomic>
 #include <chrono>
@@ -51,7 +52,8 @@ std::chrono::milliseconds settlePeriod(std::chrono::seconds delay);
 
 class GcRunner {
  public:
-  // `driver` outlives the runner; `invalidate_caches` is called after every run that deleted.
+  // `driver` outlives the runner; `invalidate_caches` is called before each settle period and
+  // after every run (not in dry-run mode).
   GcRunner(storage::StorageDriver& driver, GcSettings settings,
            std::function<void()> invalidate_caches);
   ~GcRunner();

@@ -404,6 +404,9 @@ int serve(const std::string& path) {
   registry.storage_threads = config.storage.parameters.count("maxthreads") != 0 && max_threads
                                  ? static_cast<size_t>(*max_threads)
                                  : portico::storage::StorageExecutor::defaultThreads();
+  if (!config.storage.blob_descriptor_cache.empty()) {
+    registry.descriptor_cache_size = config.storage.blob_descriptor_cache_size;
+  }
   registry.api = apiOptions(config);
   registry.access_log = access_log.get();
   registry.access = accessController(config);
@@ -439,15 +442,11 @@ int serve(const std::string& path) {
   std::unique_ptr<portico::backend::GcRunner> gc;
   if (config.storage.gc.enabled && !config.storage.read_only) {
     const auto& settings = config.storage.gc;
-    auto& stores = (*server)->names().stores();
     gc = std::make_unique<portico::backend::GcRunner>(
         (*server)->driver(),
         portico::backend::GcSettings{settings.interval, settings.delay, settings.untagged,
                                      settings.dry_run},
-        [&stores] {
-          stores.tags.clearCache();
-          stores.referrers.clearCache();
-        });
+        [server = server->get()] { server->invalidateCaches(); });
     // Read by /metrics only while the server serves: it stops before `gc` goes.
     (*server)->metrics().addCollector(
         [counters = &gc->counters()](portico::metrics::TextWriter& w) {

@@ -414,11 +414,18 @@ class Loader {
     storage.delete_enabled = flag(node["delete"]["enabled"]);
     readMaintenance(node["maintenance"]);
     Node cache = node["cache"];
-    std::string kind = text(cache["blobdescriptor"]);
-    if (present(cache["layerinfo"])) kind = text(cache["layerinfo"]);
+    Node kind_node = present(cache["layerinfo"]) ? cache["layerinfo"] : cache["blobdescriptor"];
+    std::string kind = text(kind_node);
     if (kind == "redis") {
       warnings_.push_back(
           "storage.cache.blobdescriptor: redis is not implemented yet; using the in-memory cache");
+      kind = "inmemory";
+    } else if (!kind.empty() && kind != "inmemory") {
+      kind_node.fail("unknown cache type \"" + kind + "\" (supported: inmemory, redis)");
+    }
+    storage.blob_descriptor_cache = kind;
+    if (Node v = cache["blobdescriptorsize"]; present(v)) {
+      storage.blob_descriptor_cache_size = static_cast<size_t>(v.asInt(1, INT32_MAX));
     }
     if (present(node["redirect"])) {
       warnings_.push_back("storage.redirect is accepted and ignored (filesystem serves bytes)");

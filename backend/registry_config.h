@@ -70,6 +70,10 @@ struct RegistryConfig {
     bool read_only = false;
     UploadPurging upload_purging;
     GarbageCollection gc;
+    // storage.cache.blobdescriptor (or its older name layerinfo): "" (none), inmemory, or redis
+    // (accepted with a warning; the in-memory cache is used). blobdescriptorsize: its entries.
+    std::string blob_descriptor_cache;
+    size_t blob_descriptor_cache_size = 10'000;
   };
   struct Tls {
     std::string certificate;

@@ -25,6 +25,14 @@ Result<std::unique_ptr<RegistryServer>> RegistryServer::start(RegistryServerOpti
              static_cast<uint64_t>(executor->queueLength()));
   });
   server->names_ = std::make_unique<registry::LocalNamespace>(*server->driver_, *server->executor_);
+  if (options.descriptor_cache_size > 0) {
+    auto& m = *server->metrics_;
+    server->descriptor_cache_ = std::make_unique<registry::DescriptorCache>(
+        options.descriptor_cache_size,
+        registry::CacheCounters{&m.cache_requests, &m.cache_hits, &m.cache_misses});
+    server->cached_names_ =
+        std::make_unique<registry::CachingNamespace>(*server->names_, *server->descriptor_cache_);
+  }
   server->api_options_ = std::move(options.api);
   if (options.access) {
     auto access = options.access(*server->executor_);
@@ -42,8 +50,8 @@ Result<std::unique_ptr<RegistryServer>> RegistryServer::start(RegistryServerOpti
     server->notifier_->addMetrics(*server->metrics_);
     events = server->notifier_.get();
   }
-  api::ApiServices services{*server->names_, server->api_options_, *server->access_,
-                            *events,         options.access_log,   server->metrics_.get()};
+  api::ApiServices services{server->services(), server->api_options_,  *server->access_, *events,
+                            options.access_log, server->metrics_.get()};
   observability::DebugOptions debug_options{
       .metrics = options.prometheus ? server->metrics_.get() : nullptr,
       .metrics_path = options.prometheus_path,
@@ -61,6 +69,12 @@ Result<std::unique_ptr<RegistryServer>> RegistryServer::start(RegistryServerOpti
   return server;
 }
 
+void RegistryServer::invalidateCaches() {
+  if (descriptor_cache_) descriptor_cache_->clear();
+  names_->stores().tags.clearCache();
+  names_->stores().referrers.clearCache();
+}
+
 void RegistryServer::stop(std::chrono::milliseconds drain) {
   if (!http_) return;
   http_->stop(drain);
@@ -76,6 +90,8 @@ RegistryServer::~RegistryServer() {
   notifier_.reset();  // stops the senders; what is undelivered stays on disk
   http_.reset();
   health_.reset();
+  cached_names_.reset();
+  descriptor_cache_.reset();
   names_.reset();
   access_.reset();
   driver_.reset();

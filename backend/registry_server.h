@@ -24,6 +24,7 @@
 #include "backend/notify/notifier.h"
 #include "backend/observability/health.h"
 #include "backend/observability/registry_metrics.h"
+#include "backend/registry/descriptor_cache.h"
 #include "backend/registry/events.h"
 #include "backend/registry/local_services.h"
 #include "backend/storage/executor.h"
@@ -40,6 +41,9 @@ namespace portico::backend {
 struct RegistryServerOptions {
   std::unique_ptr<storage::StorageDriver> driver;
   size_t storage_threads = storage::StorageExecutor::defaultThreads();  // maxthreads
+  // storage.cache.blobdescriptor: inmemory: a DescriptorCache of this many entries in front
+  // of the namespace (registry/descriptor_cache.h); 0: none.
+  size_t descriptor_cache_size = 0;
   api::ApiOptions api;
   // Listeners ("http", optional "debug"), workers, limits; the handler factory is set here.
   http::ServerOptions server;
@@ -65,6 +69,14 @@ class RegistryServer {
   http::HttpServer& http() { return *http_; }
   storage::StorageDriver& driver() { return *driver_; }
   registry::LocalNamespace& names() { return *names_; }
+  // What the API serves: names(), behind the descriptor cache when one is configured.
+  registry::Namespace& services() {
+    if (cached_names_) return *cached_names_;
+    return *names_;
+  }
+  // Forgets everything cached about the storage (after garbage collection deleted): the
+  // descriptor cache, the tag and referrer listings. Thread-safe.
+  void invalidateCaches();
   storage::StorageExecutor& executor() { return *executor_; }
   // Always kept (requests, storage actions); rendered only with prometheus enabled.
   observability::RegistryMetrics& metrics() { return *metrics_; }
@@ -81,6 +93,8 @@ class RegistryServer {
   std::unique_ptr<observability::StorageReadiness> readiness_;
   std::unique_ptr<observability::HealthChecks> health_;
   std::unique_ptr<registry::LocalNamespace> names_;
+  std::unique_ptr<registry::DescriptorCache> descriptor_cache_;
+  std::unique_ptr<registry::CachingNamespace> cached_names_;
   api::ApiOptions api_options_;
   std::unique_ptr<api::AccessController> access_;  // after the executor: its tasks use it
   registry::NullEventSink null_events_;

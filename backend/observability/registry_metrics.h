@@ -71,7 +71,7 @@ class RegistryMetrics {
   void storageAction(StorageAction action, double seconds);
 
   std::atomic<uint64_t> upload_purge_runs{0};
-  // registry_storage_cache_total: no descriptor cache yet, so these stay 0.
+  // registry_storage_cache_total: counted by the descriptor cache (storage.cache.blobdescriptor).
   std::atomic<uint64_t> cache_requests{0};
   std::atomic<uint64_t> cache_hits{0};
   std::atomic<uint64_t> cache_misses{0};

@@ -34,6 +34,7 @@ struct RegistrySetup {
   bool delete_enabled = true;
   bool access_log = true;  // false: log.accesslog.disabled (for floods of requests)
   std::string extra;       // more YAML appended at the top level
+  std::string storage;     // more YAML under `storage:` (indented by two spaces)
   ServerProcess::Env env;
   // When set, the storage root is a tmpfs of this many bytes, mounted in a mount namespace of
   // the registry's own (`unshare --mount`; `--user --map-root-user` too when not root), so a
@@ -61,6 +62,7 @@ class RegistryServer {
     yaml +=
         "  delete:\n    enabled: " + std::string(setup_.delete_enabled ? "true" : "false") + "\n";
     yaml += "  maintenance:\n    uploadpurging:\n      enabled: false\n";
+    yaml += setup_.storage;
     yaml += "http:\n  addr: 127.0.0.1:0\n";
     yaml += setup_.extra;
     config_ = dir_.write("config.yml", yaml);

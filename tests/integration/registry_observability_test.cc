@@ -78,6 +78,42 @@ TEST_CASE("/metrics on the debug listener counts requests with distribution's na
                     {{"driver", "filesystem"}, {"action", "Writer"}}) >= 1);
 }
 
+TEST_CASE("the descriptor cache answers repeated blob HEADs and forgets a deleted blob",
+          "[registry][metrics][cache]") {
+  RegistryServer registry(
+      RegistrySetup{.extra = kDebug, .storage = "  cache:\n    blobdescriptor: inmemory\n"});
+  HttpClient client = registry.client();
+  std::string digest = pushBlob(client, "cache/repo", std::string(1000, 'c'));
+  const std::string path = "/v2/cache/repo/blobs/" + digest;
+  PromText before = scrape(registry);
+  const std::map<std::string, std::string> hit = {{"type", "Hit"}}, miss = {{"type", "Miss"}},
+                                           requests = {{"type", "Request"}};
+  for (int i = 0; i < 5; ++i) {
+    Response head = client.request("HEAD", path);
+    REQUIRE(head.status == 200);
+    CHECK(head.headers.get("Content-Length") == "1000");
+    CHECK(head.headers.get("Docker-Content-Digest") == digest);
+  }
+  PromText after = scrape(registry);
+  // The first HEAD may miss (the push's commit does not fill the cache); the others hit.
+  CHECK(after.value("registry_storage_cache_total", requests) -
+            before.value("registry_storage_cache_total", requests) ==
+        5);
+  CHECK(after.value("registry_storage_cache_total", hit) -
+            before.value("registry_storage_cache_total", hit) ==
+        4);
+  CHECK(after.value("registry_storage_cache_total", miss) -
+            before.value("registry_storage_cache_total", miss) ==
+        1);
+
+  // Another repository has not linked the blob: a miss, answered 404 by the store.
+  CHECK(client.request("HEAD", "/v2/cache/other/blobs/" + digest).status == 404);
+  // A delete is seen at once, although the cache held the blob.
+  REQUIRE(client.request("DELETE", path).status == 202);
+  CHECK(client.request("HEAD", path).status == 404);
+  CHECK(client.get(path).status == 404);
+}
+
 TEST_CASE("without prometheus enabled the debug listener has no /metrics", "[registry][metrics]") {
   RegistryServer registry(RegistrySetup{.extra = "  debug:\n    addr: 127.0.0.1:0\n"});
   HttpClient debug(registry.process().endpoint("debug"));

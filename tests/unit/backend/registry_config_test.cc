@@ -266,6 +266,30 @@ TEST_CASE("notifications are read without warnings; a redis cache is accepted wi
             .find("expected push, pull") != std::string::npos);
 }
 
+TEST_CASE("storage.cache selects the in-memory descriptor cache and its size",
+          "[registry_config]") {
+  CHECK(parse("version: 0.1\n").storage.blob_descriptor_cache.empty());
+  RegistryConfig inmemory =
+      parse("storage:\n  cache:\n    blobdescriptor: inmemory\n    blobdescriptorsize: 500\n");
+  CHECK(inmemory.storage.blob_descriptor_cache == "inmemory");
+  CHECK(inmemory.storage.blob_descriptor_cache_size == 500);
+  CHECK(parse("storage:\n  cache:\n    blobdescriptor: inmemory\n")
+            .storage.blob_descriptor_cache_size == 10'000);
+  // layerinfo, distribution's older name; redis falls back to memory (with a warning).
+  CHECK(parse("storage:\n  cache:\n    layerinfo: inmemory\n").storage.blob_descriptor_cache ==
+        "inmemory");
+  CHECK(parse("storage:\n  cache:\n    blobdescriptor: redis\n").storage.blob_descriptor_cache ==
+        "inmemory");
+  CHECK(
+      parse("", {"REGISTRY_STORAGE_CACHE_BLOBDESCRIPTOR=inmemory"}).storage.blob_descriptor_cache ==
+      "inmemory");
+  CHECK(errorOf("storage:\n  cache:\n    blobdescriptor: memcached\n") ==
+        "registry.yml:3: storage.cache.blobdescriptor: unknown cache type \"memcached\" "
+        "(supported: inmemory, redis)");
+  CHECK(errorOf("storage:\n  cache:\n    blobdescriptor: inmemory\n    blobdescriptorsize: 0\n")
+            .find("storage.cache.blobdescriptorsize") != std::string::npos);
+}
+
 TEST_CASE("REGISTRY_ environment variables override the file", "[registry_config]") {
   RegistryConfig config = parse(
       kDockerDocsExample,
