@@ -19,7 +19,9 @@
 //                      connection is reset. Never throws, never kills the worker.
 //   log                the destructor writes the access log line and the metrics.
 // Expect: 100-continue is passed through: the request body is not read (so the engine sends
-// no 100 of its own) until the upstream answers 100, answers finally, or 1 s passes.
+// no 100 of its own) until the upstream answers 100 or 1 s passes. If the upstream answers
+// finally first, the body is never read: the engine drains it or closes the client
+// connection after the response, and the upstream connection is not reused.
 // What this does not do: retry after request body bytes were sent, or buffer a body.
 //
 // State: two phases, one per direction, and nothing else that changes (no flags).
@@ -27,11 +29,13 @@
 // RequestPhase — the downstream request on its way upstream (one upstream attempt at a time):
 //   Unsent ──(head sent, no body)──────────────────────────▶ NoBody
 //   Unsent ──(head sent, Expect: 100-continue)─────────────▶ AwaitingContinue
-//   Unsent | AwaitingContinue ──(body sink attached: no Expect, upstream 100, its final
-//                                answer, or kContinueWait)─▶ Streaming
+//   Unsent | AwaitingContinue ──(body sink attached: no Expect, the upstream's 100, or
+//                                kContinueWait passed)─────▶ Streaming
+//   (AwaitingContinue stays while a final answer is relayed: the body is never read.)
 //   Streaming ◀──(upstream output drained)──(upstream output above its high watermark)──▶ Paused
 //   Streaming | Paused ──(client body ended)───────────────▶ Sent
-//   Streaming | Paused | Sent ──(answered early, failToProxy, client body error)──▶ Abandoned
+//   Streaming | Paused ──(upstream answered before the whole body, client body error)──▶ Abandoned
+//   Streaming | Paused | Sent ──(failToProxy: the body sink is detached)──▶ Abandoned
 //   any ──(client connection reset)────────────────────────▶ Abandoned
 //   Unsent | AwaitingContinue | NoBody ──(retry on a fresh connection)──▶ Unsent
 // A retry is possible only from Unsent, AwaitingContinue and NoBody: no body byte has been

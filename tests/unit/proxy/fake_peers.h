@@ -134,7 +134,7 @@ struct UpstreamRecord {
     head.status = status;
     callbacks->onInformational(head);
   }
-  void respond(int status, std::vector<std::pair<std::string, std::string>> headers = {}) {
+  void respond(int status, const std::vector<std::pair<std::string, std::string>>& headers = {}) {
     http::ResponseHead head;
     head.status = status;
     for (auto& [name, value] : headers) head.headers.add(name, value);

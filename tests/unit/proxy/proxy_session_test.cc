@@ -186,7 +186,6 @@ namespace {
 
 using portico::proxy::testing::FakeExchange;
 using portico::proxy::testing::FakePool;
-using portico::proxy::testing::UpstreamRecord;
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
 // A worker with one upstream group "up" of `servers` servers behind fake pools, and one
@@ -227,8 +226,8 @@ struct SessionHarness {
   SessionHarness& operator=(const SessionHarness&) = delete;
 
   // A request arrives: the session is created, attached and started (as ProxyHandler does).
-  FakeExchange& start(const std::string& method, const std::string& path, Headers headers = {},
-                      std::optional<std::string> body = std::nullopt) {
+  FakeExchange& start(const std::string& method, const std::string& path,
+                      const Headers& headers = {}, std::optional<std::string> body = std::nullopt) {
     http::RequestHead head;
     head.method = method;
     head.target = path;
