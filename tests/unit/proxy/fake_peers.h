@@ -125,6 +125,7 @@ struct UpstreamRecord {
   bool request_finished = false;
   bool aborted = false;
   bool destroyed = false;
+  bool blocked = false;  // the connection's outputBlocked()
   http::ClientCallbacks* callbacks = nullptr;
   FakeBody response;  // the response body the test feeds
 
@@ -142,6 +143,11 @@ struct UpstreamRecord {
     callbacks->onResponseHead(std::move(head), response);
   }
   void fail(const Error& error) { callbacks->onClientError(error); }
+  // The request output drained below the low watermark.
+  void drained() {
+    blocked = false;
+    callbacks->onWriteDrained();
+  }
 };
 
 class FakeConnection final : public http::ClientConnection {
@@ -158,7 +164,7 @@ class FakeConnection final : public http::ClientConnection {
   void sendBody(evbuffer& data) override { record_->body += drain(data); }
   void sendBody(std::string_view data) override { record_->body += data; }
   void finishRequest() override { record_->request_finished = true; }
-  bool outputBlocked() const override { return false; }
+  bool outputBlocked() const override { return record_->blocked; }
   bool reusable() const override { return is_reusable && !record_->aborted; }
   void abort() override {
     record_->aborted = true;

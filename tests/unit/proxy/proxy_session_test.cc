@@ -496,3 +496,34 @@ TEST_CASE("a client that goes away mid-upload closes the upstream connection",
   CHECK(upstream->destroyed);
   CHECK(h.pool().returned.empty());
 }
+
+TEST_CASE("each body pauses its source while the other side's output is above its watermark",
+          "[proxy_session][phases][backpressure]") {
+  SessionHarness h;
+  FakeExchange& client = h.start("PUT", "/v2/foo/blobs/uploads/1", {}, "abcdef");
+  auto upstream = h.pool().connect();
+  upstream->blocked = true;  // the upstream socket is not keeping up
+  client.body.feed("abc");
+  CHECK(client.body.paused);
+  CHECK(h.session().requestPhase() == ProxySession::RequestPhase::Paused);
+  upstream->drained();
+  CHECK_FALSE(client.body.paused);
+  CHECK(h.session().requestPhase() == ProxySession::RequestPhase::Streaming);
+  client.body.feed("def");
+  client.body.end();
+  CHECK(upstream->body == "abcdef");
+
+  upstream->respond(201, {{"Content-Length", "4"}});
+  client.blocked = true;  // the client is not reading
+  upstream->response.feed("do");
+  CHECK(upstream->response.paused);
+  CHECK(h.session().responsePhase() == ProxySession::ResponsePhase::Paused);
+  client.blocked = false;
+  h.session().onWriteDrained();  // the engine: output fell below the low watermark
+  CHECK_FALSE(upstream->response.paused);
+  CHECK(h.session().responsePhase() == ProxySession::ResponsePhase::Streaming);
+  upstream->response.feed("ne");
+  upstream->response.end();
+  CHECK(client.response_body == "done");
+  CHECK(client.finished);
+}
