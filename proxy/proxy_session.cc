@@ -180,6 +180,8 @@ ProxySession::ProxySession(http::ServerExchange& exchange, ProxyWorker& worker,
     : exchange_(exchange),
       worker_(worker),
       snapshot_(std::move(snapshot)),
+      expect_continue_(exchange.request().headers.hasToken("Expect", "100-continue")),
+      log_(std::in_place),
       start_time_(Clock::now()) {
   worker_.runtime().metrics.active_requests.fetch_add(1, std::memory_order_relaxed);
 }
@@ -189,7 +191,7 @@ ProxySession::~ProxySession() {
   // The exchange retires its observer after finish()/reset(): do not touch it here.
   if (response_body_ != nullptr && connection_) response_body_->setSink(nullptr);
   if (connection_) releaseUpstream(false);
-  if (server_active_) endUpstreamRequest(false);
+  endUpstreamRequest(false);
   logRequest();
   worker_.runtime().metrics.active_requests.fetch_sub(1, std::memory_order_relaxed);
 }
@@ -198,14 +200,15 @@ ProxySession::~ProxySession() {
 void ProxySession::start() {
   const http::RequestHead& request = exchange_.request();
   // What the access log needs, taken now: the engine reuses the head after the exchange.
-  log_.remote_addr = exchange_.connection().peer_address;
-  log_.method = request.method;
-  log_.target = request.target;
-  log_.protocol = request.version.minor == 0 ? "HTTP/1.0" : "HTTP/1.1";
-  if (auto v = request.headers.get("Referer")) log_.referer = std::string(*v);
-  if (auto v = request.headers.get("User-Agent")) log_.user_agent = std::string(*v);
-  if (auto v = request.headers.get("Host")) log_.host = std::string(*v);
-  if (worker_.runtime().access_log) log_.request_id = log::newRequestId();
+  log::AccessRecord& record = *log_;
+  record.remote_addr = exchange_.connection().peer_address;
+  record.method = request.method;
+  record.target = request.target;
+  record.protocol = request.version.minor == 0 ? "HTTP/1.0" : "HTTP/1.1";
+  if (auto v = request.headers.get("Referer")) record.referer = std::string(*v);
+  if (auto v = request.headers.get("User-Agent")) record.user_agent = std::string(*v);
+  if (auto v = request.headers.get("Host")) record.host = std::string(*v);
+  if (worker_.runtime().access_log) record.request_id = log::newRequestId();
   const RouteAction* action = snapshot_->router ? snapshot_->router->match(request) : nullptr;
   if (action == nullptr) {
     metrics_ = snapshot_->unrouted_metrics;
@@ -233,14 +236,13 @@ void ProxySession::start() {
     return;
   }
   upstream_ = &worker_.upstream(*upstream);
-  expect_continue_ = request.headers.hasToken("Expect", "100-continue");
   connectUpstream();
 }
 
 void ProxySession::respondLocally(int status, http::HeaderMap headers, std::string_view body) {
   status_ = status;
   bytes_out_ = body.size();
-  finished_ = true;
+  response_phase_ = ResponsePhase::Ended;
   logRequest();
   exchange_.respond(status, std::move(headers), body);  // may destroy the session
 }
@@ -248,10 +250,11 @@ void ProxySession::respondLocally(int status, http::HeaderMap headers, std::stri
 // connectUpstream: pick a server (balancing, health), then a pooled connection.
 void ProxySession::connectUpstream() {
   ++attempts_;
+  request_phase_ = RequestPhase::Unsent;  // a retry starts over: nothing of the body was read
   server_index_ = upstream_->group->pick(upstream_->cursor, Clock::now(), tried_servers_);
   if (server_index_ < 64) tried_servers_ |= uint64_t{1} << server_index_;
-  upstream_->group->server(server_index_).beginRequest();
-  server_active_ = true;
+  active_server_ = &upstream_->group->server(server_index_);
+  active_server_->beginRequest();
   upstream_start_ = Clock::now();
   auto alive = liveness_.watch();
   http::ClientPool* pool = upstream_->pools[server_index_].get();
@@ -296,7 +299,7 @@ void ProxySession::forwardRequestHead() {
   connection_->sendRequest(std::move(head), *upstream_callbacks_);
   if (!connection_) return;  // failed synchronously (onUpstreamError ran)
   if (body.empty()) {
-    request_body_done_ = true;
+    request_phase_ = RequestPhase::NoBody;
     connection_->finishRequest();
     return;
   }
@@ -306,6 +309,7 @@ void ProxySession::forwardRequestHead() {
       continue_timer_ = evtimer_new(&worker_.base(), &ProxySession::onContinueTimer, this);
     }
     if (continue_timer_ != nullptr) {
+      request_phase_ = RequestPhase::AwaitingContinue;
       evtimer_add(continue_timer_, &kContinueWait);
       return;
     }
@@ -318,9 +322,21 @@ void ProxySession::onContinueTimer(int, short, void* arg) {
   self->startRequestBody();
 }
 
+bool ProxySession::requestBodyStarted() const {
+  return request_phase_ == RequestPhase::Streaming || request_phase_ == RequestPhase::Paused ||
+         request_phase_ == RequestPhase::Sent;
+}
+
+bool ProxySession::requestComplete() const {
+  return request_phase_ == RequestPhase::NoBody || request_phase_ == RequestPhase::Sent;
+}
+
 void ProxySession::startRequestBody() {
-  if (request_body_started_ || request_body_done_ || !connection_) return;
-  request_body_started_ = true;
+  if (request_phase_ != RequestPhase::Unsent && request_phase_ != RequestPhase::AwaitingContinue) {
+    return;
+  }
+  if (!connection_) return;
+  request_phase_ = RequestPhase::Streaming;
   if (!request_pump_) request_pump_ = std::make_unique<RequestBodyPump>(*this);
   exchange_.requestBody().setSink(request_pump_.get());
 }
@@ -332,14 +348,14 @@ void ProxySession::onRequestBodyData(evbuffer& data) {
   }
   bytes_in_ += evbuffer_get_length(&data);
   connection_->sendBody(data);
-  if (connection_ && connection_->outputBlocked() && !request_paused_) {
-    request_paused_ = true;
+  if (connection_ && connection_->outputBlocked() && request_phase_ == RequestPhase::Streaming) {
+    request_phase_ = RequestPhase::Paused;
     exchange_.requestBody().pause();
   }
 }
 
 void ProxySession::onRequestBodyEnd() {
-  request_body_done_ = true;
+  request_phase_ = RequestPhase::Sent;
   if (connection_) connection_->finishRequest();
 }
 
@@ -347,26 +363,27 @@ void ProxySession::onRequestBodyError(const Error& error) {
   // The client failed mid-upload: the upstream exchange cannot complete; drop its connection.
   error_ = "client request body: " + error.message();
   exchange_.requestBody().setSink(nullptr);
-  request_body_started_ = false;
+  request_phase_ = RequestPhase::Abandoned;
   if (connection_) releaseUpstream(false);
-  if (server_active_) endUpstreamRequest(false);
-  if (!finished_) {
-    finished_ = true;
+  endUpstreamRequest(false);
+  if (response_phase_ != ResponsePhase::Ended) {
+    response_phase_ = ResponsePhase::Ended;
     if (!exchange_.headSent()) status_ = 400;
     exchange_.reset();  // may destroy the session
   }
 }
 
 void ProxySession::onUpstreamWriteDrained() {
-  if (request_paused_) {
-    request_paused_ = false;
+  if (request_phase_ == RequestPhase::Paused) {
+    request_phase_ = RequestPhase::Streaming;
     exchange_.requestBody().resume();
   }
 }
 
 void ProxySession::onInformational(const http::ResponseHead& head) {
-  if (head.status != 100 || !expect_continue_) return;
-  expect_continue_ = false;
+  // The upstream's 100 is relayed while the body waits for it; a later one (the wait ran
+  // out and the engine already sent its own 100 when the body sink was attached) is not.
+  if (head.status != 100 || request_phase_ != RequestPhase::AwaitingContinue) return;
   if (continue_timer_ != nullptr) evtimer_del(continue_timer_);
   exchange_.sendContinue();
   startRequestBody();
@@ -375,7 +392,6 @@ void ProxySession::onInformational(const http::ResponseHead& head) {
 // onResponseHead: relay the upstream's head, then stream its body.
 void ProxySession::onResponseHead(http::ResponseHead&& head, http::BodySource& body) {
   upstream_head_time_ = Clock::now();
-  response_head_received_ = true;
   upstream_status_ = head.status;
   if (continue_timer_ != nullptr) evtimer_del(continue_timer_);
   // The server answered: a success for passive ejection. It stays "active" (least
@@ -383,6 +399,7 @@ void ProxySession::onResponseHead(http::ResponseHead&& head, http::BodySource& b
   upstream_->group->server(server_index_).recordSuccess();
   rewriteResponseHead(head);
   status_ = head.status;
+  response_phase_ = ResponsePhase::Streaming;
   exchange_.sendHead(std::move(head));
   response_body_ = &body;
   if (!response_pump_) response_pump_ = std::make_unique<ResponseBodyPump>(*this);
@@ -392,15 +409,16 @@ void ProxySession::onResponseHead(http::ResponseHead&& head, http::BodySource& b
 void ProxySession::onResponseBodyData(evbuffer& data) {
   bytes_out_ += evbuffer_get_length(&data);
   exchange_.sendBody(data);
-  if (exchange_.outputBlocked() && !response_paused_ && response_body_ != nullptr) {
-    response_paused_ = true;
+  if (exchange_.outputBlocked() && response_phase_ == ResponsePhase::Streaming &&
+      response_body_ != nullptr) {
+    response_phase_ = ResponsePhase::Paused;
     response_body_->pause();
   }
 }
 
 void ProxySession::onWriteDrained() {
-  if (response_paused_ && response_body_ != nullptr) {
-    response_paused_ = false;
+  if (response_phase_ == ResponsePhase::Paused && response_body_ != nullptr) {
+    response_phase_ = ResponsePhase::Streaming;
     response_body_->resume();
   }
 }
@@ -410,16 +428,16 @@ void ProxySession::onWriteDrained() {
 void ProxySession::onResponseBodyEnd() {
   response_body_->setSink(nullptr);
   response_body_ = nullptr;
-  bool reusable = request_body_done_ && connection_ && connection_->reusable();
-  if (!request_body_done_ && request_body_started_) {
+  bool reusable = requestComplete() && connection_ && connection_->reusable();
+  if (request_phase_ == RequestPhase::Streaming || request_phase_ == RequestPhase::Paused) {
     // The upstream answered before the whole request body: stop forwarding it; the engine
     // drains or closes the client connection after the response.
     exchange_.requestBody().setSink(nullptr);
-    request_body_started_ = false;
+    request_phase_ = RequestPhase::Abandoned;
   }
   releaseUpstream(reusable);
-  if (server_active_) endUpstreamRequest(true);
-  finished_ = true;
+  endUpstreamRequest(true);
+  response_phase_ = ResponsePhase::Ended;
   logRequest();        // before the last byte can reach the client: a scrape that follows sees it
   exchange_.finish();  // may destroy the session
 }
@@ -431,7 +449,7 @@ void ProxySession::onResponseBodyError(const Error& error) {
   upstream_->group->server(server_index_).recordFailure(Clock::now());
   response_body_ = nullptr;
   releaseUpstream(false);
-  finished_ = true;
+  response_phase_ = ResponsePhase::Ended;
   exchange_.reset();  // may destroy the session
 }
 
@@ -442,14 +460,14 @@ void ProxySession::onUpstreamError(const Error& error) {
   if (source != FailureSource::Reset) {
     upstream_->group->server(server_index_).recordFailure(Clock::now());
   }
-  if (server_active_) endUpstreamRequest(false);
+  endUpstreamRequest(false);
   response_body_ = nullptr;
   if (connection_) releaseUpstream(false);
   // A pooled connection the upstream had closed, or a refused connect: nothing of the
   // request reached the upstream, so a safe method may go to a fresh connection.
   const std::string& method = exchange_.request().method;
   bool safe_method = method == "GET" || method == "HEAD" || method == "OPTIONS";
-  if (!response_head_received_ && !request_body_started_ && bytes_in_ == 0 && safe_method &&
+  if (!upstream_head_time_ && !requestBodyStarted() && bytes_in_ == 0 && safe_method &&
       (source == FailureSource::Reset || source == FailureSource::ConnectFailed) &&
       attempts_ <= upstream_->group->size() && !exchange_.headSent()) {
     if (metrics_ != nullptr) metrics_->recordFailure(source);
@@ -457,11 +475,11 @@ void ProxySession::onUpstreamError(const Error& error) {
     connectUpstream();
     return;
   }
-  if (response_head_received_ || exchange_.headSent()) {
+  if (upstream_head_time_ || exchange_.headSent()) {
     error_ = std::string(describe(FailureSource::ResetAfterHead)) + ": " + error.message();
     if (metrics_ != nullptr) metrics_->recordFailure(FailureSource::ResetAfterHead);
-    if (!finished_) {
-      finished_ = true;
+    if (response_phase_ != ResponsePhase::Ended) {
+      response_phase_ = ResponsePhase::Ended;
       exchange_.reset();
     }
     return;
@@ -478,25 +496,25 @@ void ProxySession::failToProxy(FailureSource source, int status, const std::stri
   error_ = message;
   if (metrics_ != nullptr) metrics_->recordFailure(source);
   if (continue_timer_ != nullptr) evtimer_del(continue_timer_);
-  if (request_body_started_) {
+  if (requestBodyStarted()) {
     exchange_.requestBody().setSink(nullptr);
-    request_body_started_ = false;
+    request_phase_ = RequestPhase::Abandoned;
   }
-  if (finished_) return;
+  if (response_phase_ == ResponsePhase::Ended) return;
   LocalResponse response = makeErrorResponse(status, exchange_.request().path, message);
   respondLocally(status, std::move(response.headers), response.body);
 }
 
 void ProxySession::onExchangeReset(const Error& reason) {
   // The client went away: release the upstream connection (it is mid-exchange: closed).
-  finished_ = true;
+  response_phase_ = ResponsePhase::Ended;
   if (error_.empty()) error_ = "client connection: " + reason.message();
   if (continue_timer_ != nullptr) evtimer_del(continue_timer_);
   if (response_body_ != nullptr) {
     response_body_->setSink(nullptr);
     response_body_ = nullptr;
   }
-  request_body_started_ = false;
+  request_phase_ = RequestPhase::Abandoned;
   if (connection_) releaseUpstream(false);
 }
 
@@ -508,24 +526,24 @@ void ProxySession::releaseUpstream(bool reusable) {
 }
 
 void ProxySession::endUpstreamRequest(bool success) {
-  server_active_ = false;
-  UpstreamServer& server = upstream_->group->server(server_index_);
-  server.endRequest();
-  if (success) server.recordSuccess();
+  if (active_server_ == nullptr) return;
+  active_server_->endRequest();
+  if (success) active_server_->recordSuccess();
+  active_server_ = nullptr;
 }
 
 void ProxySession::logRequest() {
-  if (logged_) return;
-  logged_ = true;
+  if (!log_) return;  // written already
+  log::AccessRecord record = std::move(*log_);
+  log_.reset();
   auto now = Clock::now();
   auto duration = std::chrono::duration_cast<std::chrono::microseconds>(now - start_time_);
   if (metrics_ != nullptr) metrics_->record(status_, duration, bytes_in_, bytes_out_);
   if (!error_.empty() && (status_ >= 500 || status_ == 0)) {
-    spdlog::warn("{} {} -> {}: {}", log_.method, log_.target, status_, error_);
+    spdlog::warn("{} {} -> {}: {}", record.method, record.target, status_, error_);
   }
   ProxyRuntime& runtime = worker_.runtime();
   if (!runtime.access_log) return;
-  log::AccessRecord& record = log_;
   record.status = status_;
   record.bytes_sent = bytes_out_;
   record.bytes_received = bytes_in_;
@@ -536,8 +554,8 @@ void ProxySession::logRequest() {
     record.upstream_address = upstream_->group->server(server_index_).address();
   }
   record.upstream_status = upstream_status_;
-  if (response_head_received_) {
-    record.upstream_duration_seconds = secondsBetween(upstream_start_, upstream_head_time_);
+  if (upstream_head_time_) {
+    record.upstream_duration_seconds = secondsBetween(upstream_start_, *upstream_head_time_);
   }
   runtime.access_log->write(record);
 }

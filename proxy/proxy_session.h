@@ -19,12 +19,40 @@
 //                      connection is reset. Never throws, never kills the worker.
 //   log                the destructor writes the access log line and the metrics.
 // Expect: 100-continue is passed through: the request body is not read (so the engine sends
-// no 100 of its own) until the upstream answers 100, answers finally, or 1 s passes.
+// no 100 of its own) until the upstream answers 100 or 1 s passes. If the upstream answers
+// finally first, the body is never read: the engine drains it or closes the client
+// connection after the response, and the upstream connection is not reused.
 // What this does not do: retry after request body bytes were sent, or buffer a body.
+//
+// State: two phases, one per direction, and nothing else that changes (no flags).
+//
+// RequestPhase — the downstream request on its way upstream (one upstream attempt at a time):
+//   Unsent ──(head sent, no body)──────────────────────────▶ NoBody
+//   Unsent ──(head sent, Expect: 100-continue)─────────────▶ AwaitingContinue
+//   Unsent | AwaitingContinue ──(body sink attached: no Expect, the upstream's 100, or
+//                                kContinueWait passed)─────▶ Streaming
+//   (AwaitingContinue stays while a final answer is relayed: the body is never read.)
+//   Streaming ◀──(upstream output drained)──(upstream output above its high watermark)──▶ Paused
+//   Streaming | Paused ──(client body ended)───────────────▶ Sent
+//   Streaming | Paused ──(upstream answered before the whole body, client body error)──▶ Abandoned
+//   Streaming | Paused | Sent ──(failToProxy: the body sink is detached)──▶ Abandoned
+//   any ──(client connection reset)────────────────────────▶ Abandoned
+//   Unsent | AwaitingContinue | NoBody ──(retry on a fresh connection)──▶ Unsent
+// A retry is possible only from Unsent, AwaitingContinue and NoBody: no body byte has been
+// read, so nothing is lost by sending the request again.
+//
+// ResponsePhase — what the client has been sent:
+//   AwaitingHead ──(upstream head relayed)─────────────────▶ Streaming
+//   Streaming ◀──(client output drained)──(client output above its high watermark)──▶ Paused
+//   AwaitingHead ──(local answer: route respond, 404, 502/504; exchange finished)──▶ Ended
+//   Streaming | Paused ──(upstream body ended: exchange finished)──▶ Ended
+//   any ──(exchange reset by us, or by the client: onExchangeReset)──▶ Ended
+// Ended is final: the exchange must not be touched again (finish/reset/respond happen once).
 
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/http/client.h"
@@ -42,6 +70,7 @@ class ProxyWorker;
 class ProxySnapshot;
 struct RouteMetrics;
 struct WorkerUpstream;
+class UpstreamServer;
 
 // Builds the head sent upstream from the client's request (pure; unit-tested):
 // hop-by-hop fields removed (stripHopByHop), HTTP/1.1, framing re-decided from the body
@@ -72,6 +101,10 @@ bool isV2Path(std::string_view path);
 
 class ProxySession final : public http::ExchangeObserver {
  public:
+  // The two phases (transitions at the top of this file).
+  enum class RequestPhase { Unsent, AwaitingContinue, Streaming, Paused, NoBody, Sent, Abandoned };
+  enum class ResponsePhase { AwaitingHead, Streaming, Paused, Ended };
+
   ProxySession(http::ServerExchange& exchange, ProxyWorker& worker,
                std::shared_ptr<const ProxySnapshot> snapshot);
   ~ProxySession() override;
@@ -85,6 +118,9 @@ class ProxySession final : public http::ExchangeObserver {
   // http::ExchangeObserver
   void onExchangeReset(const Error& reason) override;
   void onWriteDrained() override;
+
+  RequestPhase requestPhase() const { return request_phase_; }
+  ResponsePhase responsePhase() const { return response_phase_; }
 
  private:
   struct UpstreamCallbacks;
@@ -112,6 +148,10 @@ class ProxySession final : public http::ExchangeObserver {
   void releaseUpstream(bool reusable);
   void endUpstreamRequest(bool success);
   static void onContinueTimer(int fd, short what, void* arg);
+  // True once body bytes may have gone upstream in this attempt (no retry from here).
+  bool requestBodyStarted() const;
+  // True when the whole request (head and body) is upstream.
+  bool requestComplete() const;
   // Records the metrics and the access log line, once: when the response is complete (before
   // its last byte can reach the client) or, for an exchange that ends otherwise, on destruction.
   void logRequest();
@@ -128,7 +168,9 @@ class ProxySession final : public http::ExchangeObserver {
   size_t server_index_ = 0;
   uint64_t tried_servers_ = 0;
   unsigned attempts_ = 0;
-  bool server_active_ = false;  // beginRequest() counted on the server
+  // The server whose beginRequest() counts this request (least connections); null when none.
+  UpstreamServer* active_server_ = nullptr;
+  const bool expect_continue_;  // the client sent Expect: 100-continue
 
   std::unique_ptr<http::ClientConnection> connection_;
   std::unique_ptr<UpstreamCallbacks> upstream_callbacks_;
@@ -137,24 +179,21 @@ class ProxySession final : public http::ExchangeObserver {
   http::BodySource* response_body_ = nullptr;
   event* continue_timer_ = nullptr;
 
-  bool expect_continue_ = false;
-  bool request_body_started_ = false;
-  bool request_body_done_ = false;
-  bool request_paused_ = false;
-  bool response_paused_ = false;
-  bool response_head_received_ = false;
-  bool finished_ = false;  // finish()/reset() called on the exchange
-  bool logged_ = false;    // metrics and access log written (once, before the last byte leaves)
+  RequestPhase request_phase_ = RequestPhase::Unsent;
+  ResponsePhase response_phase_ = ResponsePhase::AwaitingHead;
 
   int status_ = 0;           // status sent downstream
   int upstream_status_ = 0;  // status received from upstream
   uint64_t bytes_in_ = 0;    // request body bytes forwarded
   uint64_t bytes_out_ = 0;   // response body bytes sent
   std::string error_;        // why the proxy failed, for the log
-  log::AccessRecord log_;    // request facts for the access log, taken at start()
+  // Request facts for the access log, taken at start(); taken out (empty) once metrics and
+  // the log line are written, before the last byte leaves.
+  std::optional<log::AccessRecord> log_;
   std::chrono::steady_clock::time_point start_time_;
   std::chrono::steady_clock::time_point upstream_start_;
-  std::chrono::steady_clock::time_point upstream_head_time_;
+  // When the upstream's response head arrived; empty until it has.
+  std::optional<std::chrono::steady_clock::time_point> upstream_head_time_;
 };
 
 }  // namespace portico::proxy
