@@ -601,9 +601,14 @@ def make_cert(work):
     return crt, key
 
 
+CACHE = True  # --no-cache clears it
+
+
 def registry_config(work, root, addr, name, level):
-    """distribution's config.yml schema; portico-registry reads the same file."""
+    """distribution's config.yml schema; portico-registry reads the same file. With CACHE, the
+    blob descriptor cache of registry:2's shipped config (both registries keep one)."""
     cfg = os.path.join(work, f"{name}.yml")
+    cache = "  cache:\n    blobdescriptor: inmemory\n" if CACHE else ""
     with open(cfg, "w") as f:
         f.write(f"""version: 0.1
 log:
@@ -611,7 +616,7 @@ log:
   accesslog:
     disabled: true
 storage:
-  filesystem:
+{cache}  filesystem:
     rootdirectory: {root}
   delete:
     enabled: true
@@ -1120,6 +1125,9 @@ def main():
     ap.add_argument("--only", default="limits,registry,skopeo,proxy,auth",
                     help="comma-separated sections to run (default: all): "
                          "limits, registry, skopeo, proxy, auth")
+    ap.add_argument("--no-cache", action="store_true",
+                    help="registries without storage.cache.blobdescriptor (registry:2's shipped "
+                         "config has it: the default here)")
     ap.add_argument("--bcrypt-cost", type=int, default=5,
                     help="bcrypt cost of the auth section's htpasswd entry (default 5, what "
                          "htpasswd -B writes)")
@@ -1135,6 +1143,8 @@ def main():
     unknown = args.only - {"limits", "registry", "skopeo", "proxy", "auth"}
     if unknown:
         sys.exit(f"bench: --only: unknown section(s) {', '.join(sorted(unknown))}")
+    global CACHE
+    CACHE = not args.no_cache
     args.secs = args.seconds or (1 if args.smoke else 6)
     args.rounds = args.rounds or (1 if args.smoke else 3)
     args.connections = args.connections or (8 if args.smoke else 64)
@@ -1150,6 +1160,8 @@ def main():
     work = tempfile.mkdtemp(prefix="portico-bench-")
     facts = machine_facts()
     facts["portico binaries"] = f"{registry_bin}, {proxy_bin}"
+    facts["registry config"] = ("storage.cache.blobdescriptor: inmemory (registry:2's shipped "
+                                "config)" if CACHE else "no descriptor cache (--no-cache)")
     results = {"facts": facts, "smoke": args.smoke, "seconds": args.secs,
                "connections": args.connections, "rounds": args.rounds}
     try:
