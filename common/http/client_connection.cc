@@ -12,7 +12,7 @@
 #include <cstring>
 #include <utility>
 
-#include "common/http/body_encoder.h"
+#include "common/http/message_encoder.h"
 #include "common/net/bufferevent_tuning.h"
 #include "common/net/timeval.h"
 #include "common/net/tls_context.h"
@@ -301,20 +301,13 @@ void Http1ClientConnection::sendRequest(RequestHead head, ClientCallbacks& callb
     return;
   }
   stopWatchingIdle();
-  if (head.headers.has("transfer-encoding")) {
-    request_framing_ = BodyFraming::Chunked;
-  } else if (head.headers.has("content-length")) {
-    request_framing_ = BodyFraming::ContentLength;
-  } else {
-    request_framing_ = BodyFraming::None;
-  }
-  request_finished_ = request_framing_ == BodyFraming::None;
+  request_body_ = BodyEncoder(frameRequest(head));
+  request_finished_ = request_body_.framing() == BodyFraming::None;
   parser_.setRequestMethod(head.method);
   parser_.resume();
   state_ = State::Exchange;
-  std::string text = head.serialize();
   bufferevent* bev = bev_.get();
-  evbuffer_add(bufferevent_get_output(bev), text.data(), text.size());
+  appendHead(bufferevent_get_output(bev), head);
   timeval read_timeout = toTimeval(options_.timeouts.read);
   timeval write_timeout = toTimeval(options_.timeouts.write);
   bufferevent_set_timeouts(bev, request_finished_ ? &read_timeout : nullptr, &write_timeout);
@@ -332,23 +325,13 @@ void Http1ClientConnection::sendBody(evbuffer& data) {
     evbuffer_drain(&data, length);
     return;
   }
-  evbuffer* out = bufferevent_get_output(bev_.get());
-  if (request_framing_ == BodyFraming::Chunked) {
-    encoder::appendChunk(out, data);
-  } else {
-    evbuffer_add_buffer(out, &data);
-  }
+  (void)request_body_.write(bufferevent_get_output(bev_.get()), data);
   scheduleFlush();
 }
 
 void Http1ClientConnection::sendBody(std::string_view data) {
   if (state_ != State::Exchange || request_finished_ || data.empty()) return;
-  evbuffer* out = bufferevent_get_output(bev_.get());
-  if (request_framing_ == BodyFraming::Chunked) {
-    encoder::appendChunk(out, data);
-  } else {
-    evbuffer_add(out, data.data(), data.size());
-  }
+  (void)request_body_.write(bufferevent_get_output(bev_.get()), data);
   scheduleFlush();
 }
 
@@ -356,8 +339,8 @@ void Http1ClientConnection::finishRequest() {
   if (state_ != State::Exchange || request_finished_) return;
   request_finished_ = true;
   bufferevent* bev = bev_.get();
-  if (request_framing_ == BodyFraming::Chunked) {
-    encoder::lastChunk(bufferevent_get_output(bev));
+  if (request_body_.framing() == BodyFraming::Chunked) {
+    (void)request_body_.finish(bufferevent_get_output(bev));
     scheduleFlush();
   }
   timeval read_timeout = toTimeval(options_.timeouts.read);

@@ -1,8 +1,8 @@
 #pragma once
 // Http1ClientConnection: one HTTP/1.1 connection to an upstream over a libevent bufferevent,
 // plain or TLS (bufferevent_openssl), implementing ClientConnection (client.h). It carries
-// one exchange at a time: the request head and a streamed body go out (Content-Length or
-// chunked framing, chunks encoded here), the response head and body come in through
+// one exchange at a time: the request head and a streamed body go out (framed by
+// message_encoder.h: Content-Length or chunked), the response head and body come in through
 // http::Parser and are handed out as a BodySource with pause/resume. A paused or sink-less
 // body stops reading the socket, so at most one input buffer (high watermark) is held.
 //
@@ -25,6 +25,7 @@
 #include "common/http/body.h"
 #include "common/http/body_spans.h"
 #include "common/http/client.h"
+#include "common/http/message_encoder.h"
 #include "common/http/parser.h"
 #include "common/lifetime.h"
 #include "common/net/address.h"
@@ -167,7 +168,7 @@ class Http1ClientConnection final : public ClientConnection,
   Liveness liveness_;  // callOut's guard (common/lifetime.h)
 
   // The current exchange.
-  BodyFraming request_framing_ = BodyFraming::None;
+  BodyEncoder request_body_;  // the request body's framing (message_encoder.h)
   bool request_finished_ = false;
   std::optional<ResponseHead> pending_head_;  // parsed, not yet handed out
   bool head_delivered_ = false;

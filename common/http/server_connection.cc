@@ -6,14 +6,13 @@
 
 #include <algorithm>
 #include <atomic>
-#include <charconv>
 #include <cinttypes>
 #include <cstring>
 #include <ctime>
 
 #include <spdlog/spdlog.h>
 
-#include "common/http/body_encoder.h"
+#include "common/http/message_encoder.h"
 #include "common/net/address.h"
 #include "common/net/bufferevent_tuning.h"
 #include "common/net/timeval.h"
@@ -33,7 +32,6 @@ constexpr size_t kMaxPendingBody = size_t{256} * 1024;
 // How long a closing connection keeps reading (and dropping) input after its last response,
 // so that the client reads the response instead of a reset.
 constexpr timeval kLingerTimeout = {2, 0};
-constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
 std::atomic<uint64_t> next_connection_id{1};
 
@@ -646,9 +644,9 @@ void ServerConnection::writeErrorResponse(int status) {
   head.headers.add("Content-Type", "text/plain");
   head.headers.add("Content-Length", std::to_string(body.size()));
   head.headers.add("Connection", "close");
-  std::string text = head.serialize();
-  text += body;
-  evbuffer_add(sink(), text.data(), text.size());
+  evbuffer* out = sink();
+  appendHead(out, head);
+  evbuffer_add(out, body.data(), body.size());
   scheduleFlush();
 }
 
@@ -666,7 +664,8 @@ void ServerConnection::maybeEndExchange() {
   if (!request_complete_ && !close_after_response_) return;  // still dropping the body
   exchange_open_ = false;
   retired_observer_ = std::move(observer_);
-  if (close_after_response_ || !keep_alive_ || draining_ || framing_ == BodyFraming::UntilClose) {
+  if (close_after_response_ || !keep_alive_ || draining_ ||
+      body_.framing() == BodyFraming::UntilClose) {
     startClosing();
     return;
   }
@@ -692,9 +691,7 @@ void ServerConnection::resetExchangeState() {
   finished_ = false;
   close_after_response_ = false;
   output_was_blocked_ = false;
-  framing_ = BodyFraming::None;
-  response_length_.reset();
-  bytes_sent_ = 0;
+  body_ = BodyEncoder();
 }
 
 void ServerConnection::startClosing() {
@@ -741,7 +738,7 @@ void ServerConnection::attach(std::unique_ptr<ExchangeObserver> state) {
 void ServerConnection::sendContinue() {
   if (!exchangeUsable() || !expect_continue_ || head_sent_) return;
   expect_continue_ = false;
-  evbuffer_add(sink(), kContinue.data(), kContinue.size());
+  appendContinue(sink());
   scheduleFlush();
 }
 
@@ -756,53 +753,15 @@ void ServerConnection::sendHead(ResponseHead head) {
   }
   head_sent_ = true;
   expect_continue_ = false;
-  head.version = Version{1, 1};
-  HeaderMap& headers = head.headers;
-  bool handler_close = headers.hasToken("Connection", "close");
-  headers.remove("Connection");
-  headers.remove("Keep-Alive");
-
-  bool no_body = request_.method == "HEAD" || head.status / 100 == 1 || head.status == 204 ||
-                 head.status == 304;
-  auto length = headers.get("Content-Length");
-  if (no_body) {
-    framing_ = BodyFraming::None;
-    if (head.status == 204 || head.status / 100 == 1) headers.remove("Content-Length");
-    headers.remove("Transfer-Encoding");
-  } else if (length) {
-    framing_ = BodyFraming::ContentLength;
-    uint64_t value = 0;
-    auto [end, ec] = std::from_chars(length->data(), length->data() + length->size(), value);
-    if (ec != std::errc() || end != length->data() + length->size()) {
-      headers.remove("Content-Length");
-      framing_ = BodyFraming::Chunked;
-    } else {
-      response_length_ = value;
-      headers.remove("Transfer-Encoding");
-    }
-  } else {
-    framing_ = BodyFraming::Chunked;
-  }
-  if (framing_ == BodyFraming::Chunked) {
-    if (request_.version == Version{1, 0}) {
-      framing_ = BodyFraming::UntilClose;
-      headers.remove("Transfer-Encoding");
-    } else {
-      headers.set("Transfer-Encoding", "chunked");
-    }
-  }
-
-  bool keep = keep_alive_ && !handler_close && !close_after_response_ && !draining_ &&
-              framing_ != BodyFraming::UntilClose;
-  if (!keep) {
-    keep_alive_ = false;
-    headers.add("Connection", "close");
-  } else if (request_.version == Version{1, 0}) {
-    headers.add("Connection", "keep-alive");
-  }
-  if (!headers.has("Date")) headers.add("Date", std::string(httpDate()));
-  std::string text = head.serialize();
-  evbuffer_add(sink(), text.data(), text.size());
+  ResponseContext context;
+  context.request_method = request_.method;
+  context.request_version = request_.version;
+  context.keep_alive = keep_alive_ && !close_after_response_ && !draining_;
+  context.date = httpDate();
+  MessageFraming framing = frameResponse(head, context);
+  if (!framing.keep_alive) keep_alive_ = false;
+  body_ = BodyEncoder(framing);
+  appendHead(sink(), head);
   scheduleFlush();
 }
 
@@ -815,15 +774,11 @@ evbuffer* ServerConnection::sink() {
   return tls_ ? staged_.get() : output();
 }
 
-size_t ServerConnection::bodyRoom(size_t length) {
-  uint64_t declared = response_length_.value_or(0);
-  uint64_t room = declared > bytes_sent_ ? declared - bytes_sent_ : 0;
-  if (length <= room) return length;
+void ServerConnection::onBodyTruncated() {
   // More than Content-Length announced: never let it reach the client as a next response.
   spdlog::warn("connection {}: response body exceeds its Content-Length {}; truncated", info_.id,
-               declared);
+               body_.declaredLength().value_or(0));
   close_after_response_ = true;
-  return static_cast<size_t>(room);
 }
 
 void ServerConnection::sendBody(evbuffer& data) {
@@ -832,64 +787,37 @@ void ServerConnection::sendBody(evbuffer& data) {
     evbuffer_drain(&data, length);
     return;
   }
-  evbuffer* out = sink();
-  switch (framing_) {
-    case BodyFraming::None:
-      evbuffer_drain(&data, length);
-      return;
-    case BodyFraming::Chunked:
-      encoder::appendChunk(out, data);
-      break;
-    case BodyFraming::ContentLength:
-      length = bodyRoom(length);
-      evbuffer_remove_buffer(&data, out, length);
-      evbuffer_drain(&data, evbuffer_get_length(&data));
-      break;
-    case BodyFraming::UntilClose:
-      evbuffer_add_buffer(out, &data);
-      break;
+  if (body_.framing() == BodyFraming::None) {
+    evbuffer_drain(&data, length);
+    return;
   }
-  bytes_sent_ += length;
+  if (!body_.write(sink(), data)) onBodyTruncated();
   if (queuedBytes() >= limits_.high_watermark) output_was_blocked_ = true;
   scheduleFlush();
 }
 
 void ServerConnection::sendBody(std::string_view data) {
   if (!exchangeUsable() || !head_sent_ || data.empty()) return;
-  evbuffer* out = sink();
-  switch (framing_) {
-    case BodyFraming::None:
-      return;
-    case BodyFraming::Chunked:
-      encoder::appendChunk(out, data);
-      break;
-    case BodyFraming::ContentLength:
-      data = data.substr(0, bodyRoom(data.size()));
-      evbuffer_add(out, data.data(), data.size());
-      break;
-    case BodyFraming::UntilClose:
-      evbuffer_add(out, data.data(), data.size());
-      break;
-  }
-  bytes_sent_ += data.size();
+  if (body_.framing() == BodyFraming::None) return;
+  if (!body_.write(sink(), data)) onBodyTruncated();
   if (queuedBytes() >= limits_.high_watermark) output_was_blocked_ = true;
   scheduleFlush();
 }
 
 void ServerConnection::sendFile(int fd, uint64_t offset, uint64_t length) {
-  if (!exchangeUsable() || !head_sent_ || length == 0 || framing_ == BodyFraming::None ||
+  if (!exchangeUsable() || !head_sent_ || length == 0 || body_.framing() == BodyFraming::None ||
       file_fd_ >= 0) {
     close(fd);
     return;
   }
-  if (framing_ == BodyFraming::ContentLength) length = bodyRoom(static_cast<size_t>(length));
+  evbuffer* out = sink();
+  bool truncated = false;
+  length = body_.beginSegment(out, length, truncated);
+  if (truncated) onBodyTruncated();
   if (length == 0) {
     close(fd);
     return;
   }
-  evbuffer* out = sink();
-  if (framing_ == BodyFraming::Chunked) encoder::chunkHeader(out, length);
-  bytes_sent_ += length;
   if (!tls_) {
     // Plain sockets: libevent sends the file segment with sendfile(2), no copy.
     if (evbuffer_add_file(out, fd, static_cast<ev_off_t>(offset), static_cast<ev_off_t>(length)) !=
@@ -899,7 +827,7 @@ void ServerConnection::sendFile(int fd, uint64_t offset, uint64_t length) {
       closeNow();
       return;
     }
-    if (framing_ == BodyFraming::Chunked) encoder::chunkEnd(out);
+    body_.endSegment(out);
     if (queuedBytes() >= limits_.high_watermark) output_was_blocked_ = true;
     scheduleFlush();
     return;
@@ -940,7 +868,7 @@ void ServerConnection::pumpFile() {
   if (file_fd_ >= 0 && file_remaining_ == 0) {
     close(file_fd_);
     file_fd_ = -1;
-    if (framing_ == BodyFraming::Chunked) encoder::chunkEnd(out);
+    body_.endSegment(out);
     evbuffer_add_buffer(out, tail_.get());
     if (finished_) maybeEndExchange();
     if (phase_ == Phase::Closing && evbuffer_get_length(out) == 0) startLingering();
@@ -955,13 +883,10 @@ void ServerConnection::finish() {
     head.headers.add("Content-Length", "0");
     sendHead(std::move(head));
   }
-  evbuffer* out = sink();
-  if (framing_ == BodyFraming::Chunked) encoder::lastChunk(out);
-  if (framing_ == BodyFraming::ContentLength && response_length_ &&
-      bytes_sent_ != *response_length_) {
+  if (!body_.finish(sink())) {
     // The body does not match its Content-Length: the connection cannot be reused.
-    spdlog::warn("connection {}: response body {} bytes, Content-Length {}", info_.id, bytes_sent_,
-                 *response_length_);
+    spdlog::warn("connection {}: response body {} bytes, Content-Length {}", info_.id,
+                 body_.bytesSent(), body_.declaredLength().value_or(0));
     close_after_response_ = true;
   }
   finished_ = true;

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "common/http/body_spans.h"
+#include "common/http/message_encoder.h"
 #include "common/http/parser.h"
 #include "common/http/server.h"
 #include "common/net/event_ptr.h"
@@ -118,7 +119,7 @@ class ServerConnection final : public ServerExchange, public BodySource, private
   void reset() override;
   bool outputBlocked() const override;
   bool headSent() const override { return head_sent_; }
-  uint64_t bytesSent() const override { return bytes_sent_; }
+  uint64_t bytesSent() const override { return body_.bytesSent(); }
 
   // http::BodySource
   void setSink(BodySink* sink) override;
@@ -181,9 +182,9 @@ class ServerConnection final : public ServerExchange, public BodySource, private
   // Where response bytes go: the socket's output, or the tail queued behind a file pump.
   evbuffer* sink();
   void pumpFile();
-  // How many of `length` more body bytes fit the response's Content-Length (the rest is
-  // dropped and the connection closed after the response).
-  size_t bodyRoom(size_t length);
+  // The handler sent more than the response's Content-Length: the rest was dropped, and the
+  // connection closes after the response.
+  void onBodyTruncated();
   void fillTlsInfo();
 
   static void readCallback(bufferevent* bev, void* arg);
@@ -237,9 +238,7 @@ class ServerConnection final : public ServerExchange, public BodySource, private
   bool finished_ = false;
   bool close_after_response_ = false;
   bool output_was_blocked_ = false;
-  BodyFraming framing_ = BodyFraming::None;
-  std::optional<uint64_t> response_length_;
-  uint64_t bytes_sent_ = 0;
+  BodyEncoder body_;  // the response body's framing and bytes sent
   int file_fd_ = -1;
   uint64_t file_offset_ = 0;
   uint64_t file_remaining_ = 0;
