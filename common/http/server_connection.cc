@@ -245,15 +245,36 @@ void ServerConnection::start() {
 }
 
 bool ServerConnection::idle() const {
-  return phase_ == Phase::Idle && !head_ready_ && !parser_.inMessage();
+  return phase_ == Phase::Idle && !parser_.inMessage();
+}
+
+bool ServerConnection::exchangeOpen() const {
+  switch (request_state_) {
+    case RequestState::Receiving:
+    case RequestState::Discarding:
+    case RequestState::Received:
+    case RequestState::Delivered:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool ServerConnection::requestComplete() const {
+  return request_state_ == RequestState::ParsedWhole || request_state_ == RequestState::Received ||
+         request_state_ == RequestState::Delivered;
+}
+
+bool ServerConnection::headSent() const {
+  return response_ == ResponseState::Sending || response_ == ResponseState::Blocked ||
+         response_ == ResponseState::Finished;
 }
 
 void ServerConnection::drain() {
-  draining_ = true;
   if (idle()) {
     closeNow();
-  } else if (phase_ == Phase::Exchange) {
-    close_after_response_ = true;
+  } else {
+    close_after_response_ = true;  // also the request whose head is half read
   }
 }
 
@@ -275,12 +296,13 @@ void ServerConnection::closeNow() {
 }
 
 void ServerConnection::notifyReset(const Error& reason) {
-  if (!exchange_open_) return;
-  exchange_open_ = false;
+  if (!exchangeOpen()) return;
+  bool body_ended = request_state_ == RequestState::Delivered;
+  request_state_ = RequestState::Ended;
   BodySink* sink = sink_;
   sink_ = nullptr;
-  if (sink != nullptr && !body_end_delivered_) sink->onBodyError(reason);
-  if (observer_ && !finished_) {
+  if (sink != nullptr && !body_ended) sink->onBodyError(reason);
+  if (observer_ && response_ != ResponseState::Finished) {
     auto observer = std::move(observer_);
     observer->onExchangeReset(reason);
     retired_observer_ = std::move(observer);
@@ -337,13 +359,14 @@ void ServerConnection::onDeferred() {
 }
 
 bool ServerConnection::canParse() const {
-  switch (phase_) {
-    case Phase::Idle:
-      return !parser_.paused() && !head_ready_ && !output_held_;
-    case Phase::Exchange:
-      if (head_ready_ || request_complete_ || parser_.paused()) return false;
-      if (discard_body_) return true;
-      return sink_ != nullptr && !body_paused_ &&
+  if (parser_.paused()) return false;
+  switch (request_state_) {
+    case RequestState::Idle:
+      return phase_ == Phase::Idle;
+    case RequestState::Discarding:
+      return phase_ == Phase::Exchange;
+    case RequestState::Receiving:
+      return phase_ == Phase::Exchange && sink_ != nullptr && !body_paused_ &&
              evbuffer_get_length(pending_body_.get()) < kMaxPendingBody;
     default:
       return false;
@@ -353,15 +376,16 @@ bool ServerConnection::canParse() const {
 void ServerConnection::processInput() {
   evbuffer* input = bufferevent_get_input(bev_.get());
   while (phase_ == Phase::Idle || phase_ == Phase::Exchange) {
-    if (head_ready_) {
+    if (headWaiting()) {
       dispatchHead();
       continue;
     }
     deliverBody();
-    if (phase_ == Phase::Idle && !output_held_ && queuedBytes() >= limits_.high_watermark) {
+    if (request_state_ == RequestState::Idle && phase_ == Phase::Idle &&
+        queuedBytes() >= limits_.high_watermark) {
       // Responses wait for a client that does not read them: parse nothing more until the
       // output drains (onWrite), and leave a client that never reads to the send timeout.
-      output_held_ = true;
+      request_state_ = RequestState::Held;
       armTimer(Timer::None);
     }
     if (!canParse()) break;
@@ -378,12 +402,9 @@ void ServerConnection::processInput() {
       return;
     }
     body_spans_.consume(input, *consumed, pending_body_.get());
-    if (*consumed < vec.iov_len && !parser_.paused() && !head_ready_) {
+    if (*consumed < vec.iov_len && !parser_.paused() && !headWaiting()) {
       // http-parser stops after an Upgrade/CONNECT head: no more requests on this connection.
-      if (parser_.upgrade()) {
-        keep_alive_ = false;
-        close_after_response_ = true;
-      }
+      if (parser_.upgrade()) close_after_response_ = true;
       break;
     }
   }
@@ -398,7 +419,8 @@ void ServerConnection::updateReading() {
     // reading so that EOF is seen and the epoll set is not toggled on every request. What
     // arrives meanwhile stays in the input (one read at most: reading stops once it is
     // non-empty). A body that must not be read (no sink, paused) is the exception.
-    bool body_blocked = phase_ == Phase::Exchange && !request_complete_ && !head_ready_;
+    bool body_blocked = phase_ == Phase::Exchange && (request_state_ == RequestState::Receiving ||
+                                                      request_state_ == RequestState::Discarding);
     want = !body_blocked && evbuffer_get_length(bufferevent_get_input(bev_.get())) == 0;
   }
   if (want) {
@@ -410,7 +432,7 @@ void ServerConnection::updateReading() {
 
 void ServerConnection::onRequestHead(RequestHead&& head) {
   request_ = std::move(head);
-  head_ready_ = true;
+  request_state_ = RequestState::Parsed;
   phase_ = Phase::Exchange;
   armTimer(Timer::None);
   if (parser_.bodyExpected()) {
@@ -421,15 +443,17 @@ void ServerConnection::onRequestHead(RequestHead&& head) {
 }
 
 void ServerConnection::onBody(const char* data, size_t len) {
-  if (discard_body_) return;
+  if (request_state_ == RequestState::Discarding) return;
   body_spans_.add(data, len);  // moved to pending_body_ after feed()
 }
 
 void ServerConnection::onMessageComplete() {
-  request_complete_ = true;
+  RequestState before = request_state_;
+  request_state_ =
+      before == RequestState::Parsed ? RequestState::ParsedWhole : RequestState::Received;
   timeval send_timeout = toTimeval(limits_.send_timeout);
   bufferevent_set_timeouts(bev_.get(), nullptr, &send_timeout);
-  if (discard_body_) maybeEndExchange();
+  if (before == RequestState::Discarding) maybeEndExchange();
 }
 
 void ServerConnection::dispatchHead() {
@@ -439,18 +463,20 @@ void ServerConnection::dispatchHead() {
     failRequest(Error(ParseError::Malformed, "missing or repeated Host header"));
     return;
   }
-  head_ready_ = false;
-  exchange_open_ = true;
-  first_request_ = false;
+  request_state_ = request_state_ == RequestState::ParsedWhole ? RequestState::Received
+                                                               : RequestState::Receiving;
   fillTlsInfo();
-  keep_alive_ = parser_.keepAlive() && !parser_.upgrade();
-  expect_continue_ = request_.version == Version{1, 1} && parser_.bodyExpected() &&
-                     request_.headers.hasToken("Expect", "100-continue");
+  if (!parser_.keepAlive() || parser_.upgrade()) close_after_response_ = true;
+  bool expect_continue = request_.version == Version{1, 1} && parser_.bodyExpected() &&
+                         request_.headers.hasToken("Expect", "100-continue");
+  response_ = expect_continue ? ResponseState::Continue : ResponseState::None;
   handler_.onRequest(*this);
 }
 
 void ServerConnection::deliverBody() {
-  if (phase_ != Phase::Exchange || !exchange_open_ || discard_body_) return;
+  if (phase_ != Phase::Exchange || !exchangeOpen() || request_state_ == RequestState::Discarding) {
+    return;
+  }
   while (sink_ != nullptr && !body_paused_ && evbuffer_get_length(pending_body_.get()) > 0 &&
          phase_ == Phase::Exchange) {
     size_t before = evbuffer_get_length(pending_body_.get());
@@ -459,17 +485,16 @@ void ServerConnection::deliverBody() {
     // A sink must drain what it is given; drop what it left so the loop cannot spin.
     if (phase_ != Phase::Closed) evbuffer_drain(pending_body_.get(), SIZE_MAX);
   }
-  if (phase_ == Phase::Exchange && sink_ != nullptr && !body_paused_ && request_complete_ &&
-      !body_end_delivered_ && evbuffer_get_length(pending_body_.get()) == 0) {
-    body_end_delivered_ = true;
+  if (phase_ == Phase::Exchange && sink_ != nullptr && !body_paused_ &&
+      request_state_ == RequestState::Received && evbuffer_get_length(pending_body_.get()) == 0) {
+    request_state_ = RequestState::Delivered;
     BodySink* sink = sink_;
     sink->onBodyEnd();
   }
 }
 
 void ServerConnection::fillTlsInfo() {
-  if (!tls_ || tls_info_filled_) return;
-  tls_info_filled_ = true;
+  if (!tls_ || !info_.tls_version.empty()) return;  // filled on the first request
   SSL* ssl = bufferevent_openssl_get_ssl(bev_.get());
   if (ssl == nullptr) return;
   if (const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name)) info_.sni = name;
@@ -537,10 +562,10 @@ void ServerConnection::onEvent(short what) {
     // response paused on them would wait for a drain that never comes.
     bool can_send =
         (what & BEV_EVENT_WRITING) == 0 && (!tls_ || evbuffer_get_length(output()) == 0);
-    if (can_send && phase_ == Phase::Exchange && request_complete_ && !head_ready_) {
+    if (can_send && phase_ == Phase::Exchange &&
+        (request_state_ == RequestState::Received || request_state_ == RequestState::Delivered)) {
       // The client half-closed after a complete request: answer it, then close.
       close_after_response_ = true;
-      keep_alive_ = false;
       return;
     }
     if (can_send && phase_ == Phase::Idle && !parser_.inMessage()) {
@@ -603,12 +628,12 @@ void ServerConnection::onWrite() {
     if (queued == 0) startLingering();
     return;
   }
-  if (output_was_blocked_ && queued <= limits_.low_watermark && file_fd_ < 0) {
-    output_was_blocked_ = false;
+  if (response_ == ResponseState::Blocked && queued <= limits_.low_watermark && file_fd_ < 0) {
+    response_ = ResponseState::Sending;
     if (exchangeUsable() && observer_) observer_->onWriteDrained();
   }
-  if (output_held_ && queuedBytes() <= limits_.low_watermark) {
-    output_held_ = false;
+  if (request_state_ == RequestState::Held && queuedBytes() <= limits_.low_watermark) {
+    request_state_ = RequestState::Idle;
     if (phase_ == Phase::Idle) {
       armTimer(Timer::Idle);  // the first byte parsed starts the head timeout
       schedule();
@@ -622,15 +647,15 @@ void ServerConnection::onWrite() {
 void ServerConnection::failRequest(const Error& error) {
   int status = error.inDomain<ParseError>() ? httpStatus(error.code<ParseError>()) : 400;
   spdlog::debug("connection {}: bad request ({}): {}", info_.id, status, error.message());
-  head_ready_ = false;
-  if (exchange_open_) {
-    bool head_was_sent = head_sent_;
+  if (exchangeOpen()) {
+    bool head_was_sent = headSent();
     notifyReset(error);
     if (head_was_sent) {
       closeNow();
       return;
     }
   }
+  request_state_ = RequestState::Ended;
   writeErrorResponse(status);
   startClosing();
 }
@@ -656,16 +681,17 @@ bool ServerConnection::unreadBodyForcesClose() const {
   bool body_unread = body_delivered_ == 0 && evbuffer_get_length(pending_body_.get()) == 0;
   auto declared = declaredLength();
   uint64_t remaining = declared ? *declared - std::min(*declared, parser_.bodyBytes()) : 0;
-  return (expect_continue_ && body_unread) || !declared || remaining > kMaxDiscardBytes;
+  return (response_ == ResponseState::Continue && body_unread) || !declared ||
+         remaining > kMaxDiscardBytes;
 }
 
 void ServerConnection::maybeEndExchange() {
-  if (phase_ != Phase::Exchange || !finished_ || file_fd_ >= 0) return;
-  if (!request_complete_ && !close_after_response_) return;  // still dropping the body
-  exchange_open_ = false;
+  if (phase_ != Phase::Exchange || response_ != ResponseState::Finished || file_fd_ >= 0) return;
+  if (!requestComplete() && !close_after_response_) return;  // still dropping the body
+  request_state_ = RequestState::Ended;
   retired_observer_ = std::move(observer_);
-  if (close_after_response_ || !keep_alive_ || draining_ ||
-      body_.framing() == BodyFraming::UntilClose) {
+  // (A close-delimited body set close_after_response_ in sendHead.)
+  if (close_after_response_) {
     startClosing();
     return;
   }
@@ -678,26 +704,20 @@ void ServerConnection::maybeEndExchange() {
 
 void ServerConnection::resetExchangeState() {
   request_ = RequestHead();
-  request_complete_ = false;
-  body_end_delivered_ = false;
+  request_state_ = RequestState::Idle;
+  response_ = ResponseState::None;
   body_paused_ = false;
-  discard_body_ = false;
-  expect_continue_ = false;
-  keep_alive_ = true;
+  close_after_response_ = false;
   sink_ = nullptr;
   body_delivered_ = 0;
   evbuffer_drain(pending_body_.get(), SIZE_MAX);
-  head_sent_ = false;
-  finished_ = false;
-  close_after_response_ = false;
-  output_was_blocked_ = false;
   body_ = BodyEncoder();
 }
 
 void ServerConnection::startClosing() {
   if (phase_ == Phase::Closed || phase_ == Phase::Closing || phase_ == Phase::Lingering) return;
   phase_ = Phase::Closing;
-  exchange_open_ = false;
+  request_state_ = RequestState::Ended;
   sink_ = nullptr;
   armTimer(Timer::None);
   bufferevent_disable(bev_.get(), EV_READ);
@@ -730,36 +750,35 @@ void ServerConnection::startLingering() {
 // http::ServerExchange
 
 void ServerConnection::attach(std::unique_ptr<ExchangeObserver> state) {
-  if (!exchange_open_) return;  // the exchange is over: the state dies with this call
+  if (!exchangeOpen()) return;  // the exchange is over: the state dies with this call
   if (observer_) retired_observer_ = std::move(observer_);
   observer_ = std::move(state);
 }
 
 void ServerConnection::sendContinue() {
-  if (!exchangeUsable() || !expect_continue_ || head_sent_) return;
-  expect_continue_ = false;
+  if (!exchangeUsable() || response_ != ResponseState::Continue) return;
+  response_ = ResponseState::None;
   appendContinue(sink());
   scheduleFlush();
 }
 
 void ServerConnection::sendHead(ResponseHead head) {
-  if (!exchangeUsable() || head_sent_) return;
+  if (!exchangeUsable() || headSent()) return;
   // A response that starts before its request body ended, with nobody reading that body any
   // more, closes the connection unless the rest is small enough to read and drop: say so now
   // (RFC 9112 §9.6), not only by closing. (A handler still reading it, full duplex as the
   // echo or the proxy, may yet see it end: that is decided when the response ends.)
-  if (head.status >= 200 && !request_complete_ && sink_ == nullptr && unreadBodyForcesClose()) {
+  if (head.status >= 200 && !requestComplete() && sink_ == nullptr && unreadBodyForcesClose()) {
     close_after_response_ = true;
   }
-  head_sent_ = true;
-  expect_continue_ = false;
+  response_ = ResponseState::Sending;
   ResponseContext context;
   context.request_method = request_.method;
   context.request_version = request_.version;
-  context.keep_alive = keep_alive_ && !close_after_response_ && !draining_;
+  context.keep_alive = !close_after_response_;
   context.date = httpDate();
   MessageFraming framing = frameResponse(head, context);
-  if (!framing.keep_alive) keep_alive_ = false;
+  if (!framing.keep_alive) close_after_response_ = true;
   body_ = BodyEncoder(framing);
   appendHead(sink(), head);
   scheduleFlush();
@@ -783,7 +802,7 @@ void ServerConnection::onBodyTruncated() {
 
 void ServerConnection::sendBody(evbuffer& data) {
   size_t length = evbuffer_get_length(&data);
-  if (!exchangeUsable() || !head_sent_ || length == 0) {
+  if (!exchangeUsable() || !headSent() || length == 0) {
     evbuffer_drain(&data, length);
     return;
   }
@@ -792,20 +811,20 @@ void ServerConnection::sendBody(evbuffer& data) {
     return;
   }
   if (!body_.write(sink(), data)) onBodyTruncated();
-  if (queuedBytes() >= limits_.high_watermark) output_was_blocked_ = true;
+  if (queuedBytes() >= limits_.high_watermark) response_ = ResponseState::Blocked;
   scheduleFlush();
 }
 
 void ServerConnection::sendBody(std::string_view data) {
-  if (!exchangeUsable() || !head_sent_ || data.empty()) return;
+  if (!exchangeUsable() || !headSent() || data.empty()) return;
   if (body_.framing() == BodyFraming::None) return;
   if (!body_.write(sink(), data)) onBodyTruncated();
-  if (queuedBytes() >= limits_.high_watermark) output_was_blocked_ = true;
+  if (queuedBytes() >= limits_.high_watermark) response_ = ResponseState::Blocked;
   scheduleFlush();
 }
 
 void ServerConnection::sendFile(int fd, uint64_t offset, uint64_t length) {
-  if (!exchangeUsable() || !head_sent_ || length == 0 || body_.framing() == BodyFraming::None ||
+  if (!exchangeUsable() || !headSent() || length == 0 || body_.framing() == BodyFraming::None ||
       file_fd_ >= 0) {
     close(fd);
     return;
@@ -828,7 +847,7 @@ void ServerConnection::sendFile(int fd, uint64_t offset, uint64_t length) {
       return;
     }
     body_.endSegment(out);
-    if (queuedBytes() >= limits_.high_watermark) output_was_blocked_ = true;
+    if (queuedBytes() >= limits_.high_watermark) response_ = ResponseState::Blocked;
     scheduleFlush();
     return;
   }
@@ -838,7 +857,7 @@ void ServerConnection::sendFile(int fd, uint64_t offset, uint64_t length) {
   file_fd_ = fd;
   file_offset_ = offset;
   file_remaining_ = length;
-  output_was_blocked_ = true;
+  response_ = ResponseState::Blocked;
   pumpFile();
 }
 
@@ -870,14 +889,14 @@ void ServerConnection::pumpFile() {
     file_fd_ = -1;
     body_.endSegment(out);
     evbuffer_add_buffer(out, tail_.get());
-    if (finished_) maybeEndExchange();
+    if (response_ == ResponseState::Finished) maybeEndExchange();
     if (phase_ == Phase::Closing && evbuffer_get_length(out) == 0) startLingering();
   }
 }
 
 void ServerConnection::finish() {
   if (!exchangeUsable()) return;
-  if (!head_sent_) {
+  if (!headSent()) {
     ResponseHead head;
     head.status = 200;
     head.headers.add("Content-Length", "0");
@@ -889,14 +908,14 @@ void ServerConnection::finish() {
                  body_.bytesSent(), body_.declaredLength().value_or(0));
     close_after_response_ = true;
   }
-  finished_ = true;
+  response_ = ResponseState::Finished;
   sink_ = nullptr;
   scheduleFlush();
-  if (!request_complete_) {
+  if (!requestComplete()) {
     if (unreadBodyForcesClose()) {
       close_after_response_ = true;
     } else {
-      discard_body_ = true;
+      request_state_ = RequestState::Discarding;
       evbuffer_drain(pending_body_.get(), SIZE_MAX);
       schedule();
     }
@@ -906,7 +925,7 @@ void ServerConnection::finish() {
 
 void ServerConnection::reset() {
   if (phase_ == Phase::Closed) return;
-  exchange_open_ = false;
+  request_state_ = RequestState::Ended;
   sink_ = nullptr;
   if (observer_) retired_observer_ = std::move(observer_);
   closeNow();
@@ -922,7 +941,7 @@ bool ServerConnection::outputBlocked() const {
 // http::BodySource
 
 void ServerConnection::setSink(BodySink* sink) {
-  if (!exchange_open_ || finished_) return;
+  if (!exchangeOpen() || response_ == ResponseState::Finished) return;
   sink_ = sink;
   if (sink != nullptr) {
     sendContinue();
@@ -955,7 +974,7 @@ bool ServerConnection::empty() const {
 }
 
 bool ServerConnection::complete() const {
-  return request_complete_ && evbuffer_get_length(pending_body_.get()) == 0;
+  return requestComplete() && evbuffer_get_length(pending_body_.get()) == 0;
 }
 
 }  // namespace portico::http
