@@ -167,19 +167,43 @@ class Http1ClientConnection final : public ClientConnection,
   BodySink* sink_ = nullptr;
   Liveness liveness_;  // callOut's guard (common/lifetime.h)
 
-  // The current exchange.
+  // The request side of the current exchange:
+  //   Sending ──outputBlocked() true──► Blocked ──output ≤ low watermark: onWriteDrained()──►
+  //   Sending;  Sending, Blocked ──finishRequest──► Sent  (sendRequest: Sent when no body)
+  // A request finished while Blocked is owed no onWriteDrained(): its producer is done.
+  enum class RequestState {
+    Sending,  // body being sent
+    Blocked,  // body being sent; outputBlocked() said so, onWriteDrained() owed
+    Sent,     // the request is complete (also: no exchange)
+  };
+  // The response side of the current exchange:
+  //   AwaitingHead ──final head handed out──► Body ──onMessageComplete──► Complete
+  //   Body, Complete ──fail──► Failed;  Complete, Failed ──end or error given to the sink──► Ended
+  //   (AwaitingHead ──fail──► onClientError, the connection Closed)
+  // The ending reaches the sink in completeExchange/fail, or from the loop (runDeferred) when
+  // the sink is attached later.
+  enum class ResponseState {
+    AwaitingHead,  // no final head handed out yet (1xx heads may have been)
+    Body,          // head handed out; body bytes still to come
+    Complete,      // the parser saw the end; body bytes may still wait for the sink
+    Failed,        // the connection failed after the head; body_error_ waits for the sink
+    Ended,         // the sink got onBodyEnd or onBodyError
+  };
+
+  // The current exchange. Two facts stay flags, being independent of both states:
+  //  - body_paused_: the response body's consumer asked to pause, whatever the progress;
+  //  - peer_eof_: the upstream closed its side (whatever either side's state); what is
+  //    buffered is still parsed, and the connection is not reused.
   BodyEncoder request_body_;  // the request body's framing (message_encoder.h)
-  bool request_finished_ = false;
+  // mutable: outputBlocked(), const in ClientConnection, records that the producer was told
+  // to wait.
+  mutable RequestState request_ = RequestState::Sent;
+  ResponseState response_ = ResponseState::AwaitingHead;
   std::optional<ResponseHead> pending_head_;  // parsed, not yet handed out
-  bool head_delivered_ = false;
-  bool message_complete_ = false;  // the parser saw the end of the response
-  bool body_end_delivered_ = false;
   bool body_paused_ = false;
   bool peer_eof_ = false;
   std::optional<Error> body_error_;  // failure after the head, for the sink
   uint64_t body_received_ = 0;
-  bool reusable_ = false;
-  mutable bool write_blocked_ = false;
   uint64_t exchanges_ = 0;
 
   std::function<void()> idle_gone_;
