@@ -427,7 +427,7 @@ void Http1ClientConnection::processInput() {
       if (head.status / 100 == 1 && head.status != 101) {
         if (callbacks != nullptr && !callOut([&] { callbacks->onInformational(head); })) return;
       } else {
-        response_ = ResponseState::Body;
+        if (response_ == ResponseState::AwaitingHead) response_ = ResponseState::Body;
         if (callbacks != nullptr &&
             !callOut([&] { callbacks->onResponseHead(std::move(head), *this); })) {
           return;

@@ -168,7 +168,7 @@ class ServerConnection final : public ServerExchange, public BodySource, private
   // The response side of the current exchange. Legal transitions:
   //
   //   None ──dispatchHead: Expect: 100-continue──► Continue ──sendContinue──► None
-  //   None, Continue ──sendHead──► Sending ⇄ Blocked ──finish──► Finished
+  //   None, Continue ──sendHead──► Sending ⇄ Blocked;  Sending, Blocked ──finish──► Finished
   //     Sending → Blocked: queued output reached the high watermark (a TLS file: always);
   //     Blocked → Sending: it drained below the low watermark with no file left to pump,
   //     and the observer gets onWriteDrained().
@@ -177,7 +177,7 @@ class ServerConnection final : public ServerExchange, public BodySource, private
     None,      // nothing sent, no 100 owed
     Continue,  // the request has Expect: 100-continue; neither 100 nor a final head sent
     Sending,   // head sent; body being queued
-    Blocked,   // head sent; outputBlocked() was true, onWriteDrained() owed
+    Blocked,   // head sent; output reached the high watermark: onWriteDrained() owed
     Finished,  // finish() called; the exchange stays open while the rest of the request
                // body is dropped or a file is pumped
   };
