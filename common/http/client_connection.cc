@@ -12,7 +12,7 @@
 #include <cstring>
 #include <utility>
 
-#include "common/http/body_encoder.h"
+#include "common/http/message_encoder.h"
 #include "common/net/bufferevent_tuning.h"
 #include "common/net/timeval.h"
 #include "common/net/tls_context.h"
@@ -152,9 +152,9 @@ void Http1ClientConnection::onWriteCb(bufferevent* bev, void* ctx) {
 }
 
 void Http1ClientConnection::onWritten() {
-  if (!write_blocked_ || !bev_) return;
+  if (request_ != RequestState::Blocked || !bev_) return;
   if (evbuffer_get_length(bufferevent_get_output(bev_.get())) > options_.low_watermark) return;
-  write_blocked_ = false;
+  request_ = RequestState::Sending;
   if (state_ == State::Exchange && callbacks_ != nullptr) {
     ClientCallbacks* callbacks = callbacks_;
     callOut([&] { callbacks->onWriteDrained(); });
@@ -264,14 +264,14 @@ void Http1ClientConnection::runDeferred() {
     return;
   }
   // The exchange is over; a sink attached late still gets its ending.
-  if (sink_ == nullptr || body_end_delivered_) return;
+  if (sink_ == nullptr) return;
   BodySink* sink = sink_;
-  if (body_error_) {
-    body_end_delivered_ = true;
+  if (response_ == ResponseState::Failed) {
+    response_ = ResponseState::Ended;
     Error error = *body_error_;
     sink->onBodyError(error);
-  } else if (message_complete_) {
-    body_end_delivered_ = true;
+  } else if (response_ == ResponseState::Complete) {
+    response_ = ResponseState::Ended;
     sink->onBodyEnd();
   }
 }
@@ -280,14 +280,11 @@ void Http1ClientConnection::sendRequest(RequestHead head, ClientCallbacks& callb
   callbacks_ = &callbacks;
   sink_ = nullptr;
   pending_head_.reset();
-  head_delivered_ = false;
-  message_complete_ = false;
-  body_end_delivered_ = false;
+  response_ = ResponseState::AwaitingHead;
   body_paused_ = false;
   body_error_.reset();
   body_received_ = 0;
-  reusable_ = false;
-  write_blocked_ = false;
+  request_ = RequestState::Sent;
   evbuffer_drain(body_.get(), evbuffer_get_length(body_.get()));
   if (state_ != State::Idle) {
     // Reported from the loop, as every failure is.
@@ -301,23 +298,18 @@ void Http1ClientConnection::sendRequest(RequestHead head, ClientCallbacks& callb
     return;
   }
   stopWatchingIdle();
-  if (head.headers.has("transfer-encoding")) {
-    request_framing_ = BodyFraming::Chunked;
-  } else if (head.headers.has("content-length")) {
-    request_framing_ = BodyFraming::ContentLength;
-  } else {
-    request_framing_ = BodyFraming::None;
-  }
-  request_finished_ = request_framing_ == BodyFraming::None;
+  request_body_ = BodyEncoder(frameRequest(head));
+  request_ =
+      request_body_.framing() == BodyFraming::None ? RequestState::Sent : RequestState::Sending;
   parser_.setRequestMethod(head.method);
   parser_.resume();
   state_ = State::Exchange;
-  std::string text = head.serialize();
   bufferevent* bev = bev_.get();
-  evbuffer_add(bufferevent_get_output(bev), text.data(), text.size());
+  appendHead(bufferevent_get_output(bev), head);
   timeval read_timeout = toTimeval(options_.timeouts.read);
   timeval write_timeout = toTimeval(options_.timeouts.write);
-  bufferevent_set_timeouts(bev, request_finished_ ? &read_timeout : nullptr, &write_timeout);
+  bufferevent_set_timeouts(bev, request_ == RequestState::Sent ? &read_timeout : nullptr,
+                           &write_timeout);
   if (tls_) {
     bufferevent_enable(bev, EV_WRITE);
   } else {
@@ -328,36 +320,26 @@ void Http1ClientConnection::sendRequest(RequestHead head, ClientCallbacks& callb
 
 void Http1ClientConnection::sendBody(evbuffer& data) {
   size_t length = evbuffer_get_length(&data);
-  if (state_ != State::Exchange || request_finished_ || length == 0) {
+  if (state_ != State::Exchange || request_ == RequestState::Sent || length == 0) {
     evbuffer_drain(&data, length);
     return;
   }
-  evbuffer* out = bufferevent_get_output(bev_.get());
-  if (request_framing_ == BodyFraming::Chunked) {
-    encoder::appendChunk(out, data);
-  } else {
-    evbuffer_add_buffer(out, &data);
-  }
+  (void)request_body_.write(bufferevent_get_output(bev_.get()), data);
   scheduleFlush();
 }
 
 void Http1ClientConnection::sendBody(std::string_view data) {
-  if (state_ != State::Exchange || request_finished_ || data.empty()) return;
-  evbuffer* out = bufferevent_get_output(bev_.get());
-  if (request_framing_ == BodyFraming::Chunked) {
-    encoder::appendChunk(out, data);
-  } else {
-    evbuffer_add(out, data.data(), data.size());
-  }
+  if (state_ != State::Exchange || request_ == RequestState::Sent || data.empty()) return;
+  (void)request_body_.write(bufferevent_get_output(bev_.get()), data);
   scheduleFlush();
 }
 
 void Http1ClientConnection::finishRequest() {
-  if (state_ != State::Exchange || request_finished_) return;
-  request_finished_ = true;
+  if (state_ != State::Exchange || request_ == RequestState::Sent) return;
+  request_ = RequestState::Sent;  // a producer that is done is owed no onWriteDrained()
   bufferevent* bev = bev_.get();
-  if (request_framing_ == BodyFraming::Chunked) {
-    encoder::lastChunk(bufferevent_get_output(bev));
+  if (request_body_.framing() == BodyFraming::Chunked) {
+    (void)request_body_.finish(bufferevent_get_output(bev));
     scheduleFlush();
   }
   timeval read_timeout = toTimeval(options_.timeouts.read);
@@ -369,12 +351,13 @@ void Http1ClientConnection::finishRequest() {
 bool Http1ClientConnection::outputBlocked() const {
   if (!bev_) return false;
   bool blocked = evbuffer_get_length(bufferevent_get_output(bev_.get())) > options_.high_watermark;
-  if (blocked) write_blocked_ = true;
+  if (blocked && request_ == RequestState::Sending) request_ = RequestState::Blocked;
   return blocked;
 }
 
 bool Http1ClientConnection::reusable() const {
-  return state_ == State::Idle && reusable_;
+  // Idle after a completed exchange: kept alive (a fresh connection is Idle too, never used).
+  return state_ == State::Idle && exchanges_ > 0;
 }
 
 void Http1ClientConnection::abort() {
@@ -420,7 +403,7 @@ void Http1ClientConnection::closeSocket() {
 bool Http1ClientConnection::wantsInput() const {
   if (state_ == State::Idle) return true;
   if (state_ != State::Exchange) return false;
-  bool holding = head_delivered_ &&
+  bool holding = response_ != ResponseState::AwaitingHead &&
                  (body_paused_ || (sink_ == nullptr && evbuffer_get_length(body_.get()) > 0));
   return !peer_eof_ && !holding;
 }
@@ -444,7 +427,7 @@ void Http1ClientConnection::processInput() {
       if (head.status / 100 == 1 && head.status != 101) {
         if (callbacks != nullptr && !callOut([&] { callbacks->onInformational(head); })) return;
       } else {
-        head_delivered_ = true;
+        if (response_ == ResponseState::AwaitingHead) response_ = ResponseState::Body;
         if (callbacks != nullptr &&
             !callOut([&] { callbacks->onResponseHead(std::move(head), *this); })) {
           return;
@@ -462,17 +445,17 @@ void Http1ClientConnection::processInput() {
       if (evbuffer_get_length(body_.get()) > 0) break;  // the sink broke its contract
       continue;
     }
-    if (message_complete_) {
+    if (response_ == ResponseState::Complete) {
       completeExchange();
       return;
     }
-    if (body_paused_ && head_delivered_) break;
+    if (body_paused_ && response_ != ResponseState::AwaitingHead) break;
     evbuffer* in = bufferevent_get_input(bev_.get());
     if (evbuffer_get_length(in) == 0) {
       if (!peer_eof_) break;
       auto finished = parser_.finish();
-      if (finished && message_complete_) continue;
-      fail(ClientErrc::Reset, head_delivered_
+      if (finished && response_ == ResponseState::Complete) continue;
+      fail(ClientErrc::Reset, response_ != ResponseState::AwaitingHead
                                   ? "upstream " + address_.str() + " closed mid-response"
                                   : "upstream " + address_.str() + " closed without a response");
       return;
@@ -493,12 +476,11 @@ void Http1ClientConnection::processInput() {
 
 void Http1ClientConnection::completeExchange() {
   ++exchanges_;
-  bool keep = request_finished_ && parser_.keepAlive() && !peer_eof_ &&
+  bool keep = request_ == RequestState::Sent && parser_.keepAlive() && !peer_eof_ &&
               evbuffer_get_length(bufferevent_get_input(bev_.get())) == 0;
   callbacks_ = nullptr;
   if (keep) {
     state_ = State::Idle;
-    reusable_ = true;
     bufferevent_set_timeouts(bev_.get(), nullptr, nullptr);
     updateReading();
   } else {
@@ -507,7 +489,7 @@ void Http1ClientConnection::completeExchange() {
   }
   if (sink_ == nullptr) return;  // delivered when a sink is attached
   BodySink* sink = sink_;
-  body_end_delivered_ = true;
+  response_ = ResponseState::Ended;
   sink->onBodyEnd();  // may destroy this
 }
 
@@ -515,7 +497,6 @@ void Http1ClientConnection::fail(ClientErrc code, std::string message) {
   Error error(code, std::move(message));
   State previous = state_;
   state_ = State::Closed;
-  reusable_ = false;
   evtimer_del(timer_.get());
   closeSocket();
   switch (previous) {
@@ -529,17 +510,19 @@ void Http1ClientConnection::fail(ClientErrc code, std::string message) {
       if (idle_gone_) notifyIdleGone();
       return;
     case State::Exchange:
-      if (!head_delivered_) {
+      if (response_ == ResponseState::AwaitingHead) {
         ClientCallbacks* callbacks = callbacks_;
         callbacks_ = nullptr;
         if (callbacks != nullptr) callbacks->onClientError(error);  // may destroy this
         return;
       }
       callbacks_ = nullptr;
+      if (response_ == ResponseState::Ended) return;  // (not while Exchange: defensive)
       body_error_ = error;
-      if (sink_ != nullptr && !body_end_delivered_) {
+      response_ = ResponseState::Failed;
+      if (sink_ != nullptr) {
         BodySink* sink = sink_;
-        body_end_delivered_ = true;
+        response_ = ResponseState::Ended;
         sink->onBodyError(error);  // may destroy this
       }
       return;
@@ -559,7 +542,7 @@ void Http1ClientConnection::onBody(const char* data, size_t len) {
 }
 
 void Http1ClientConnection::onMessageComplete() {
-  message_complete_ = true;
+  response_ = ResponseState::Complete;
 }
 
 void Http1ClientConnection::setSink(BodySink* sink) {
@@ -589,7 +572,9 @@ bool Http1ClientConnection::empty() const {
 }
 
 bool Http1ClientConnection::complete() const {
-  return message_complete_ && evbuffer_get_length(body_.get()) == 0;
+  bool ended =
+      response_ == ResponseState::Complete || (response_ == ResponseState::Ended && !body_error_);
+  return ended && evbuffer_get_length(body_.get()) == 0;
 }
 
 uint64_t Http1ClientConnection::bytesReceived() const {

@@ -1,8 +1,8 @@
 #pragma once
 // Http1ClientConnection: one HTTP/1.1 connection to an upstream over a libevent bufferevent,
 // plain or TLS (bufferevent_openssl), implementing ClientConnection (client.h). It carries
-// one exchange at a time: the request head and a streamed body go out (Content-Length or
-// chunked framing, chunks encoded here), the response head and body come in through
+// one exchange at a time: the request head and a streamed body go out (framed by
+// message_encoder.h: Content-Length or chunked), the response head and body come in through
 // http::Parser and are handed out as a BodySource with pause/resume. A paused or sink-less
 // body stops reading the socket, so at most one input buffer (high watermark) is held.
 //
@@ -25,6 +25,7 @@
 #include "common/http/body.h"
 #include "common/http/body_spans.h"
 #include "common/http/client.h"
+#include "common/http/message_encoder.h"
 #include "common/http/parser.h"
 #include "common/lifetime.h"
 #include "common/net/address.h"
@@ -166,19 +167,43 @@ class Http1ClientConnection final : public ClientConnection,
   BodySink* sink_ = nullptr;
   Liveness liveness_;  // callOut's guard (common/lifetime.h)
 
-  // The current exchange.
-  BodyFraming request_framing_ = BodyFraming::None;
-  bool request_finished_ = false;
+  // The request side of the current exchange:
+  //   Sending ──outputBlocked() true──► Blocked ──output ≤ low watermark: onWriteDrained()──►
+  //   Sending;  Sending, Blocked ──finishRequest──► Sent  (sendRequest: Sent when no body)
+  // A request finished while Blocked is owed no onWriteDrained(): its producer is done.
+  enum class RequestState {
+    Sending,  // body being sent
+    Blocked,  // body being sent; outputBlocked() said so, onWriteDrained() owed
+    Sent,     // the request is complete (also: no exchange)
+  };
+  // The response side of the current exchange:
+  //   AwaitingHead ──final head handed out──► Body ──onMessageComplete──► Complete
+  //   Body, Complete ──fail──► Failed;  Complete, Failed ──end or error given to the sink──► Ended
+  //   (AwaitingHead ──fail──► onClientError, the connection Closed)
+  // The ending reaches the sink in completeExchange/fail, or from the loop (runDeferred) when
+  // the sink is attached later.
+  enum class ResponseState {
+    AwaitingHead,  // no final head handed out yet (1xx heads may have been)
+    Body,          // head handed out; body bytes still to come
+    Complete,      // the parser saw the end; body bytes may still wait for the sink
+    Failed,        // the connection failed after the head; body_error_ waits for the sink
+    Ended,         // the sink got onBodyEnd or onBodyError
+  };
+
+  // The current exchange. Two facts stay flags, being independent of both states:
+  //  - body_paused_: the response body's consumer asked to pause, whatever the progress;
+  //  - peer_eof_: the upstream closed its side (whatever either side's state); what is
+  //    buffered is still parsed, and the connection is not reused.
+  BodyEncoder request_body_;  // the request body's framing (message_encoder.h)
+  // mutable: outputBlocked(), const in ClientConnection, records that the producer was told
+  // to wait.
+  mutable RequestState request_ = RequestState::Sent;
+  ResponseState response_ = ResponseState::AwaitingHead;
   std::optional<ResponseHead> pending_head_;  // parsed, not yet handed out
-  bool head_delivered_ = false;
-  bool message_complete_ = false;  // the parser saw the end of the response
-  bool body_end_delivered_ = false;
   bool body_paused_ = false;
   bool peer_eof_ = false;
   std::optional<Error> body_error_;  // failure after the head, for the sink
   uint64_t body_received_ = 0;
-  bool reusable_ = false;
-  mutable bool write_blocked_ = false;
   uint64_t exchanges_ = 0;
 
   std::function<void()> idle_gone_;

@@ -6,14 +6,13 @@
 
 #include <algorithm>
 #include <atomic>
-#include <charconv>
 #include <cinttypes>
 #include <cstring>
 #include <ctime>
 
 #include <spdlog/spdlog.h>
 
-#include "common/http/body_encoder.h"
+#include "common/http/message_encoder.h"
 #include "common/net/address.h"
 #include "common/net/bufferevent_tuning.h"
 #include "common/net/timeval.h"
@@ -33,7 +32,6 @@ constexpr size_t kMaxPendingBody = size_t{256} * 1024;
 // How long a closing connection keeps reading (and dropping) input after its last response,
 // so that the client reads the response instead of a reset.
 constexpr timeval kLingerTimeout = {2, 0};
-constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
 std::atomic<uint64_t> next_connection_id{1};
 
@@ -247,15 +245,36 @@ void ServerConnection::start() {
 }
 
 bool ServerConnection::idle() const {
-  return phase_ == Phase::Idle && !head_ready_ && !parser_.inMessage();
+  return phase_ == Phase::Idle && !parser_.inMessage();
+}
+
+bool ServerConnection::exchangeOpen() const {
+  switch (request_state_) {
+    case RequestState::Receiving:
+    case RequestState::Discarding:
+    case RequestState::Received:
+    case RequestState::Delivered:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool ServerConnection::requestComplete() const {
+  return request_state_ == RequestState::ParsedWhole || request_state_ == RequestState::Received ||
+         request_state_ == RequestState::Delivered;
+}
+
+bool ServerConnection::headSent() const {
+  return response_ == ResponseState::Sending || response_ == ResponseState::Blocked ||
+         response_ == ResponseState::Finished;
 }
 
 void ServerConnection::drain() {
-  draining_ = true;
   if (idle()) {
     closeNow();
-  } else if (phase_ == Phase::Exchange) {
-    close_after_response_ = true;
+  } else {
+    close_after_response_ = true;  // also the request whose head is half read
   }
 }
 
@@ -277,12 +296,13 @@ void ServerConnection::closeNow() {
 }
 
 void ServerConnection::notifyReset(const Error& reason) {
-  if (!exchange_open_) return;
-  exchange_open_ = false;
+  if (!exchangeOpen()) return;
+  bool body_ended = request_state_ == RequestState::Delivered;
+  request_state_ = RequestState::Ended;
   BodySink* sink = sink_;
   sink_ = nullptr;
-  if (sink != nullptr && !body_end_delivered_) sink->onBodyError(reason);
-  if (observer_ && !finished_) {
+  if (sink != nullptr && !body_ended) sink->onBodyError(reason);
+  if (observer_ && response_ != ResponseState::Finished) {
     auto observer = std::move(observer_);
     observer->onExchangeReset(reason);
     retired_observer_ = std::move(observer);
@@ -339,13 +359,14 @@ void ServerConnection::onDeferred() {
 }
 
 bool ServerConnection::canParse() const {
-  switch (phase_) {
-    case Phase::Idle:
-      return !parser_.paused() && !head_ready_ && !output_held_;
-    case Phase::Exchange:
-      if (head_ready_ || request_complete_ || parser_.paused()) return false;
-      if (discard_body_) return true;
-      return sink_ != nullptr && !body_paused_ &&
+  if (parser_.paused()) return false;
+  switch (request_state_) {
+    case RequestState::Idle:
+      return phase_ == Phase::Idle;
+    case RequestState::Discarding:
+      return phase_ == Phase::Exchange;
+    case RequestState::Receiving:
+      return phase_ == Phase::Exchange && sink_ != nullptr && !body_paused_ &&
              evbuffer_get_length(pending_body_.get()) < kMaxPendingBody;
     default:
       return false;
@@ -355,15 +376,16 @@ bool ServerConnection::canParse() const {
 void ServerConnection::processInput() {
   evbuffer* input = bufferevent_get_input(bev_.get());
   while (phase_ == Phase::Idle || phase_ == Phase::Exchange) {
-    if (head_ready_) {
+    if (headWaiting()) {
       dispatchHead();
       continue;
     }
     deliverBody();
-    if (phase_ == Phase::Idle && !output_held_ && queuedBytes() >= limits_.high_watermark) {
+    if (request_state_ == RequestState::Idle && phase_ == Phase::Idle &&
+        queuedBytes() >= limits_.high_watermark) {
       // Responses wait for a client that does not read them: parse nothing more until the
       // output drains (onWrite), and leave a client that never reads to the send timeout.
-      output_held_ = true;
+      request_state_ = RequestState::Held;
       armTimer(Timer::None);
     }
     if (!canParse()) break;
@@ -380,12 +402,9 @@ void ServerConnection::processInput() {
       return;
     }
     body_spans_.consume(input, *consumed, pending_body_.get());
-    if (*consumed < vec.iov_len && !parser_.paused() && !head_ready_) {
+    if (*consumed < vec.iov_len && !parser_.paused() && !headWaiting()) {
       // http-parser stops after an Upgrade/CONNECT head: no more requests on this connection.
-      if (parser_.upgrade()) {
-        keep_alive_ = false;
-        close_after_response_ = true;
-      }
+      if (parser_.upgrade()) close_after_response_ = true;
       break;
     }
   }
@@ -400,7 +419,8 @@ void ServerConnection::updateReading() {
     // reading so that EOF is seen and the epoll set is not toggled on every request. What
     // arrives meanwhile stays in the input (one read at most: reading stops once it is
     // non-empty). A body that must not be read (no sink, paused) is the exception.
-    bool body_blocked = phase_ == Phase::Exchange && !request_complete_ && !head_ready_;
+    bool body_blocked = phase_ == Phase::Exchange && (request_state_ == RequestState::Receiving ||
+                                                      request_state_ == RequestState::Discarding);
     want = !body_blocked && evbuffer_get_length(bufferevent_get_input(bev_.get())) == 0;
   }
   if (want) {
@@ -412,7 +432,7 @@ void ServerConnection::updateReading() {
 
 void ServerConnection::onRequestHead(RequestHead&& head) {
   request_ = std::move(head);
-  head_ready_ = true;
+  request_state_ = RequestState::Parsed;
   phase_ = Phase::Exchange;
   armTimer(Timer::None);
   if (parser_.bodyExpected()) {
@@ -423,15 +443,17 @@ void ServerConnection::onRequestHead(RequestHead&& head) {
 }
 
 void ServerConnection::onBody(const char* data, size_t len) {
-  if (discard_body_) return;
+  if (request_state_ == RequestState::Discarding) return;
   body_spans_.add(data, len);  // moved to pending_body_ after feed()
 }
 
 void ServerConnection::onMessageComplete() {
-  request_complete_ = true;
+  RequestState before = request_state_;
+  request_state_ =
+      before == RequestState::Parsed ? RequestState::ParsedWhole : RequestState::Received;
   timeval send_timeout = toTimeval(limits_.send_timeout);
   bufferevent_set_timeouts(bev_.get(), nullptr, &send_timeout);
-  if (discard_body_) maybeEndExchange();
+  if (before == RequestState::Discarding) maybeEndExchange();
 }
 
 void ServerConnection::dispatchHead() {
@@ -441,18 +463,20 @@ void ServerConnection::dispatchHead() {
     failRequest(Error(ParseError::Malformed, "missing or repeated Host header"));
     return;
   }
-  head_ready_ = false;
-  exchange_open_ = true;
-  first_request_ = false;
+  request_state_ = request_state_ == RequestState::ParsedWhole ? RequestState::Received
+                                                               : RequestState::Receiving;
   fillTlsInfo();
-  keep_alive_ = parser_.keepAlive() && !parser_.upgrade();
-  expect_continue_ = request_.version == Version{1, 1} && parser_.bodyExpected() &&
-                     request_.headers.hasToken("Expect", "100-continue");
+  if (!parser_.keepAlive() || parser_.upgrade()) close_after_response_ = true;
+  bool expect_continue = request_.version == Version{1, 1} && parser_.bodyExpected() &&
+                         request_.headers.hasToken("Expect", "100-continue");
+  response_ = expect_continue ? ResponseState::Continue : ResponseState::None;
   handler_.onRequest(*this);
 }
 
 void ServerConnection::deliverBody() {
-  if (phase_ != Phase::Exchange || !exchange_open_ || discard_body_) return;
+  if (phase_ != Phase::Exchange || !exchangeOpen() || request_state_ == RequestState::Discarding) {
+    return;
+  }
   while (sink_ != nullptr && !body_paused_ && evbuffer_get_length(pending_body_.get()) > 0 &&
          phase_ == Phase::Exchange) {
     size_t before = evbuffer_get_length(pending_body_.get());
@@ -461,17 +485,16 @@ void ServerConnection::deliverBody() {
     // A sink must drain what it is given; drop what it left so the loop cannot spin.
     if (phase_ != Phase::Closed) evbuffer_drain(pending_body_.get(), SIZE_MAX);
   }
-  if (phase_ == Phase::Exchange && sink_ != nullptr && !body_paused_ && request_complete_ &&
-      !body_end_delivered_ && evbuffer_get_length(pending_body_.get()) == 0) {
-    body_end_delivered_ = true;
+  if (phase_ == Phase::Exchange && sink_ != nullptr && !body_paused_ &&
+      request_state_ == RequestState::Received && evbuffer_get_length(pending_body_.get()) == 0) {
+    request_state_ = RequestState::Delivered;
     BodySink* sink = sink_;
     sink->onBodyEnd();
   }
 }
 
 void ServerConnection::fillTlsInfo() {
-  if (!tls_ || tls_info_filled_) return;
-  tls_info_filled_ = true;
+  if (!tls_ || !info_.tls_version.empty()) return;  // filled on the first request
   SSL* ssl = bufferevent_openssl_get_ssl(bev_.get());
   if (ssl == nullptr) return;
   if (const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name)) info_.sni = name;
@@ -539,10 +562,10 @@ void ServerConnection::onEvent(short what) {
     // response paused on them would wait for a drain that never comes.
     bool can_send =
         (what & BEV_EVENT_WRITING) == 0 && (!tls_ || evbuffer_get_length(output()) == 0);
-    if (can_send && phase_ == Phase::Exchange && request_complete_ && !head_ready_) {
+    if (can_send && phase_ == Phase::Exchange &&
+        (request_state_ == RequestState::Received || request_state_ == RequestState::Delivered)) {
       // The client half-closed after a complete request: answer it, then close.
       close_after_response_ = true;
-      keep_alive_ = false;
       return;
     }
     if (can_send && phase_ == Phase::Idle && !parser_.inMessage()) {
@@ -605,12 +628,12 @@ void ServerConnection::onWrite() {
     if (queued == 0) startLingering();
     return;
   }
-  if (output_was_blocked_ && queued <= limits_.low_watermark && file_fd_ < 0) {
-    output_was_blocked_ = false;
+  if (response_ == ResponseState::Blocked && queued <= limits_.low_watermark && file_fd_ < 0) {
+    response_ = ResponseState::Sending;
     if (exchangeUsable() && observer_) observer_->onWriteDrained();
   }
-  if (output_held_ && queuedBytes() <= limits_.low_watermark) {
-    output_held_ = false;
+  if (request_state_ == RequestState::Held && queuedBytes() <= limits_.low_watermark) {
+    request_state_ = RequestState::Idle;
     if (phase_ == Phase::Idle) {
       armTimer(Timer::Idle);  // the first byte parsed starts the head timeout
       schedule();
@@ -624,15 +647,15 @@ void ServerConnection::onWrite() {
 void ServerConnection::failRequest(const Error& error) {
   int status = error.inDomain<ParseError>() ? httpStatus(error.code<ParseError>()) : 400;
   spdlog::debug("connection {}: bad request ({}): {}", info_.id, status, error.message());
-  head_ready_ = false;
-  if (exchange_open_) {
-    bool head_was_sent = head_sent_;
+  if (exchangeOpen()) {
+    bool head_was_sent = headSent();
     notifyReset(error);
     if (head_was_sent) {
       closeNow();
       return;
     }
   }
+  request_state_ = RequestState::Ended;
   writeErrorResponse(status);
   startClosing();
 }
@@ -646,9 +669,9 @@ void ServerConnection::writeErrorResponse(int status) {
   head.headers.add("Content-Type", "text/plain");
   head.headers.add("Content-Length", std::to_string(body.size()));
   head.headers.add("Connection", "close");
-  std::string text = head.serialize();
-  text += body;
-  evbuffer_add(sink(), text.data(), text.size());
+  evbuffer* out = sink();
+  appendHead(out, head);
+  evbuffer_add(out, body.data(), body.size());
   scheduleFlush();
 }
 
@@ -658,15 +681,17 @@ bool ServerConnection::unreadBodyForcesClose() const {
   bool body_unread = body_delivered_ == 0 && evbuffer_get_length(pending_body_.get()) == 0;
   auto declared = declaredLength();
   uint64_t remaining = declared ? *declared - std::min(*declared, parser_.bodyBytes()) : 0;
-  return (expect_continue_ && body_unread) || !declared || remaining > kMaxDiscardBytes;
+  return (response_ == ResponseState::Continue && body_unread) || !declared ||
+         remaining > kMaxDiscardBytes;
 }
 
 void ServerConnection::maybeEndExchange() {
-  if (phase_ != Phase::Exchange || !finished_ || file_fd_ >= 0) return;
-  if (!request_complete_ && !close_after_response_) return;  // still dropping the body
-  exchange_open_ = false;
+  if (phase_ != Phase::Exchange || response_ != ResponseState::Finished || file_fd_ >= 0) return;
+  if (!requestComplete() && !close_after_response_) return;  // still dropping the body
+  request_state_ = RequestState::Ended;
   retired_observer_ = std::move(observer_);
-  if (close_after_response_ || !keep_alive_ || draining_ || framing_ == BodyFraming::UntilClose) {
+  // (A close-delimited body set close_after_response_ in sendHead.)
+  if (close_after_response_) {
     startClosing();
     return;
   }
@@ -679,28 +704,20 @@ void ServerConnection::maybeEndExchange() {
 
 void ServerConnection::resetExchangeState() {
   request_ = RequestHead();
-  request_complete_ = false;
-  body_end_delivered_ = false;
+  request_state_ = RequestState::Idle;
+  response_ = ResponseState::None;
   body_paused_ = false;
-  discard_body_ = false;
-  expect_continue_ = false;
-  keep_alive_ = true;
+  close_after_response_ = false;
   sink_ = nullptr;
   body_delivered_ = 0;
   evbuffer_drain(pending_body_.get(), SIZE_MAX);
-  head_sent_ = false;
-  finished_ = false;
-  close_after_response_ = false;
-  output_was_blocked_ = false;
-  framing_ = BodyFraming::None;
-  response_length_.reset();
-  bytes_sent_ = 0;
+  body_ = BodyEncoder();
 }
 
 void ServerConnection::startClosing() {
   if (phase_ == Phase::Closed || phase_ == Phase::Closing || phase_ == Phase::Lingering) return;
   phase_ = Phase::Closing;
-  exchange_open_ = false;
+  request_state_ = RequestState::Ended;
   sink_ = nullptr;
   armTimer(Timer::None);
   bufferevent_disable(bev_.get(), EV_READ);
@@ -733,76 +750,37 @@ void ServerConnection::startLingering() {
 // http::ServerExchange
 
 void ServerConnection::attach(std::unique_ptr<ExchangeObserver> state) {
-  if (!exchange_open_) return;  // the exchange is over: the state dies with this call
+  if (!exchangeOpen()) return;  // the exchange is over: the state dies with this call
   if (observer_) retired_observer_ = std::move(observer_);
   observer_ = std::move(state);
 }
 
 void ServerConnection::sendContinue() {
-  if (!exchangeUsable() || !expect_continue_ || head_sent_) return;
-  expect_continue_ = false;
-  evbuffer_add(sink(), kContinue.data(), kContinue.size());
+  if (!exchangeUsable() || response_ != ResponseState::Continue) return;
+  response_ = ResponseState::None;
+  appendContinue(sink());
   scheduleFlush();
 }
 
 void ServerConnection::sendHead(ResponseHead head) {
-  if (!exchangeUsable() || head_sent_) return;
+  if (!exchangeUsable() || headSent()) return;
   // A response that starts before its request body ended, with nobody reading that body any
   // more, closes the connection unless the rest is small enough to read and drop: say so now
   // (RFC 9112 §9.6), not only by closing. (A handler still reading it, full duplex as the
   // echo or the proxy, may yet see it end: that is decided when the response ends.)
-  if (head.status >= 200 && !request_complete_ && sink_ == nullptr && unreadBodyForcesClose()) {
+  if (head.status >= 200 && !requestComplete() && sink_ == nullptr && unreadBodyForcesClose()) {
     close_after_response_ = true;
   }
-  head_sent_ = true;
-  expect_continue_ = false;
-  head.version = Version{1, 1};
-  HeaderMap& headers = head.headers;
-  bool handler_close = headers.hasToken("Connection", "close");
-  headers.remove("Connection");
-  headers.remove("Keep-Alive");
-
-  bool no_body = request_.method == "HEAD" || head.status / 100 == 1 || head.status == 204 ||
-                 head.status == 304;
-  auto length = headers.get("Content-Length");
-  if (no_body) {
-    framing_ = BodyFraming::None;
-    if (head.status == 204 || head.status / 100 == 1) headers.remove("Content-Length");
-    headers.remove("Transfer-Encoding");
-  } else if (length) {
-    framing_ = BodyFraming::ContentLength;
-    uint64_t value = 0;
-    auto [end, ec] = std::from_chars(length->data(), length->data() + length->size(), value);
-    if (ec != std::errc() || end != length->data() + length->size()) {
-      headers.remove("Content-Length");
-      framing_ = BodyFraming::Chunked;
-    } else {
-      response_length_ = value;
-      headers.remove("Transfer-Encoding");
-    }
-  } else {
-    framing_ = BodyFraming::Chunked;
-  }
-  if (framing_ == BodyFraming::Chunked) {
-    if (request_.version == Version{1, 0}) {
-      framing_ = BodyFraming::UntilClose;
-      headers.remove("Transfer-Encoding");
-    } else {
-      headers.set("Transfer-Encoding", "chunked");
-    }
-  }
-
-  bool keep = keep_alive_ && !handler_close && !close_after_response_ && !draining_ &&
-              framing_ != BodyFraming::UntilClose;
-  if (!keep) {
-    keep_alive_ = false;
-    headers.add("Connection", "close");
-  } else if (request_.version == Version{1, 0}) {
-    headers.add("Connection", "keep-alive");
-  }
-  if (!headers.has("Date")) headers.add("Date", std::string(httpDate()));
-  std::string text = head.serialize();
-  evbuffer_add(sink(), text.data(), text.size());
+  response_ = ResponseState::Sending;
+  ResponseContext context;
+  context.request_method = request_.method;
+  context.request_version = request_.version;
+  context.keep_alive = !close_after_response_;
+  context.date = httpDate();
+  MessageFraming framing = frameResponse(head, context);
+  if (!framing.keep_alive) close_after_response_ = true;
+  body_ = BodyEncoder(framing);
+  appendHead(sink(), head);
   scheduleFlush();
 }
 
@@ -815,81 +793,50 @@ evbuffer* ServerConnection::sink() {
   return tls_ ? staged_.get() : output();
 }
 
-size_t ServerConnection::bodyRoom(size_t length) {
-  uint64_t declared = response_length_.value_or(0);
-  uint64_t room = declared > bytes_sent_ ? declared - bytes_sent_ : 0;
-  if (length <= room) return length;
+void ServerConnection::onBodyTruncated() {
   // More than Content-Length announced: never let it reach the client as a next response.
   spdlog::warn("connection {}: response body exceeds its Content-Length {}; truncated", info_.id,
-               declared);
+               body_.declaredLength().value_or(0));
   close_after_response_ = true;
-  return static_cast<size_t>(room);
 }
 
 void ServerConnection::sendBody(evbuffer& data) {
   size_t length = evbuffer_get_length(&data);
-  if (!exchangeUsable() || !head_sent_ || length == 0) {
+  if (!exchangeUsable() || !headSent() || length == 0) {
     evbuffer_drain(&data, length);
     return;
   }
-  evbuffer* out = sink();
-  switch (framing_) {
-    case BodyFraming::None:
-      evbuffer_drain(&data, length);
-      return;
-    case BodyFraming::Chunked:
-      encoder::appendChunk(out, data);
-      break;
-    case BodyFraming::ContentLength:
-      length = bodyRoom(length);
-      evbuffer_remove_buffer(&data, out, length);
-      evbuffer_drain(&data, evbuffer_get_length(&data));
-      break;
-    case BodyFraming::UntilClose:
-      evbuffer_add_buffer(out, &data);
-      break;
+  if (body_.framing() == BodyFraming::None) {
+    evbuffer_drain(&data, length);
+    return;
   }
-  bytes_sent_ += length;
-  if (queuedBytes() >= limits_.high_watermark) output_was_blocked_ = true;
+  if (!body_.write(sink(), data)) onBodyTruncated();
+  if (queuedBytes() >= limits_.high_watermark) response_ = ResponseState::Blocked;
   scheduleFlush();
 }
 
 void ServerConnection::sendBody(std::string_view data) {
-  if (!exchangeUsable() || !head_sent_ || data.empty()) return;
-  evbuffer* out = sink();
-  switch (framing_) {
-    case BodyFraming::None:
-      return;
-    case BodyFraming::Chunked:
-      encoder::appendChunk(out, data);
-      break;
-    case BodyFraming::ContentLength:
-      data = data.substr(0, bodyRoom(data.size()));
-      evbuffer_add(out, data.data(), data.size());
-      break;
-    case BodyFraming::UntilClose:
-      evbuffer_add(out, data.data(), data.size());
-      break;
-  }
-  bytes_sent_ += data.size();
-  if (queuedBytes() >= limits_.high_watermark) output_was_blocked_ = true;
+  if (!exchangeUsable() || !headSent() || data.empty()) return;
+  if (body_.framing() == BodyFraming::None) return;
+  if (!body_.write(sink(), data)) onBodyTruncated();
+  if (queuedBytes() >= limits_.high_watermark) response_ = ResponseState::Blocked;
   scheduleFlush();
 }
 
 void ServerConnection::sendFile(int fd, uint64_t offset, uint64_t length) {
-  if (!exchangeUsable() || !head_sent_ || length == 0 || framing_ == BodyFraming::None ||
+  if (!exchangeUsable() || !headSent() || length == 0 || body_.framing() == BodyFraming::None ||
       file_fd_ >= 0) {
     close(fd);
     return;
   }
-  if (framing_ == BodyFraming::ContentLength) length = bodyRoom(static_cast<size_t>(length));
+  evbuffer* out = sink();
+  bool truncated = false;
+  length = body_.beginSegment(out, length, truncated);
+  if (truncated) onBodyTruncated();
   if (length == 0) {
     close(fd);
     return;
   }
-  evbuffer* out = sink();
-  if (framing_ == BodyFraming::Chunked) encoder::chunkHeader(out, length);
-  bytes_sent_ += length;
   if (!tls_) {
     // Plain sockets: libevent sends the file segment with sendfile(2), no copy.
     if (evbuffer_add_file(out, fd, static_cast<ev_off_t>(offset), static_cast<ev_off_t>(length)) !=
@@ -899,8 +846,8 @@ void ServerConnection::sendFile(int fd, uint64_t offset, uint64_t length) {
       closeNow();
       return;
     }
-    if (framing_ == BodyFraming::Chunked) encoder::chunkEnd(out);
-    if (queuedBytes() >= limits_.high_watermark) output_was_blocked_ = true;
+    body_.endSegment(out);
+    if (queuedBytes() >= limits_.high_watermark) response_ = ResponseState::Blocked;
     scheduleFlush();
     return;
   }
@@ -910,7 +857,7 @@ void ServerConnection::sendFile(int fd, uint64_t offset, uint64_t length) {
   file_fd_ = fd;
   file_offset_ = offset;
   file_remaining_ = length;
-  output_was_blocked_ = true;
+  response_ = ResponseState::Blocked;
   pumpFile();
 }
 
@@ -940,38 +887,35 @@ void ServerConnection::pumpFile() {
   if (file_fd_ >= 0 && file_remaining_ == 0) {
     close(file_fd_);
     file_fd_ = -1;
-    if (framing_ == BodyFraming::Chunked) encoder::chunkEnd(out);
+    body_.endSegment(out);
     evbuffer_add_buffer(out, tail_.get());
-    if (finished_) maybeEndExchange();
+    if (response_ == ResponseState::Finished) maybeEndExchange();
     if (phase_ == Phase::Closing && evbuffer_get_length(out) == 0) startLingering();
   }
 }
 
 void ServerConnection::finish() {
   if (!exchangeUsable()) return;
-  if (!head_sent_) {
+  if (!headSent()) {
     ResponseHead head;
     head.status = 200;
     head.headers.add("Content-Length", "0");
     sendHead(std::move(head));
   }
-  evbuffer* out = sink();
-  if (framing_ == BodyFraming::Chunked) encoder::lastChunk(out);
-  if (framing_ == BodyFraming::ContentLength && response_length_ &&
-      bytes_sent_ != *response_length_) {
+  if (!body_.finish(sink())) {
     // The body does not match its Content-Length: the connection cannot be reused.
-    spdlog::warn("connection {}: response body {} bytes, Content-Length {}", info_.id, bytes_sent_,
-                 *response_length_);
+    spdlog::warn("connection {}: response body {} bytes, Content-Length {}", info_.id,
+                 body_.bytesSent(), body_.declaredLength().value_or(0));
     close_after_response_ = true;
   }
-  finished_ = true;
+  response_ = ResponseState::Finished;
   sink_ = nullptr;
   scheduleFlush();
-  if (!request_complete_) {
+  if (!requestComplete()) {
     if (unreadBodyForcesClose()) {
       close_after_response_ = true;
     } else {
-      discard_body_ = true;
+      request_state_ = RequestState::Discarding;
       evbuffer_drain(pending_body_.get(), SIZE_MAX);
       schedule();
     }
@@ -981,7 +925,7 @@ void ServerConnection::finish() {
 
 void ServerConnection::reset() {
   if (phase_ == Phase::Closed) return;
-  exchange_open_ = false;
+  request_state_ = RequestState::Ended;
   sink_ = nullptr;
   if (observer_) retired_observer_ = std::move(observer_);
   closeNow();
@@ -997,7 +941,7 @@ bool ServerConnection::outputBlocked() const {
 // http::BodySource
 
 void ServerConnection::setSink(BodySink* sink) {
-  if (!exchange_open_ || finished_) return;
+  if (!exchangeOpen() || response_ == ResponseState::Finished) return;
   sink_ = sink;
   if (sink != nullptr) {
     sendContinue();
@@ -1030,7 +974,7 @@ bool ServerConnection::empty() const {
 }
 
 bool ServerConnection::complete() const {
-  return request_complete_ && evbuffer_get_length(pending_body_.get()) == 0;
+  return requestComplete() && evbuffer_get_length(pending_body_.get()) == 0;
 }
 
 }  // namespace portico::http

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "common/http/body_spans.h"
+#include "common/http/message_encoder.h"
 #include "common/http/parser.h"
 #include "common/http/server.h"
 #include "common/net/event_ptr.h"
@@ -117,8 +118,8 @@ class ServerConnection final : public ServerExchange, public BodySource, private
   void finish() override;
   void reset() override;
   bool outputBlocked() const override;
-  bool headSent() const override { return head_sent_; }
-  uint64_t bytesSent() const override { return bytes_sent_; }
+  bool headSent() const override;
+  uint64_t bytesSent() const override { return body_.bytesSent(); }
 
   // http::BodySource
   void setSink(BodySink* sink) override;
@@ -130,12 +131,55 @@ class ServerConnection final : public ServerExchange, public BodySource, private
   uint64_t bytesReceived() const override { return body_delivered_; }
 
  private:
+  // The connection, from accept to destruction. Idle and Exchange are the two halves of a
+  // keep-alive loop; the request and response states below say where the current exchange is.
+  //   Idle ⇄ Exchange → Closing → Lingering → Closed    (any phase → Closed on error or abort)
   enum class Phase {
-    Idle,       // waiting for (or reading) a request head
-    Exchange,   // a request is being handled
+    Idle,       // between exchanges: request state Idle or Held
+    Exchange,   // a request is being handled: request state Parsed … Ended
     Closing,    // flushing the last response before closing
     Lingering,  // write side shut down; discarding input until EOF or a short timeout
     Closed,     // retired, waiting to be destroyed
+  };
+  // The request side of the current exchange. Legal transitions (anything else is a bug):
+  //
+  //   Idle ──output ≥ high watermark──► Held ──output ≤ low watermark──► Idle
+  //   Idle ──onRequestHead──► Parsed ──onMessageComplete (same read)──► ParsedWhole
+  //   Parsed ──dispatchHead──► Receiving          ParsedWhole ──dispatchHead──► Received
+  //   Receiving ──onMessageComplete──► Received ──deliverBody: onBodyEnd──► Delivered
+  //   Receiving ──finish() with a small unread body──► Discarding ──onMessageComplete──► Received
+  //   Receiving … Delivered ──maybeEndExchange / notifyReset / reset / startClosing──► Ended
+  //   Idle, Held, Parsed, ParsedWhole ──failRequest / startClosing──► Ended
+  //   Ended ──resetExchangeState (keep-alive)──► Idle
+  // The exchange is open to the handler (exchangeOpen()) from Receiving to Delivered.
+  enum class RequestState {
+    Idle,         // no request yet: reading and parsing the next head
+    Held,         // no request yet, and none parsed while the output holds responses above
+                  // the high watermark (a client that pipelines and never reads)
+    Parsed,       // head parsed, not yet handed to the handler; the body has not ended
+    ParsedWhole,  // head parsed, not yet handed to the handler; the request has ended
+    Receiving,    // handed to the handler; body bytes still to come
+    Discarding,   // the response finished first: the rest of the body is read and dropped
+    Received,     // the parser saw the end; parsed bytes may still wait for the sink
+    Delivered,    // the sink got onBodyEnd
+    Ended,        // the exchange is over (finished, reset or failed): the handler and the sink
+                  // hear nothing more
+  };
+  // The response side of the current exchange. Legal transitions:
+  //
+  //   None ──dispatchHead: Expect: 100-continue──► Continue ──sendContinue──► None
+  //   None, Continue ──sendHead──► Sending ⇄ Blocked;  Sending, Blocked ──finish──► Finished
+  //     Sending → Blocked: queued output reached the high watermark (a TLS file: always);
+  //     Blocked → Sending: it drained below the low watermark with no file left to pump,
+  //     and the observer gets onWriteDrained().
+  //   any ──resetExchangeState (keep-alive)──► None
+  enum class ResponseState {
+    None,      // nothing sent, no 100 owed
+    Continue,  // the request has Expect: 100-continue; neither 100 nor a final head sent
+    Sending,   // head sent; body being queued
+    Blocked,   // head sent; output reached the high watermark: onWriteDrained() owed
+    Finished,  // finish() called; the exchange stays open while the rest of the request
+               // body is dropped or a file is pumped
   };
   enum class Timer { None, Header, Idle, Linger };
 
@@ -176,14 +220,25 @@ class ServerConnection final : public ServerExchange, public BodySource, private
   void closeNow();
   // Tells the sink and observer that the exchange died (not when the handler caused it).
   void notifyReset(const Error& reason);
-  bool exchangeUsable() const { return phase_ == Phase::Exchange && exchange_open_ && !finished_; }
+  // Handed to the handler and not ended (request state Receiving … Delivered).
+  bool exchangeOpen() const;
+  // The handler may still send and attach: open and not finished.
+  bool exchangeUsable() const {
+    return phase_ == Phase::Exchange && exchangeOpen() && response_ != ResponseState::Finished;
+  }
+  // The head is parsed but not yet handed to the handler.
+  bool headWaiting() const {
+    return request_state_ == RequestState::Parsed || request_state_ == RequestState::ParsedWhole;
+  }
+  // The parser saw the end of the current request.
+  bool requestComplete() const;
   evbuffer* output();
   // Where response bytes go: the socket's output, or the tail queued behind a file pump.
   evbuffer* sink();
   void pumpFile();
-  // How many of `length` more body bytes fit the response's Content-Length (the rest is
-  // dropped and the connection closed after the response).
-  size_t bodyRoom(size_t length);
+  // The handler sent more than the response's Content-Length: the rest was dropped, and the
+  // connection closes after the response.
+  void onBodyTruncated();
   void fillTlsInfo();
 
   static void readCallback(bufferevent* bev, void* arg);
@@ -209,37 +264,27 @@ class ServerConnection final : public ServerExchange, public BodySource, private
   net::EvbufferPtr tail_;          // response bytes queued behind a file being pumped (TLS)
   net::EvbufferPtr staged_;        // TLS response bytes of this loop pass, see onFlush()
   Phase phase_ = Phase::Idle;
-  bool tls_ = false;
-  bool tls_info_filled_ = false;
-  bool draining_ = false;
-  bool first_request_ = true;
-  // Idle with the output above the high watermark: the next (pipelined) request is neither
-  // read nor parsed until the output drains below the low watermark.
-  bool output_held_ = false;
+  const bool tls_;  // a fact of the listener, fixed at accept
 
-  // Request side of the current exchange.
+  // The current exchange. Two facts stay flags, being independent of both states (either
+  // can hold in most states of both sides, so folding them in would double those states):
+  //  - body_paused_: the body's consumer asked to pause (BodySource::pause), whether or not
+  //    a sink is attached and whatever the request's progress;
+  //  - close_after_response_: the connection ends after this response. Decided by any of
+  //    the client (HTTP/1.0, "Connection: close", an upgrade, a half-close), the server
+  //    (drain), the handler ("Connection: close"), the framing (close-delimited) or the
+  //    body (over or under its Content-Length, an unread body too large to drop), at any
+  //    point of the exchange; and set by drain() while a head is half read, before any.
   RequestHead request_;
-  bool head_ready_ = false;        // parsed, not yet handed to the handler
-  bool exchange_open_ = false;     // handed to the handler, not yet ended
-  bool request_complete_ = false;  // the parser saw the end of the request
-  bool body_end_delivered_ = false;
+  RequestState request_state_ = RequestState::Idle;
+  ResponseState response_ = ResponseState::None;
   bool body_paused_ = false;
-  bool discard_body_ = false;     // response finished first: drop the rest of the body
-  bool expect_continue_ = false;  // Expect: 100-continue and 100 not yet sent
-  bool keep_alive_ = true;        // the request allows another request after it
+  bool close_after_response_ = false;
   BodySink* sink_ = nullptr;
   uint64_t body_delivered_ = 0;
   std::unique_ptr<ExchangeObserver> observer_;
   std::unique_ptr<ExchangeObserver> retired_observer_;
-
-  // Response side.
-  bool head_sent_ = false;
-  bool finished_ = false;
-  bool close_after_response_ = false;
-  bool output_was_blocked_ = false;
-  BodyFraming framing_ = BodyFraming::None;
-  std::optional<uint64_t> response_length_;
-  uint64_t bytes_sent_ = 0;
+  BodyEncoder body_;  // the response body's framing and bytes sent
   int file_fd_ = -1;
   uint64_t file_offset_ = 0;
   uint64_t file_remaining_ = 0;
