@@ -460,6 +460,7 @@ TEST_CASE("SIGKILL during concurrent pushes loses nothing acknowledged", "[crash
   RegistryServer registry(RegistrySetup{.access_log = false});
   std::map<std::string, std::string> hashed;
   std::vector<RoundFigures> all;
+  Interrupts interrupts;  // Ctrl-C ends the run after the round, through the destructors
 
   for (size_t round = 0; round < rounds; ++round) {
     RoundFigures figures;
@@ -673,6 +674,10 @@ TEST_CASE("SIGKILL during concurrent pushes loses nothing acknowledged", "[crash
                  figures.resumed, figures.unknown, figures.temp_files);
     all.push_back(figures);
     if (!problems.empty() || !wrong.empty()) break;  // keep the evidence of the first round
+    if (interrupts.caught()) {
+      FAIL_CHECK("interrupted (SIGINT/SIGTERM) after round " << round + 1);
+      break;
+    }
   }
   size_t pushes = 0, resumed = 0, unknown = 0;
   for (const auto& f : all) {

@@ -43,6 +43,8 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
+std::atomic<bool> g_stop{false};  // SIGINT/SIGTERM: the clients end early
+
 size_t envNumber(const char* name, size_t fallback) {
   const char* value = std::getenv(name);
   return value != nullptr && *value != '\0' ? std::stoull(value) : fallback;
@@ -106,7 +108,7 @@ class SoakClient {
 
   void run() {
     // Bounded by the deadline, and by a count in case every request failed at once.
-    for (size_t i = 0; i < 10'000'000 && Clock::now() < deadline_; ++i) {
+    for (size_t i = 0; i < 10'000'000 && Clock::now() < deadline_ && !g_stop; ++i) {
       try {
         unsigned pick = rng_() % 20;
         if (pick < 5 || images_.empty()) {
@@ -332,6 +334,10 @@ long median(std::vector<long> v) {
 // Flat: median of the last quarter within 10 % (+ slack) of the second quarter's.
 bool flat(const std::vector<Sample>& samples, long Sample::*field, long slack, std::string& text) {
   size_t q = samples.size() / 4;
+  if (q == 0) {
+    text = "too few samples";
+    return true;
+  }
   std::vector<long> second, last;
   for (size_t i = q; i < 2 * q; ++i) second.push_back(samples[i].*field);
   for (size_t i = samples.size() - q; i < samples.size(); ++i) last.push_back(samples[i].*field);
@@ -385,6 +391,8 @@ TEST_CASE("soak: 64 clients through the TLS proxy, registry restarts, proxy relo
   Endpoint endpoint = proxy->endpoint();
 
   Recorder recorder;
+  Interrupts interrupts;  // before the client threads: they inherit the blocked signals
+  g_stop = false;
   const auto start = Clock::now();
   const auto deadline = start + std::chrono::seconds(seconds);
   std::vector<std::unique_ptr<SoakClient>> workers;
@@ -440,7 +448,13 @@ TEST_CASE("soak: 64 clients through the TLS proxy, registry restarts, proxy relo
       next_reload += reload_every;
     }
     auto wake = std::min({next_sample, next_restart, next_reload, deadline});
-    std::this_thread::sleep_until(wake);  // a schedule, not synchronisation
+    // A schedule, not synchronisation; Ctrl-C ends the run here, cleanly.
+    if (interrupts.wait(std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::max(wake - Clock::now(), Clock::duration::zero())))) {
+      g_stop = true;
+      failures.push_back("interrupted (SIGINT/SIGTERM)");
+      break;
+    }
   }
   for (auto& t : threads) t.join();
   samples.push_back({std::chrono::duration<double>(Clock::now() - start).count(),
