@@ -24,6 +24,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <condition_variable>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -482,8 +483,9 @@ TEST_CASE("SIGKILL during concurrent pushes loses nothing acknowledged", "[crash
       });
     }
     bool reached = progress.waitFor(target, clients, std::chrono::seconds(300));
-    registry.restart();  // SIGKILL, then a new process on the same root
-    for (auto& thread : threads) thread.join();
+    registry.process().signal(SIGKILL);
+    for (auto& thread : threads) thread.join();  // before a new registry could get the port
+    registry.restart();                          // a new process on the same root
     figures.requests_acked = progress.count();
     INFO("round " << round << ", seed " << seed);
     CHECK(reached);  // the clients kept going until the kill
