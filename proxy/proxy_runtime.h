@@ -26,6 +26,7 @@
 #include "proxy/upstream_group.h"
 
 struct event_base;
+struct event;
 
 namespace portico::proxy {
 
@@ -75,11 +76,16 @@ struct WorkerUpstream {
   std::shared_ptr<UpstreamGroup> group;
   std::vector<std::unique_ptr<http::ClientPool>> pools;
   size_t cursor = 0;
+  size_t users = 0;    // sessions and deferred connection releases using the pools
+  bool stale = false;  // the current snapshot no longer has this group
 };
 
 class ProxyWorker {
  public:
-  ProxyWorker(event_base& base, ProxyRuntime& runtime) : base_(base), runtime_(runtime) {}
+  ProxyWorker(event_base& base, ProxyRuntime& runtime);
+  ~ProxyWorker();
+  ProxyWorker(const ProxyWorker&) = delete;
+  ProxyWorker& operator=(const ProxyWorker&) = delete;
 
   event_base& base() { return base_; }
   ProxyRuntime& runtime() { return runtime_; }
@@ -87,14 +93,24 @@ class ProxyWorker {
   const std::shared_ptr<const ProxySnapshot>& snapshot();
   // The worker's pools of `upstream`'s group, created on first use (on this thread).
   WorkerUpstream& upstream(const SnapshotUpstream& upstream);
+  // A session (or a deferred release of one of its connections) starts / stops using the
+  // pools of `upstream`. A stale group's pools, with their idle connections, are destroyed
+  // from the event loop once nobody uses them (never inside a pool's own callback).
+  void use(WorkerUpstream& upstream) { ++upstream.users; }
+  void unuse(WorkerUpstream& upstream);
 
  private:
+  bool inSnapshot(const UpstreamGroup* group) const;
+  void schedulePrune();
+  static void onPrune(int fd, short what, void* arg);
+
   event_base& base_;
   ProxyRuntime& runtime_;
   std::shared_ptr<const ProxySnapshot> snapshot_;
   uint64_t generation_ = ~uint64_t{0};
-  // Pools outlive reloads (in-flight sessions still use them); keyed by group identity.
+  // Pools outlive reloads while in-flight sessions use them; keyed by group identity.
   std::unordered_map<const UpstreamGroup*, std::unique_ptr<WorkerUpstream>> upstreams_;
+  ::event* prune_event_ = nullptr;
 };
 
 // The RequestHandler of one worker: each request gets a ProxySession.

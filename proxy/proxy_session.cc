@@ -36,21 +36,29 @@ std::string joinValues(const std::vector<std::string_view>& values) {
 }
 
 // Closes or pools an upstream connection from the event loop, outside any of its callbacks.
+// The pool's group counts the release as a user until it ran, so the pool outlives it.
 struct DeferredRelease {
+  ProxyWorker* worker;
+  WorkerUpstream* owner;   // of `pool`; null with a null pool
   http::ClientPool* pool;  // null: close
   std::unique_ptr<http::ClientConnection> connection;
 
   static void run(evutil_socket_t, short, void* arg) {
     std::unique_ptr<DeferredRelease> self(static_cast<DeferredRelease*>(arg));
     if (self->pool != nullptr) self->pool->release(std::move(self->connection));
+    self->connection.reset();
+    if (self->owner != nullptr) self->worker->unuse(*self->owner);
   }
 };
 
-void deferRelease(event_base& base, http::ClientPool* pool,
+void deferRelease(ProxyWorker& worker, WorkerUpstream* owner, http::ClientPool* pool,
                   std::unique_ptr<http::ClientConnection> connection) {
-  auto* deferred = new DeferredRelease{pool, std::move(connection)};
+  if (pool == nullptr) owner = nullptr;
+  if (owner != nullptr) worker.use(*owner);
+  auto* deferred = new DeferredRelease{&worker, owner, pool, std::move(connection)};
   timeval now{0, 0};
-  if (event_base_once(&base, -1, EV_TIMEOUT, &DeferredRelease::run, deferred, &now) != 0) {
+  if (event_base_once(&worker.base(), -1, EV_TIMEOUT, &DeferredRelease::run, deferred, &now) != 0) {
+    if (owner != nullptr) worker.unuse(*owner);
     delete deferred;  // closes the connection right away; only fails when out of memory
   }
 }
@@ -194,6 +202,7 @@ ProxySession::~ProxySession() {
   endUpstreamRequest(false);
   logRequest();
   worker_.runtime().metrics.active_requests.fetch_sub(1, std::memory_order_relaxed);
+  if (upstream_ != nullptr) worker_.unuse(*upstream_);
 }
 
 // route: the first matching rule decides; no rule → 404.
@@ -236,6 +245,7 @@ void ProxySession::start() {
     return;
   }
   upstream_ = &worker_.upstream(*upstream);
+  worker_.use(*upstream_);
   connectUpstream();
 }
 
@@ -258,11 +268,12 @@ void ProxySession::connectUpstream() {
   upstream_start_ = Clock::now();
   auto alive = liveness_.watch();
   http::ClientPool* pool = upstream_->pools[server_index_].get();
-  event_base* base = &worker_.base();
-  pool->acquire([this, alive, pool, base](std::unique_ptr<http::ClientConnection> connection,
-                                          const Error* error) {
+  // The pool is alive when it calls back, and so is its owner (the worker destroys a group's
+  // pools only when no session or release uses them; a destroyed pool drops its callbacks).
+  pool->acquire([this, alive, pool, worker = &worker_, owner = upstream_](
+                    std::unique_ptr<http::ClientConnection> connection, const Error* error) {
     if (!alive.alive()) {
-      if (connection) deferRelease(*base, pool, std::move(connection));
+      if (connection) deferRelease(*worker, owner, pool, std::move(connection));
       return;
     }
     onUpstreamConnected(std::move(connection), error);
@@ -522,7 +533,7 @@ void ProxySession::releaseUpstream(bool reusable) {
   if (!connection_) return;
   if (!reusable) connection_->abort();
   http::ClientPool* pool = reusable ? upstream_->pools[server_index_].get() : nullptr;
-  deferRelease(worker_.base(), pool, std::move(connection_));
+  deferRelease(worker_, upstream_, pool, std::move(connection_));
 }
 
 void ProxySession::endUpstreamRequest(bool success) {

@@ -182,12 +182,12 @@ Result<UploadSession> UploadStore::resume(const Repository& repo, std::string_vi
                  std::string(id)};
   }
   UploadSession session{repo, std::string(id), 0, *started_at};
+  // start() creates the data file right after startedat, and only commit's move takes it away,
+  // so an upload without one was committed: by a commit still running (it removes the directory
+  // next) or cut by a crash after the move. Unknown, never "empty": its client was told a Range.
   auto data = driver_.stat(layout::uploadData(repo.str(), id));
-  if (data) {
-    session.offset = data->size;
-  } else if (!data.error().is(StorageErrc::NotFound)) {
-    return uploadStorageError(data.error(), id);
-  }
+  if (!data) return uploadStorageError(data.error(), id);
+  session.offset = data->size;
   return session;
 }
 
@@ -195,9 +195,13 @@ Result<std::unique_ptr<storage::FileWriter>> UploadStore::lockUpload(const Repos
                                                                      std::string_view id) {
   if (!isValidUploadId(id)) return uploadUnknown(id);
   const std::string started_at = layout::uploadStartedAt(repo.str(), id);
-  // Never re-create a cancelled or committed upload.
+  // Never re-create a cancelled or committed upload (no startedat, or no data file: see
+  // resume()); the writer below would create a new, empty data file.
   if (auto started = driver_.stat(started_at); !started) {
     return uploadStorageError(started.error(), id);
+  }
+  if (auto data = driver_.stat(layout::uploadData(repo.str(), id)); !data) {
+    return uploadStorageError(data.error(), id);
   }
   auto file = driver_.writer(layout::uploadData(repo.str(), id), true);
   if (!file) return uploadStorageError(file.error(), id);

@@ -5,6 +5,8 @@
 
 #include <catch2/catch.hpp>
 #include <csignal>
+#include <filesystem>
+#include <thread>
 
 #include "tests/integration/proxy_harness.h"
 
@@ -192,4 +194,42 @@ TEST_CASE("an upstream can be reached over TLS verified with its CA", "[proxy][t
   CHECK(response.status == 200);
   REQUIRE(v2.requestCount() == 1);
   CHECK(v2.requests()[0].headers.get("X-Forwarded-Proto") == "http");
+}
+
+TEST_CASE("SIGHUP that rebuilds an upstream group closes the old group's pooled connections",
+          "[proxy][reload]") {
+  auto openFds = [](pid_t pid) {
+    size_t n = 0;
+    for ([[maybe_unused]] const auto& entry :
+         std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) {
+      ++n;
+    }
+    return n;
+  };
+  FakeUpstream v2;
+  RunningProxy proxy;
+  ProxySetup setup{.v2 = {v2.address()}};
+  startProxy(proxy, setup);
+  HttpClient client(proxy->endpoint());
+  REQUIRE(client.get("/v2/").status == 200);  // one idle upstream connection in the pool
+  const size_t before = openFds(proxy->pid());
+  for (int i = 0; i < 8; ++i) {
+    // Another read timeout is another group definition: a new group with new pools.
+    setup.v2_extra = "timeouts: {read: " + std::to_string(30 + i) + "s}";
+    proxy.dir.write("proxy.yml", proxyYaml(setup));
+    size_t mark = proxy->output().size();
+    proxy->signal(SIGHUP);
+    REQUIRE(proxy->waitForOutput("reloaded", 10s, mark));
+    REQUIRE(client.get("/v2/").status == 200);  // through the new group's pool
+  }
+  // The worker kept every group's pools (and their idle connections, until the pools' idle
+  // timeout) for ever; now a group the snapshot dropped goes once no request uses it.
+  size_t after = openFds(proxy->pid());
+  for (auto deadline = std::chrono::steady_clock::now() + 10s;
+       after > before && std::chrono::steady_clock::now() < deadline;
+       after = openFds(proxy->pid())) {
+    std::this_thread::sleep_for(10ms);  // polling the count, with a deadline
+  }
+  CHECK(after <= before);  // was before + 8: one idle connection per dropped group
+  CHECK(client.get("/v2/").status == 200);
 }

@@ -3,10 +3,13 @@
 // 127.0.0.1:0, the real portico-registry binary ($PORTICO_REGISTRY_BIN), and small helpers to
 // push blobs and manifests over HTTP with the fixtures' independent client.
 
+#include <pthread.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -105,6 +108,37 @@ class RegistryServer {
   std::string root_;
   std::string config_;
   std::optional<ServerProcess> process_;
+};
+
+// SIGINT/SIGTERM for the long runs (./run crash, ./run soak): blocked in this thread and in the
+// threads it starts afterwards, and taken synchronously with wait(), so Ctrl-C ends the run
+// through the destructors that stop every server. (ServerProcess starts servers with an empty
+// signal mask; they sit in their own process groups, which a terminal's Ctrl-C does not reach.)
+class Interrupts {
+ public:
+  Interrupts() {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set_, &old_);
+  }
+  ~Interrupts() { pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
+  Interrupts(const Interrupts&) = delete;
+  Interrupts& operator=(const Interrupts&) = delete;
+  // Waits up to `timeout` for SIGINT or SIGTERM; true once one came (and from then on).
+  bool wait(std::chrono::milliseconds timeout) {
+    if (caught_) return true;
+    timespec ts{static_cast<time_t>(timeout.count() / 1000),
+                static_cast<long>(timeout.count() % 1000) * 1'000'000};
+    if (sigtimedwait(&set_, nullptr, &ts) > 0) caught_ = true;
+    return caught_;
+  }
+  bool caught() { return wait(std::chrono::milliseconds(0)); }
+
+ private:
+  sigset_t set_{};
+  sigset_t old_{};
+  bool caught_ = false;
 };
 
 // The first JSON error code of an error response body.
