@@ -103,6 +103,11 @@ for name, (n, h) in {
     "spaces": (100, "bytes = 1 - 2"),
     "zero-size": (0, "bytes=-1"),
     "huge": (1 << 62, "bytes=18446744073709551615-"),
+    # Upload Content-Range forms (parseUploadContentRange reads the same text).
+    "upload-plain": (100, "0-4"),
+    "upload-unit-total": (100, "bytes 5-9/*"),
+    "upload-wraps": (100, "0-18446744073709551615"),
+    "upload-last-byte": (100, "18446744073709551615-18446744073709551615"),
 }.items():
     write("byte_range", name, size_bytes(n, n < 1024) + h.encode())
 
