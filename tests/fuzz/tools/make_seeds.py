@@ -381,6 +381,10 @@ write("jwt", "sign-float-dates", signed(1, {"alg": "EdDSA", "kid": "ed"},
 write("jwt", "sign-bad-access", signed(1, {"alg": "EdDSA", "kid": "ed"},
                                        dict(CLAIMS, access=[{"type": "repository",
                                                              "name": 1, "actions": "pull"}])))
+write("jwt", "sign-jwk-kid", signed(1, {"alg": "EdDSA", "jwk": jwks[0]}, CLAIMS))
+write("jwt", "sign-jwk-thumbprint", signed(1, {"alg": "EdDSA", "jwk": ed_jwk}, CLAIMS))
+write("jwt", "sign-jwk-ec", signed(2, {"alg": "ES256", "jwk": jwks[1]}, CLAIMS))
+write("jwt", "sign-jwk-x5c", signed(4, {"alg": "EdDSA", "jwk": {"x5c": leaf_x5c()}}, CLAIMS))
 # Crashers (tests/unit/backend/auth/jwt_test.cc has the regression tests).
 write("jwt", "crash-jwk-kty-number",
       jwt_input(0, (b64url(b'{"alg":"ES256","jwk":{"kty":1}}') + "." + c + ".AAAA").encode()))
