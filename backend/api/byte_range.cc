@@ -63,4 +63,22 @@ std::string contentRange(const ByteRangeResult& range, uint64_t size) {
          std::to_string(range.start + range.length - 1) + "/" + std::to_string(size);
 }
 
+std::optional<UploadRange> parseUploadContentRange(std::string_view value) {
+  if (value.starts_with("bytes")) value.remove_prefix(5);
+  while (!value.empty() && (value.front() == ' ' || value.front() == '=')) value.remove_prefix(1);
+  value = value.substr(0, value.find('/'));
+  size_t dash = value.find('-');
+  if (dash == std::string_view::npos) return std::nullopt;
+  uint64_t start = 0;
+  uint64_t end = 0;
+  auto a = std::from_chars(value.data(), value.data() + dash, start);
+  auto b = std::from_chars(value.data() + dash + 1, value.data() + value.size(), end);
+  if (a.ec != std::errc() || a.ptr != value.data() + dash || b.ec != std::errc() ||
+      b.ptr != value.data() + value.size() || end < start) {
+    return std::nullopt;
+  }
+  if (end - start == UINT64_MAX) return std::nullopt;  // 2^64 bytes: the length wraps to 0
+  return UploadRange{start, end - start + 1};
+}
+
 }  // namespace portico::api

@@ -14,11 +14,11 @@
 
 #include <event2/buffer.h>
 
-#include <charconv>
 #include <memory>
 #include <optional>
 #include <utility>
 
+#include "backend/api/byte_range.h"
 #include "backend/api/handlers.h"
 
 namespace portico::api {
@@ -62,30 +62,17 @@ void respondCreated(ApiRequest& request, const registry::Repository& repo,
   request.respond(201, std::move(headers));
 }
 
-// The first byte of a Content-Range request header: "start-end", also with a "bytes " or
-// "bytes=" unit and a "/total" suffix. Checks the length against Content-Length when both are
-// known. Errors are RANGE_INVALID (416).
+// The first byte of a Content-Range request header (parseUploadContentRange, byte_range.h).
+// Checks the length against Content-Length when both are known. Errors are RANGE_INVALID (416).
 Result<std::optional<uint64_t>> contentRangeStart(ApiRequest& request) {
   auto header = request.request().headers.get("Content-Range");
   if (!header) return std::optional<uint64_t>{};
-  std::string_view value = *header;
-  if (value.starts_with("bytes")) value.remove_prefix(5);
-  while (!value.empty() && (value.front() == ' ' || value.front() == '=')) value.remove_prefix(1);
-  value = value.substr(0, value.find('/'));
-  size_t dash = value.find('-');
   Error invalid{ErrorCode::RangeInvalid, "invalid Content-Range", std::string(*header)};
-  if (dash == std::string_view::npos) return invalid;
-  uint64_t start = 0;
-  uint64_t end = 0;
-  auto a = std::from_chars(value.data(), value.data() + dash, start);
-  auto b = std::from_chars(value.data() + dash + 1, value.data() + value.size(), end);
-  if (a.ec != std::errc() || a.ptr != value.data() + dash || b.ec != std::errc() ||
-      b.ptr != value.data() + value.size() || end < start) {
-    return invalid;
-  }
+  auto range = parseUploadContentRange(*header);
+  if (!range) return invalid;
   auto declared = request.exchange().requestBody().declaredLength();
-  if (declared && *declared != end - start + 1) return invalid;
-  return std::optional<uint64_t>{start};
+  if (declared && *declared != range->length) return invalid;
+  return std::optional<uint64_t>{range->start};
 }
 
 Result<crypto::Digest> digestParam(ApiRequest& request) {

@@ -9,6 +9,7 @@
 #include <openssl/sha.h>
 #include <openssl/x509_vfy.h>
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -231,14 +232,25 @@ Result<void> verifySignature(const std::string& alg, EVP_PKEY* key, std::string_
   return {};
 }
 
+// A NumericDate (exp, nbf), clamped to ±kMaxDate (about 31 million years) so that adding the
+// leeway can never overflow, whatever the token says (an unsigned 2^64-1 is far future, not -1).
+constexpr int64_t kMaxDate = 1'000'000'000'000'000;
 std::optional<int64_t> numericDate(const json& value) {
-  if (value.is_number_integer()) return value.get<int64_t>();
+  if (value.is_number_unsigned()) return std::min(value.get<uint64_t>(), uint64_t{kMaxDate});
+  if (value.is_number_integer()) return std::clamp(value.get<int64_t>(), -kMaxDate, kMaxDate);
   if (value.is_number_float()) {
     double d = value.get<double>();
-    if (d < -1e15 || d > 1e15) return std::nullopt;
+    if (!(d >= -1e15 && d <= 1e15)) return std::nullopt;  // also NaN
     return static_cast<int64_t>(d);
   }
   return std::nullopt;
+}
+
+// The member `name` when it is a string, else empty. Never json::value(): it throws
+// type_error when the member has another type, and verify() runs on untrusted input.
+std::string stringMember(const json& object, const char* name) {
+  auto it = object.find(name);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string{};
 }
 
 std::optional<std::shared_ptr<X509>> certFromDer(std::string_view der) {
@@ -323,7 +335,7 @@ Result<PublicKey> publicKeyFromJwk(std::string_view text) {
     if (it == jwk.end() || !it->is_string()) return std::nullopt;
     return decodeBase64Url(it->get<std::string>());
   };
-  std::string kty = jwk.value("kty", std::string{});
+  std::string kty = stringMember(jwk, "kty");
   std::unique_ptr<OSSL_PARAM_BLD, decltype(&OSSL_PARAM_BLD_free)> bld(OSSL_PARAM_BLD_new(),
                                                                       OSSL_PARAM_BLD_free);
   const char* type = nullptr;
@@ -342,7 +354,7 @@ Result<PublicKey> publicKeyFromJwk(std::string_view text) {
     OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_E, e.get());
     type = "RSA";
   } else if (kty == "EC") {
-    std::string crv = jwk.value("crv", std::string{});
+    std::string crv = stringMember(jwk, "crv");
     const Curve* curve = nullptr;
     for (const auto& c : kCurves) {
       if (crv == c.jwk) curve = &c;
@@ -359,7 +371,7 @@ Result<PublicKey> publicKeyFromJwk(std::string_view text) {
                                      point.size());
     type = "EC";
   } else if (kty == "OKP") {
-    std::string crv = jwk.value("crv", std::string{});
+    std::string crv = stringMember(jwk, "crv");
     auto x = member("x");
     int id = crv == "Ed25519" ? EVP_PKEY_ED25519 : crv == "Ed448" ? EVP_PKEY_ED448 : 0;
     if (!id || !x) return invalid("OKP JWK needs crv Ed25519 or Ed448 and x");

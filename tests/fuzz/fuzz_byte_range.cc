@@ -1,8 +1,10 @@
 // Fuzz target: Range headers on blobs (backend/api/byte_range.h): parseByteRange against a
 // representation size taken from the first 8 bytes, then contentRange() of the result; a
-// Partial result must lie within the size.
-// The upload handler's Content-Range parsing (contentRangeStart in upload_handler.cc) is
-// file-local and needs an ApiRequest; it is not reachable from here (tests/fuzz/README.md).
+// Partial result must lie within the size. The same text as an upload chunk's Content-Range
+// (parseUploadContentRange, the upload handler's PATCH/PUT): a range it accepts is not empty,
+// its last byte is representable, and "start-end" prints back to the same range.
+
+#include <string>
 
 #include "backend/api/byte_range.h"
 #include "tests/fuzz/fuzz.h"
@@ -24,6 +26,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     if (range.kind == ByteRangeResult::Kind::Full && range.length != length) __builtin_trap();
     (void)portico::api::contentRange(range, length);
+  }
+
+  if (auto upload = portico::api::parseUploadContentRange(header)) {
+    if (upload->length == 0 || upload->length - 1 > UINT64_MAX - upload->start) __builtin_trap();
+    std::string printed =
+        std::to_string(upload->start) + "-" + std::to_string(upload->start + (upload->length - 1));
+    auto again = portico::api::parseUploadContentRange(printed);
+    if (!again || again->start != upload->start || again->length != upload->length) {
+      __builtin_trap();
+    }
   }
   return 0;
 }

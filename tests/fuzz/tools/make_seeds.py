@@ -103,6 +103,11 @@ for name, (n, h) in {
     "spaces": (100, "bytes = 1 - 2"),
     "zero-size": (0, "bytes=-1"),
     "huge": (1 << 62, "bytes=18446744073709551615-"),
+    # Upload Content-Range forms (parseUploadContentRange reads the same text).
+    "upload-plain": (100, "0-4"),
+    "upload-unit-total": (100, "bytes 5-9/*"),
+    "upload-wraps": (100, "0-18446744073709551615"),
+    "upload-last-byte": (100, "18446744073709551615-18446744073709551615"),
 }.items():
     write("byte_range", name, size_bytes(n, n < 1024) + h.encode())
 
@@ -282,3 +287,111 @@ write("policy", "full", "team-a/app\0anonymous: [pull]\ngroups: {ci: [builder], 
 write("policy", "glob", "base/x/y\0base/**")
 write("policy", "bad-glob", "a\0rules:\n  - {repositories: [\"a/***\"], users: [x], actions: [pull]}\n")
 write("policy", "unknown-group", "a\0rules:\n  - {repositories: [a], groups: [nope], actions: ['*']}\n")
+
+# jwt: mode byte, now (int64 LE), then a token (mode 0), header NUL claims for the target to
+# sign (1 ed EdDSA, 2 ec ES256, 3 rsa RS256, 4 leaf EdDSA with x5c), a JWK (5) or base64url
+# text (6). Tokens of mode 0 are real: signed here with the test keys of jwt_keys/ through the
+# openssl command (Ed25519 and RSA PKCS#1 v1.5 signatures are deterministic).
+KEYS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "jwt_keys")
+NOW = 1_800_000_000
+
+
+def jwt_input(mode, rest, now=NOW):
+    return bytes([mode]) + now.to_bytes(8, "little", signed=True) + rest
+
+
+def openssl_sign(key, data, digest):
+    import subprocess
+    import tempfile
+    with tempfile.NamedTemporaryFile() as f:
+        f.write(data)
+        f.flush()
+        args = ["openssl", "pkeyutl", "-sign", "-rawin", "-inkey", os.path.join(KEYS, key),
+                "-in", f.name] if digest is None else \
+            ["openssl", "dgst", "-" + digest, "-sign", os.path.join(KEYS, key), f.name]
+        return subprocess.run(args, capture_output=True, check=True).stdout
+
+
+def leaf_x5c():
+    with open(os.path.join(KEYS, "leaf.crt")) as f:
+        pem = f.read()
+    body = "".join(l for l in pem.splitlines() if not l.startswith("-----"))
+    return [body]
+
+
+def token(header, claims, key, digest=None):
+    signing = (b64url(json.dumps(header, separators=(",", ":")).encode()) + "." +
+               b64url(json.dumps(claims, separators=(",", ":")).encode()))
+    return signing + "." + b64url(openssl_sign(key, signing.encode(), digest))
+
+
+CLAIMS = {"iss": "fuzz-issuer", "sub": "alice", "aud": "fuzz-registry", "exp": NOW + 300,
+          "nbf": NOW - 10, "iat": NOW - 10, "jti": "j1",
+          "access": [{"type": "repository", "name": "lib/app", "actions": ["pull", "push"]},
+                     {"type": "registry", "name": "catalog", "actions": ["*"]}]}
+HEADERS = {
+    "ed": ({"alg": "EdDSA", "kid": "ed"}, "ed.pem", None),
+    "rsa": ({"alg": "RS256", "kid": "rsa", "typ": "JWT"}, "rsa.pem", "sha256"),
+    "x5c": ({"alg": "EdDSA", "x5c": leaf_x5c()}, "leaf.pem", None),
+}
+for name, (header, key, digest) in HEADERS.items():
+    write("jwt", "token-" + name, jwt_input(0, token(header, CLAIMS, key, digest).encode()))
+jwks = json.load(open(os.path.join(KEYS, "jwks.json")))["keys"]
+ed_jwk = dict(jwks[0])
+write("jwt", "token-jwk-kid", jwt_input(0, token({"alg": "EdDSA", "jwk": ed_jwk}, CLAIMS,
+                                                 "ed.pem").encode()))
+del ed_jwk["kid"]
+write("jwt", "token-jwk-thumbprint", jwt_input(0, token({"alg": "EdDSA", "jwk": ed_jwk}, CLAIMS,
+                                                        "ed.pem").encode()))
+write("jwt", "token-expired", jwt_input(0, token(HEADERS["ed"][0], CLAIMS, "ed.pem").encode(),
+                                        NOW + 3600))
+ok = token(HEADERS["ed"][0], CLAIMS, "ed.pem")
+h, c, s = ok.split(".")
+MALFORMED = {
+    "two-parts": h + "." + c,
+    "four-parts": ok + ".x",
+    "padding": h + "=." + c + "." + s,
+    "bad-base64": h + "." + c + "!." + s,
+    "bad-signature": h + "." + c + "." + s[:-4] + "AAAA",
+    "alg-none": b64url(b'{"alg":"none"}') + "." + c + ".",
+    "alg-hs256": b64url(b'{"alg":"HS256","kid":"ed"}') + "." + c + "." + s,
+    "crit": b64url(b'{"alg":"EdDSA","kid":"ed","crit":["exp"]}') + "." + c + "." + s,
+    "kid-libtrust": b64url(b'{"alg":"RS256","kid":"AAAA:BBBB:CCCC:DDDD:EEEE:FFFF:GGGG:HHHH:'
+                           b'IIII:JJJJ:KKKK:LLLL"}') + "." + c + "." + s,
+    "x5c-garbage": b64url(b'{"alg":"ES256","x5c":["MIIB","!!"]}') + "." + c + "." + s,
+    "header-array": b64url(b'["alg"]') + "." + c + "." + s,
+}
+for name, text in MALFORMED.items():
+    write("jwt", "malformed-" + name, jwt_input(0, text.encode()))
+
+# Mode 1-4: the target signs; these reach the claims checks.
+def signed(mode, header, claims):
+    return jwt_input(mode, json.dumps(header).encode() + b"\0" + (
+        claims if isinstance(claims, bytes) else json.dumps(claims).encode()))
+
+write("jwt", "sign-ed", signed(1, {"alg": "EdDSA", "kid": "ed"}, CLAIMS))
+write("jwt", "sign-ec", signed(2, {"alg": "ES256", "kid": "ec"}, CLAIMS))
+write("jwt", "sign-rsa", signed(3, {"alg": "RS256", "kid": "rsa"}, CLAIMS))
+write("jwt", "sign-x5c", signed(4, {"alg": "EdDSA", "x5c": leaf_x5c()}, CLAIMS))
+write("jwt", "sign-aud-array", signed(1, {"alg": "EdDSA", "kid": "ed"},
+                                      dict(CLAIMS, aud=["other", "fuzz-registry"])))
+write("jwt", "sign-float-dates", signed(1, {"alg": "EdDSA", "kid": "ed"},
+                                        b'{"iss":"fuzz-issuer","aud":"fuzz-registry",'
+                                        b'"exp":1.8e9,"nbf":1.7e9,"access":null}'))
+write("jwt", "sign-bad-access", signed(1, {"alg": "EdDSA", "kid": "ed"},
+                                       dict(CLAIMS, access=[{"type": "repository",
+                                                             "name": 1, "actions": "pull"}])))
+write("jwt", "sign-jwk-kid", signed(1, {"alg": "EdDSA", "jwk": jwks[0]}, CLAIMS))
+write("jwt", "sign-jwk-thumbprint", signed(1, {"alg": "EdDSA", "jwk": ed_jwk}, CLAIMS))
+write("jwt", "sign-jwk-ec", signed(2, {"alg": "ES256", "jwk": jwks[1]}, CLAIMS))
+write("jwt", "sign-jwk-x5c", signed(4, {"alg": "EdDSA", "jwk": {"x5c": leaf_x5c()}}, CLAIMS))
+# Crashers (tests/unit/backend/auth/jwt_test.cc has the regression tests).
+write("jwt", "crash-jwk-kty-number",
+      jwt_input(0, (b64url(b'{"alg":"ES256","jwk":{"kty":1}}') + "." + c + ".AAAA").encode()))
+write("jwt", "exp-int64-max", signed(1, {"alg": "EdDSA", "kid": "ed"},
+                                     b'{"iss":"fuzz-issuer","aud":"fuzz-registry",'
+                                     b'"exp":9223372036854775807,"nbf":-9223372036854775808}'))
+# Mode 5: JWKs; mode 6: base64url.
+for k in jwks:
+    write("jwt", "jwk-" + k["kid"], jwt_input(5, json.dumps(k).encode()))
+write("jwt", "base64url", jwt_input(6, b"SGVsbG8_-w"))

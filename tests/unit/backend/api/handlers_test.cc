@@ -232,6 +232,25 @@ TEST_CASE("a chunked upload reports its range and completes with PUT ?digest=", 
   CHECK(registry.call("GET", path).status == 404);
 }
 
+// end - start + 1 wrapped to 0 for 0-18446744073709551615, so an empty PATCH with
+// Content-Length: 0 "matched" a range of 2^64 bytes and was accepted (202).
+TEST_CASE("a chunk whose Content-Range spans 2^64 bytes is 416 RANGE_INVALID", "[handlers]") {
+  Registry registry;
+  std::string uuid = registry.call("POST", "/v2/r/blobs/uploads/").header("Docker-Upload-UUID");
+  std::string path = "/v2/r/blobs/uploads/" + uuid;
+  for (const char* range : {"0-18446744073709551615", "bytes 0-18446744073709551615/*"}) {
+    INFO(range);
+    Reply patch = registry.call("PATCH", path, {{"Content-Range", range}}, std::string());
+    CHECK(patch.status == 416);
+    CHECK(patch.errorCode() == "RANGE_INVALID");
+  }
+  Reply put = registry.call("PUT", path + "?digest=" + Digest::of("").str(),
+                            {{"Content-Range", "0-18446744073709551615"}}, std::string());
+  CHECK(put.status == 416);
+  CHECK(put.errorCode() == "RANGE_INVALID");
+  CHECK(registry.call("GET", path).header("Range") == "0-0");  // nothing written
+}
+
 TEST_CASE("a digest that does not match is DIGEST_INVALID and nothing is stored", "[handlers]") {
   Registry registry;
   std::string claimed = Digest::of("something else").str();

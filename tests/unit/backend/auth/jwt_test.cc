@@ -165,6 +165,45 @@ TEST_CASE("a jwk header is trusted only when it names a trusted key", "[jwt]") {
             .find("does not match") != std::string::npos);
 }
 
+// Found by fuzzing (tests/fuzz/corpus/jwt/crash-jwk-kty-number): json::value() threw
+// type_error out of verify() for a jwk header whose kty or crv is not a string, before any
+// signature check, so one unauthenticated request terminated the registry.
+TEST_CASE("a jwk header with a non-string kty or crv is an invalid token, not an exception",
+          "[jwt]") {
+  const auto& k = Keys::shared();
+  auto v = verifier();
+  for (const json& jwk :
+       {json{{"kty", 1}}, json{{"kty", {"EC"}}}, json{{"kty", "EC"}, {"crv", 256}},
+        json{{"kty", "OKP"}, {"crv", nullptr}, {"x", "AA"}}}) {
+    INFO(jwk.dump());
+    std::string token = t::signJwt({{"alg", "EdDSA"}, {"jwk", jwk}}, claims(), k.ed.get());
+    CHECK_NOTHROW(v->verify(token, kNow));
+    CHECK_FALSE(v->verify(token, kNow));
+  }
+  CHECK_FALSE(portico::auth::publicKeyFromJwk(R"({"kty":1})"));
+  CHECK_FALSE(portico::auth::publicKeyFromJwk(R"({"kty":"EC","crv":[]})"));
+}
+
+// Found by fuzzing (tests/fuzz/corpus/jwt/exp-int64-max): exp + leeway overflowed int64_t
+// (undefined; with g++ it wrapped, so a token valid for ever was "expired").
+TEST_CASE("exp and nbf at the limits of int64 and beyond do not overflow", "[jwt]") {
+  auto v = verifier();
+  json c = claims();
+  c["exp"] = INT64_MAX;
+  c["nbf"] = INT64_MIN;
+  auto result = v->verify(validToken(c), kNow);
+  REQUIRE(result);
+  CHECK(result->expires > kNow);
+  CHECK(result->not_before < 0);
+  c["exp"] = UINT64_MAX;  // not -1
+  CHECK(v->verify(validToken(c), kNow));
+  c["exp"] = INT64_MIN;
+  CHECK(reason(v->verify(validToken(c), kNow)) == "token expired");
+  c["exp"] = kNow + 300;
+  c["nbf"] = INT64_MAX;
+  CHECK(reason(v->verify(validToken(c), kNow)) == "token not valid yet");
+}
+
 TEST_CASE("every rejection path", "[jwt]") {
   const auto& k = Keys::shared();
   auto v = verifier();
