@@ -151,7 +151,7 @@ Result<StoredManifest> ManifestStore::get(const Repository& repo, const Referenc
 
   StoredManifest stored;
   stored.digest = *digest;
-  stored.media_type = manifests::storedMediaType(*bytes);
+  stored.media_type = mediaTypeOf(*digest, *bytes);
   if (stored.media_type == manifests::kDockerSchema1) {
     // Serve the signed copy when we have it (see the top of manifest_store.h).
     if (auto signed_bytes = signedCopy(repo, *digest)) {
@@ -165,6 +165,19 @@ Result<StoredManifest> ManifestStore::get(const Repository& repo, const Referenc
   }
   stored.bytes = std::move(*bytes);
   return stored;
+}
+
+std::string ManifestStore::mediaTypeOf(const crypto::Digest& digest, std::string_view bytes) {
+  {
+    std::lock_guard lock(media_types_mutex_);
+    if (auto it = media_types_.find(digest.str()); it != media_types_.end()) return it->second;
+  }
+  std::string media_type = manifests::storedMediaType(bytes);
+  if (media_type.empty()) return media_type;  // not JSON: reported, never remembered
+  std::lock_guard lock(media_types_mutex_);
+  if (media_types_.size() >= kMediaTypeCacheEntries) media_types_.clear();
+  media_types_.emplace(digest.str(), media_type);
+  return media_type;
 }
 
 Result<ManifestInfo> ManifestStore::stat(const Repository& repo, const Reference& reference) {

@@ -22,9 +22,11 @@
 // (detail: the missing digest), ManifestUnknown, Unavailable/Internal for storage failures.
 // What this does not do: name checks against schema1's `name`, signature verification.
 
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "backend/registry/blob_store.h"
 #include "backend/registry/manifests/manifest.h"
@@ -84,11 +86,19 @@ class ManifestStore {
   Result<void> storeSignedCopy(const Repository& repo, const crypto::Digest& revision,
                                std::string_view bytes, crypto::DigestAlgorithm algorithm);
   std::optional<std::string> signedCopy(const Repository& repo, const crypto::Digest& revision);
+  // storedMediaType(bytes), remembered per digest: the bytes under a digest never change, and
+  // parsing the JSON was a tenth of a manifest GET's CPU.
+  std::string mediaTypeOf(const crypto::Digest& digest, std::string_view bytes);
+
+  // Bounded: cleared when it holds this many digests (manifests, not layers: few per image).
+  static constexpr size_t kMediaTypeCacheEntries = 16'384;
 
   storage::StorageDriver& driver_;
   TagStore& tags_;
   BlobStore layers_;     // _layers: the blobs a manifest references
   BlobStore revisions_;  // _manifests/revisions: the manifests
+  std::mutex media_types_mutex_;
+  std::unordered_map<std::string, std::string> media_types_;  // digest → stored media type
 };
 
 }  // namespace portico::registry

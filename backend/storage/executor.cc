@@ -7,7 +7,13 @@ namespace portico::storage {
 StorageExecutor::StorageExecutor(size_t threads) {
   threads = std::max<size_t>(threads, 1);
   threads_.reserve(threads);
+  {
+    // Every thread counts as awake until it first sleeps (loop() decrements).
+    std::lock_guard lock(mutex_);
+    awake_ = threads;
+  }
   for (size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { loop(); });
+  monitor_ = std::thread([this] { monitor(); });
 }
 
 StorageExecutor::~StorageExecutor() {
@@ -16,25 +22,29 @@ StorageExecutor::~StorageExecutor() {
     stopping_ = true;
   }
   wake_.notify_all();
+  watch_.notify_all();
   for (auto& thread : threads_) thread.join();
+  monitor_.join();
+}
+
+void StorageExecutor::wakeOne() {
+  --sleeping_;
+  ++awake_;
+  ++wakes_;
+  wake_.notify_one();
 }
 
 void StorageExecutor::submit(std::function<void()> task) {
-  bool wake = false;
-  {
-    std::lock_guard lock(mutex_);
-    queue_.push_back(std::move(task));
-    queued_.store(queue_.size(), std::memory_order_relaxed);
-    // The woken thread counts as searching from here, so the next submit of this burst does
-    // not wake another one for a task this one will take.
-    if (sleeping_ > 0 && queue_.size() > searching_) {
-      --sleeping_;
-      ++searching_;
-      ++wakes_;
-      wake = true;
-    }
+  std::lock_guard lock(mutex_);
+  queue_.push_back(std::move(task));
+  queued_.store(queue_.size(), std::memory_order_relaxed);
+  // An awake thread takes the task when it is done (or at once, spinning); if it is blocked,
+  // the monitor wakes another one.
+  if (awake_ == 0 && sleeping_ > 0) wakeOne();
+  if (monitor_waiting_) {
+    monitor_waiting_ = false;
+    watch_.notify_one();
   }
-  if (wake) wake_.notify_one();
 }
 
 size_t StorageExecutor::queueLength() {
@@ -45,6 +55,23 @@ size_t StorageExecutor::queueLength() {
 size_t StorageExecutor::defaultThreads() {
   size_t cores = std::max<size_t>(std::thread::hardware_concurrency(), 1);
   return std::max<size_t>(4 * cores, 8);
+}
+
+void StorageExecutor::monitor() {
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    // Asleep while every storage thread is: the next submit() wakes a thread and the monitor.
+    // While any is awake, it ticks every kStall (no wake-up per task).
+    if (awake_ == 0 && queue_.empty()) {
+      monitor_waiting_ = true;
+      watch_.wait(lock, [this] { return stopping_ || !monitor_waiting_; });
+      continue;
+    }
+    const uint64_t mark = taken_;
+    watch_.wait_for(lock, kStall, [this] { return stopping_.load(); });
+    // Tasks waited a whole kStall and none was taken: every awake thread is blocked.
+    if (!queue_.empty() && taken_ == mark && sleeping_ > 0) wakeOne();
+  }
 }
 
 void StorageExecutor::spin() {
@@ -64,13 +91,10 @@ void StorageExecutor::spin() {
 
 void StorageExecutor::loop() {
   std::unique_lock lock(mutex_);
-  bool searching = false;  // this thread is counted in searching_
   while (true) {
     if (queue_.empty() && !stopping_ && !spinner_) {
       // Out of work: look for more for a moment before sleeping.
       spinner_ = true;
-      if (!searching) ++searching_;
-      searching = true;
       lock.unlock();
       spin();
       lock.lock();
@@ -78,23 +102,21 @@ void StorageExecutor::loop() {
     }
     if (queue_.empty()) {
       if (stopping_) return;  // everything queued has run
-      if (searching) --searching_;
-      searching = false;
+      --awake_;
       ++sleeping_;
       wake_.wait(lock, [this] { return wakes_ > 0 || stopping_; });
       if (wakes_ > 0) {
-        --wakes_;  // submit() moved this thread from sleeping_ to searching_
-        searching = true;
+        --wakes_;  // wakeOne() moved this thread from sleeping_ to awake_
       } else {
         --sleeping_;  // stopping
+        ++awake_;
       }
       continue;
     }
     auto task = std::move(queue_.front());
     queue_.pop_front();
     queued_.store(queue_.size(), std::memory_order_relaxed);
-    if (searching) --searching_;
-    searching = false;
+    ++taken_;
     lock.unlock();
     task();
     task = nullptr;  // captured state goes before the lock is taken again

@@ -15,11 +15,16 @@
 //
 // Waking a sleeping thread costs a futex wake and two context switches, more than a small
 // request's stat itself (measured: half the registry's CPU on a blob HEAD load went to it).
-// So a thread that runs out of work first spins briefly (one at a time, kSpin at most) and
-// picks the next task up without sleeping, and submit() wakes a sleeper only when the
-// threads already looking for work (spinning, or woken and not yet running) are fewer than
-// the tasks queued. Invariant: a queued task always has a thread that will look at the
-// queue under the lock before it sleeps (a searching or running thread), or a wake on its way.
+// Most storage calls are short (a link read from the page cache), so one awake thread keeps
+// up with a worker; threads beyond it matter only when calls block (fsync, a slow disk, a
+// network). So:
+//   - submit() wakes a sleeping thread only when no thread is awake (running a task, or
+//     spinning: a thread that runs out of work spins up to kSpin before it sleeps);
+//   - a monitor thread, while tasks wait, wakes one more thread every kStall in which no task
+//     was taken from the queue (every awake thread is blocked in a call).
+// So a call stuck behind a blocked one waits at most about kStall (the registry_loop test's
+// 2-second driver call does not hold up other repositories). Invariant: a queued task always
+// has an awake thread that will look at the queue, or the monitor watching it.
 // What this does not do: cancel queued work (a completion whose request has gone checks that
 // itself, see api::Pending), or order calls (two calls may finish in either order).
 
@@ -79,23 +84,32 @@ class StorageExecutor {
 
  private:
   void loop();
+  void monitor();
   // Spins (lock released) until a task is queued, the executor stops or kSpin passed.
   void spin();
+  // Wakes one sleeping thread (lock held).
+  void wakeOne();
 
   // How long an idle thread spins before it sleeps: about the time a worker takes to parse the
   // next small request, so a steady load keeps one thread awake.
   static constexpr std::chrono::microseconds kSpin{50};
+  // How long queued tasks wait for a blocked thread before another one is woken.
+  static constexpr std::chrono::milliseconds kStall{1};
 
   std::mutex mutex_;
-  std::condition_variable wake_;
+  std::condition_variable wake_;   // sleeping storage threads
+  std::condition_variable watch_;  // the monitor
   std::deque<std::function<void()>> queue_;
   std::atomic<size_t> queued_{0};  // queue_.size(), read by a spinning thread without the lock
   std::atomic<bool> stopping_{false};
-  size_t sleeping_ = 0;   // threads waiting on wake_ without a wake meant for them
-  size_t searching_ = 0;  // threads awake without a task: spinning, or woken for one
-  size_t wakes_ = 0;      // wakes sent and not yet taken by a sleeping thread
-  bool spinner_ = false;  // one thread spins at a time
+  size_t sleeping_ = 0;           // threads waiting on wake_ without a wake meant for them
+  size_t awake_ = 0;              // threads running a task, spinning, or woken for one
+  size_t wakes_ = 0;              // wakes sent and not yet taken by a sleeping thread
+  uint64_t taken_ = 0;            // tasks taken from the queue so far (the monitor's progress mark)
+  bool spinner_ = false;          // one thread spins at a time
+  bool monitor_waiting_ = false;  // the monitor sleeps until the next submit()
   std::vector<std::thread> threads_;
+  std::thread monitor_;
 };
 
 }  // namespace portico::storage
