@@ -214,7 +214,11 @@ struct SessionHarness {
     next->route_metrics["all"] = metrics;
     next->unrouted_metrics = &runtime.metrics.route("", "");
     snapshot = next;
+    // Published, as a reload does: the worker's current snapshot holds the group, so its pools
+    // are not pruned as a replaced group's when a session ends (the test inspects them after).
+    runtime.publish(snapshot);
     worker = std::make_unique<ProxyWorker>(*base, runtime);
+    REQUIRE(worker->snapshot() == snapshot);
   }
   ~SessionHarness() {
     exchange.reset();
