@@ -23,6 +23,13 @@ Result<std::unique_ptr<RegistryServer>> RegistryServer::start(RegistryServerOpti
              "Storage calls queued for the storage threads and not yet started.");
     w.sample("portico_registry_storage_queue_length", "",
              static_cast<uint64_t>(executor->queueLength()));
+    w.family("portico_registry_storage_worker_reads_total", "counter",
+             "Read-only storage calls tried on the asking worker (storage/nowait.h): answered "
+             "there, or would_block (run again on a storage thread).");
+    w.sample("portico_registry_storage_worker_reads_total", "result=\"answered\"",
+             executor->answeredHere());
+    w.sample("portico_registry_storage_worker_reads_total", "result=\"would_block\"",
+             executor->answeredHereRefused());
   });
   server->names_ = std::make_unique<registry::LocalNamespace>(*server->driver_, *server->executor_);
   if (options.descriptor_cache_size > 0) {

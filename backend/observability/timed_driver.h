@@ -18,6 +18,9 @@ class TimedDriver : public storage::StorageDriver {
 
   // storage::StorageDriver
   std::string_view name() const override { return inner_->name(); }
+  std::optional<size_t> maxThreads() const override { return inner_->maxThreads(); }
+  // Timing waits for nothing: the inner driver's answer.
+  bool supportsNoWait() const override { return inner_->supportsNoWait(); }
   Result<std::string> getContent(std::string_view path) override;
   Result<void> putContent(std::string_view path, std::string_view data) override;
   Result<std::unique_ptr<storage::FileReader>> reader(std::string_view path,

@@ -20,6 +20,13 @@ struct Shared {
     executor.template run<T>(ctx ? ctx->worker : nullptr, std::forward<Work>(work),
                              std::move(done));
   }
+  // For work that only reads: answered on the worker when the driver can do it without waiting
+  // (StorageExecutor::read). `work` may run twice.
+  template <typename T, typename Work>
+  void read(const Context& ctx, Work&& work, Done<T> done) {
+    executor.template read<T>(ctx ? ctx->worker : nullptr, stores.driver.supportsNoWait(),
+                              std::forward<Work>(work), std::move(done));
+  }
 };
 
 // Reads a FileReader's next bytes on the executor. The reader is shared with the read in
@@ -114,14 +121,14 @@ class LocalBlobs : public BlobService {
   explicit LocalBlobs(Shared& shared) : s_(shared) {}
 
   void stat(const Context& ctx, const crypto::Digest& digest, Done<Descriptor> done) override {
-    s_.run<Descriptor>(
+    s_.read<Descriptor>(
         ctx,
         [&store = s_.stores.layers, name = s_.name, digest] { return store.stat(name, digest); },
         std::move(done));
   }
   void open(const Context& ctx, const crypto::Digest& digest, uint64_t offset,
             Done<BlobContent> done) override {
-    s_.run<BlobContent>(
+    s_.read<BlobContent>(
         ctx,
         [&store = s_.stores.layers, &executor = s_.executor, name = s_.name, digest,
          offset]() -> Result<BlobContent> {
@@ -219,7 +226,7 @@ class LocalManifests : public ManifestService {
   explicit LocalManifests(Shared& shared) : s_(shared) {}
 
   void get(const Context& ctx, Reference reference, Done<StoredManifest> done) override {
-    s_.run<StoredManifest>(
+    s_.read<StoredManifest>(
         ctx,
         [&store = s_.stores.manifests, name = s_.name, reference = std::move(reference)] {
           return store.get(name, reference);
@@ -227,7 +234,7 @@ class LocalManifests : public ManifestService {
         std::move(done));
   }
   void stat(const Context& ctx, Reference reference, Done<ManifestInfo> done) override {
-    s_.run<ManifestInfo>(
+    s_.read<ManifestInfo>(
         ctx,
         [&store = s_.stores.manifests, name = s_.name, reference = std::move(reference)] {
           return store.stat(name, reference);
@@ -274,7 +281,7 @@ class LocalTags : public TagService {
   explicit LocalTags(Shared& shared) : s_(shared) {}
 
   void resolve(const Context& ctx, Tag tag, Done<crypto::Digest> done) override {
-    s_.run<crypto::Digest>(
+    s_.read<crypto::Digest>(
         ctx,
         [&store = s_.stores.tags, name = s_.name, tag = std::move(tag)] {
           return store.resolve(name, tag);
@@ -290,7 +297,7 @@ class LocalTags : public TagService {
         std::move(done));
   }
   void list(const Context& ctx, Done<std::shared_ptr<const TagStore::TagList>> done) override {
-    s_.run<std::shared_ptr<const TagStore::TagList>>(
+    s_.read<std::shared_ptr<const TagStore::TagList>>(
         ctx, [&store = s_.stores.tags, name = s_.name] { return store.sortedTags(name); },
         std::move(done));
   }

@@ -25,6 +25,10 @@
 // So a call stuck behind a blocked one waits at most about kStall (the registry_loop test's
 // 2-second driver call does not hold up other repositories). Invariant: a queued task always
 // has an awake thread that will look at the queue, or the monitor watching it.
+//
+// Reads first try the worker itself (read()): a read-only call whose driver keeps the
+// NoWaitScope promise (storage/nowait.h) runs on the asking worker's thread and answers there
+// when all it needs is in memory; only a call that would wait goes to a storage thread.
 // What this does not do: cancel queued work (a completion whose request has gone checks that
 // itself, see api::Pending), or order calls (two calls may finish in either order).
 
@@ -40,6 +44,7 @@
 #include <utility>
 #include <vector>
 
+#include "backend/storage/nowait.h"
 #include "common/net/worker.h"
 #include "common/result.h"
 
@@ -71,8 +76,40 @@ class StorageExecutor {
     });
   }
 
+  // Like run(), for work that only reads. With `try_here` (the driver keeps the NoWaitScope
+  // promise, see storage/nowait.h) and when called on `worker`'s own thread, `work` runs first
+  // right here in a NoWaitScope; if it returns, `done` is posted to the worker (it never runs
+  // inside this call); if a driver call in it throws WouldBlock, `work` runs again from the
+  // start on a storage thread, as run() does. So `work` must be safe to run twice: read only,
+  // nothing moved out of its captures.
+  template <typename T, typename Work>
+  void read(net::Worker* worker, bool try_here, Work&& work, Done<T> done) {
+    if (try_here && worker != nullptr && worker->inThread()) {
+      std::shared_ptr<Result<T>> result;  // shared: a Result may hold a move-only value
+      try {
+        NoWaitScope scope;
+        result = std::make_shared<Result<T>>(work());
+      } catch (const WouldBlock&) {
+        answered_here_refused_.fetch_add(1, std::memory_order_relaxed);
+      }
+      if (result) {
+        answered_here_.fetch_add(1, std::memory_order_relaxed);
+        worker->post([done = std::move(done), result]() mutable { done(std::move(*result)); });
+        return;
+      }
+    }
+    run<T>(worker, std::forward<Work>(work), std::move(done));
+  }
+
   // Runs `task` on a storage thread (no completion).
   void submit(std::function<void()> task);
+
+  // Reads answered on the asking worker (read()), and reads that tried and went to a storage
+  // thread because a driver call would have waited (metrics).
+  uint64_t answeredHere() const { return answered_here_.load(std::memory_order_relaxed); }
+  uint64_t answeredHereRefused() const {
+    return answered_here_refused_.load(std::memory_order_relaxed);
+  }
 
   // Tasks queued and not yet started (metrics).
   size_t queueLength();
@@ -102,6 +139,8 @@ class StorageExecutor {
   std::deque<std::function<void()>> queue_;
   std::atomic<size_t> queued_{0};  // queue_.size(), read by a spinning thread without the lock
   std::atomic<bool> stopping_{false};
+  std::atomic<uint64_t> answered_here_{0};
+  std::atomic<uint64_t> answered_here_refused_{0};
   size_t sleeping_ = 0;           // threads waiting on wake_ without a wake meant for them
   size_t awake_ = 0;              // threads running a task, spinning, or woken for one
   size_t wakes_ = 0;              // wakes sent and not yet taken by a sleeping thread

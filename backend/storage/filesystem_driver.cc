@@ -3,8 +3,11 @@
 #include <dirent.h>
 #include <event2/buffer.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -18,6 +21,8 @@
 #include <string>
 #include <system_error>
 #include <utility>
+
+#include "backend/storage/nowait.h"
 
 namespace portico::storage {
 namespace {
@@ -41,6 +46,72 @@ std::chrono::system_clock::time_point modTime(const struct stat& st) {
   return std::chrono::system_clock::time_point(
       std::chrono::duration_cast<std::chrono::system_clock::duration>(
           std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
+}
+
+// Closes a descriptor on every way out of a scope (WouldBlock included).
+struct FdGuard {
+  int fd;
+  ~FdGuard() {
+    if (fd >= 0) ::close(fd);
+  }
+  int release() { return std::exchange(fd, -1); }
+};
+
+// False once the kernel refused openat2 or RESOLVE_CACHED (before Linux 5.12, or a seccomp
+// filter) or the filesystem refused RWF_NOWAIT: NoWaitScope calls are then no longer offered
+// (supportsNoWait()).
+std::atomic<bool> g_open_cached_works{true};
+
+// open() for a call in a NoWaitScope: the path is resolved from the kernel's lookup cache only
+// (RESOLVE_CACHED), else WouldBlock. O_NOATIME where the owner allows it, so that a read never
+// has to write the inode's access time. -1 with errno for an answer that needs no waiting
+// (ENOENT from a cached negative entry, EACCES, ...).
+int openCached(const std::string& full, uint64_t flags) {
+  open_how how{};
+  how.resolve = RESOLVE_CACHED;
+  const uint64_t noatime = (flags & O_PATH) != 0 ? 0 : O_NOATIME;
+  for (uint64_t extra = noatime;;) {
+    how.flags = flags | O_CLOEXEC | extra;
+    const long fd = ::syscall(SYS_openat2, AT_FDCWD, full.c_str(), &how, sizeof how);
+    if (fd >= 0) return static_cast<int>(fd);
+    if (errno == EINTR) continue;
+    if (errno == EPERM && extra != 0) {  // O_NOATIME on a file owned by someone else
+      extra = 0;
+      continue;
+    }
+    if (errno == EAGAIN) throw WouldBlock();
+    if (errno == ENOSYS || errno == EINVAL || errno == E2BIG || errno == EPERM) {
+      g_open_cached_works.store(false, std::memory_order_relaxed);
+      throw WouldBlock();
+    }
+    return -1;
+  }
+}
+
+// stat(2) of `full`, without waiting inside a NoWaitScope. 0, or -1 with errno.
+int statPath(const std::string& full, struct stat& st) {
+  if (!NoWaitScope::active()) return ::stat(full.c_str(), &st);
+  FdGuard fd{openCached(full, O_PATH)};
+  if (fd.fd < 0) return -1;
+  return ::fstat(fd.fd, &st);
+}
+
+// Reads `size` bytes at `offset` into `data` (fewer at end of file); inside a NoWaitScope only
+// from the page cache (RWF_NOWAIT), else WouldBlock. The count, or -1 with errno.
+ssize_t readAt(int fd, char* data, size_t size, uint64_t offset) {
+  iovec iov{data, size};
+  const int flags = NoWaitScope::active() ? RWF_NOWAIT : 0;
+  for (;;) {
+    const ssize_t n = ::preadv2(fd, &iov, 1, static_cast<off_t>(offset), flags);
+    if (n >= 0) return n;
+    if (errno == EINTR) continue;
+    if (flags != 0 && errno == EAGAIN) throw WouldBlock();
+    if (flags != 0 && errno == EOPNOTSUPP) {  // a filesystem without RWF_NOWAIT reads
+      g_open_cached_works.store(false, std::memory_order_relaxed);
+      throw WouldBlock();
+    }
+    return -1;
+  }
 }
 
 std::string randomSuffix() {
@@ -83,6 +154,7 @@ class FilesystemReader final : public FileReader {
   }
 
   Result<size_t> read(char* data, size_t size) override {
+    NoWaitScope::refuseIfActive();  // streamed on a storage thread (see StorageExecutor::read)
     if (fd_ < 0) return Error{StorageErrc::Io, "reader was released", path_};
     for (;;) {
       const ssize_t n = ::read(fd_, data, size);
@@ -272,6 +344,10 @@ Result<std::unique_ptr<StorageDriver>> FilesystemDriver::fromParameters(
       std::make_unique<FilesystemDriver>(std::move(root), max_threads));
 }
 
+bool FilesystemDriver::supportsNoWait() const {
+  return g_open_cached_works.load(std::memory_order_relaxed);
+}
+
 bool FilesystemDriver::isTemporaryName(std::string_view name) {
   return name.substr(0, kTemporaryPrefix.size()) == kTemporaryPrefix;
 }
@@ -305,42 +381,30 @@ Result<void> FilesystemDriver::makeParents(std::string_view path) {
 Result<std::string> FilesystemDriver::getContent(std::string_view path) {
   if (auto valid = validatePath(path); !valid) return valid.error();
   const std::string full = fullPath(path);
-  const int fd = ::open(full.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return errnoError(errno, "open", path);
+  FdGuard fd{NoWaitScope::active() ? openCached(full, O_RDONLY)
+                                   : ::open(full.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (fd.fd < 0) return errnoError(errno, "open", path);
   struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    const int err = errno;
-    ::close(fd);
-    return errnoError(err, "fstat", path);
-  }
-  if (S_ISDIR(st.st_mode)) {
-    ::close(fd);
-    return Error{StorageErrc::Io, "is a directory", std::string(path)};
-  }
+  if (::fstat(fd.fd, &st) != 0) return errnoError(errno, "fstat", path);
+  if (S_ISDIR(st.st_mode)) return Error{StorageErrc::Io, "is a directory", std::string(path)};
   if (static_cast<uint64_t>(st.st_size) > kMaxContentSize) {
-    ::close(fd);
     return Error{StorageErrc::Io, "file too large for getContent", std::string(path)};
   }
   std::string content;
   content.resize(static_cast<size_t>(st.st_size));
   size_t done = 0;
   while (done < content.size()) {
-    const ssize_t n = ::read(fd, content.data() + done, content.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int err = errno;
-      ::close(fd);
-      return errnoError(err, "read", path);
-    }
+    const ssize_t n = readAt(fd.fd, content.data() + done, content.size() - done, done);
+    if (n < 0) return errnoError(errno, "read", path);
     if (n == 0) break;  // shrank while reading
     done += static_cast<size_t>(n);
   }
   content.resize(done);
-  ::close(fd);
   return content;
 }
 
 Result<void> FilesystemDriver::putContent(std::string_view path, std::string_view data) {
+  NoWaitScope::refuseIfActive();
   if (auto valid = validatePath(path); !valid) return valid.error();
   if (auto made = makeParents(path); !made) return made.error();
   const std::string full = fullPath(path);
@@ -365,29 +429,27 @@ Result<void> FilesystemDriver::putContent(std::string_view path, std::string_vie
 Result<std::unique_ptr<FileReader>> FilesystemDriver::reader(std::string_view path,
                                                              uint64_t offset) {
   if (auto valid = validatePath(path); !valid) return valid.error();
-  const int fd = ::open(fullPath(path).c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return errnoError(errno, "open", path);
+  const std::string full = fullPath(path);
+  FdGuard fd{NoWaitScope::active() ? openCached(full, O_RDONLY)
+                                   : ::open(full.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (fd.fd < 0) return errnoError(errno, "open", path);
   struct stat st {};
-  if (::fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
-    const int err = S_ISDIR(st.st_mode) ? EISDIR : errno;
-    ::close(fd);
-    return errnoError(err, "open", path);
+  if (::fstat(fd.fd, &st) != 0 || S_ISDIR(st.st_mode)) {
+    return errnoError(S_ISDIR(st.st_mode) ? EISDIR : errno, "open", path);
   }
   const auto size = static_cast<uint64_t>(st.st_size);
   if (offset > size) {
-    ::close(fd);
     return Error{StorageErrc::InvalidOffset, "offset past the end of the file", std::string(path)};
   }
-  if (offset > 0 && ::lseek(fd, static_cast<off_t>(offset), SEEK_SET) < 0) {
-    const int err = errno;
-    ::close(fd);
-    return errnoError(err, "lseek", path);
+  if (offset > 0 && ::lseek(fd.fd, static_cast<off_t>(offset), SEEK_SET) < 0) {
+    return errnoError(errno, "lseek", path);
   }
   return std::unique_ptr<FileReader>(
-      std::make_unique<FilesystemReader>(fd, size, offset, std::string(path)));
+      std::make_unique<FilesystemReader>(fd.release(), size, offset, std::string(path)));
 }
 
 Result<std::unique_ptr<FileWriter>> FilesystemDriver::writer(std::string_view path, bool append) {
+  NoWaitScope::refuseIfActive();
   if (auto valid = validatePath(path); !valid) return valid.error();
   if (auto made = makeParents(path); !made) return made.error();
   const std::string full = fullPath(path);
@@ -407,7 +469,7 @@ Result<std::unique_ptr<FileWriter>> FilesystemDriver::writer(std::string_view pa
 Result<FileInfo> FilesystemDriver::stat(std::string_view path) {
   if (auto valid = validatePath(path, true); !valid) return valid.error();
   struct stat st {};
-  if (::stat(fullPath(path).c_str(), &st) != 0) return errnoError(errno, "stat", path);
+  if (statPath(fullPath(path), st) != 0) return errnoError(errno, "stat", path);
   FileInfo info;
   info.path = std::string(path);
   info.is_dir = S_ISDIR(st.st_mode);
@@ -417,6 +479,7 @@ Result<FileInfo> FilesystemDriver::stat(std::string_view path) {
 }
 
 Result<std::vector<std::string>> FilesystemDriver::list(std::string_view path) {
+  NoWaitScope::refuseIfActive();
   if (auto valid = validatePath(path, true); !valid) return valid.error();
   DIR* dir = ::opendir(fullPath(path).c_str());
   if (dir == nullptr) return errnoError(errno, "opendir", path);
@@ -436,6 +499,7 @@ Result<std::vector<std::string>> FilesystemDriver::list(std::string_view path) {
 }
 
 Result<std::vector<DirEntry>> FilesystemDriver::listEntries(std::string_view path) {
+  NoWaitScope::refuseIfActive();
   if (auto valid = validatePath(path, true); !valid) return valid.error();
   DIR* dir = ::opendir(fullPath(path).c_str());
   if (dir == nullptr) return errnoError(errno, "opendir", path);
@@ -484,7 +548,7 @@ Result<std::optional<ListingVersion>> FilesystemDriver::listingVersion(std::stri
   timespec now{};
   ::clock_gettime(CLOCK_REALTIME, &now);
   struct stat st {};
-  if (::stat(fullPath(path).c_str(), &st) != 0) return errnoError(errno, "stat", path);
+  if (statPath(fullPath(path), st) != 0) return errnoError(errno, "stat", path);
   if (!S_ISDIR(st.st_mode)) return Error{StorageErrc::Io, "not a directory", std::string(path)};
   auto ns = [](const timespec& t) { return int64_t{t.tv_sec} * 1'000'000'000 + t.tv_nsec; };
   const int64_t mtime = ns(st.st_mtim);
@@ -495,6 +559,7 @@ Result<std::optional<ListingVersion>> FilesystemDriver::listingVersion(std::stri
 }
 
 Result<void> FilesystemDriver::move(std::string_view src, std::string_view dst) {
+  NoWaitScope::refuseIfActive();
   if (auto valid = validatePath(src); !valid) return valid.error();
   if (auto valid = validatePath(dst); !valid) return valid.error();
   const std::string from = fullPath(src);
@@ -507,6 +572,7 @@ Result<void> FilesystemDriver::move(std::string_view src, std::string_view dst) 
 }
 
 Result<void> FilesystemDriver::remove(std::string_view path) {
+  NoWaitScope::refuseIfActive();
   if (auto valid = validatePath(path); !valid) return valid.error();
   const std::string full = fullPath(path);
   struct stat st {};
@@ -543,6 +609,7 @@ Result<void> FilesystemDriver::walkDir(const std::string& path, const WalkCallba
 }
 
 Result<void> FilesystemDriver::walk(std::string_view path, const WalkCallback& callback) {
+  NoWaitScope::refuseIfActive();
   if (auto valid = validatePath(path, true); !valid) return valid.error();
   bool stop = false;
   return walkDir(std::string(path), callback, stop);

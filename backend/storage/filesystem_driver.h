@@ -3,7 +3,8 @@
 // "filesystem" driver (registry/storage/driver/filesystem/driver.go): logical path P is the file
 // <root>P; directories 0777 and files 0666 before the umask, as distribution creates them.
 // putContent() is atomic (a ".portico-tmp-*" file in the same directory, fsync, rename, fsync of
-// the directory); list() and walk() never show those temporary names.
+// the directory); list() and walk() never show those temporary names. Small reads can run on a
+// worker without waiting (storage/nowait.h).
 
 #include <cstddef>
 #include <string>
@@ -41,6 +42,10 @@ class FilesystemDriver final : public StorageDriver {
   // StorageDriver
   std::string_view name() const override { return "filesystem"; }
   std::optional<size_t> maxThreads() const override { return max_threads_; }
+  // getContent, reader, stat and listingVersion answer in a NoWaitScope from the kernel's
+  // caches (openat2 RESOLVE_CACHED, preadv2 RWF_NOWAIT); every other call throws WouldBlock
+  // there. False once the kernel refused openat2 (before Linux 5.12, or a seccomp filter).
+  bool supportsNoWait() const override;
   Result<std::string> getContent(std::string_view path) override;
   Result<void> putContent(std::string_view path, std::string_view data) override;
   Result<std::unique_ptr<FileReader>> reader(std::string_view path, uint64_t offset) override;

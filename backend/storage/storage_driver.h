@@ -167,6 +167,12 @@ class StorageDriver {
   // (the default): the driver sets no limit of its own.
   virtual std::optional<size_t> maxThreads() const { return std::nullopt; }
 
+  // True when the driver keeps the NoWaitScope promise (storage/nowait.h): inside a scope,
+  // each call answers without waiting for a disk or a network, or throws WouldBlock first.
+  // False (the default): read-only calls always go to a storage thread. A decorator forwards
+  // this only if its own work never waits either.
+  virtual bool supportsNoWait() const { return false; }
+
   // Whole content of a small file (≤ kMaxContentSize, else Io).
   [[nodiscard]] virtual Result<std::string> getContent(std::string_view path) = 0;
   // Replaces the file's content atomically: a reader sees the old or the new content, never a

@@ -36,7 +36,8 @@ TEST_CASE("/metrics on the debug listener counts requests with distribution's na
         "registry_http_response_size_bytes", "registry_storage_action_seconds",
         "registry_storage_cache_total", "portico_registry_bytes_pushed_total",
         "portico_registry_bytes_pulled_total", "portico_registry_uploads_in_progress",
-        "portico_registry_upload_purge_runs_total", "portico_registry_storage_queue_length"}) {
+        "portico_registry_upload_purge_runs_total", "portico_registry_storage_queue_length",
+        "portico_registry_storage_worker_reads_total"}) {
     CHECK(before.has(family));
   }
   CHECK(before.family("registry_http_request_duration_seconds").type == "histogram");
@@ -112,6 +113,39 @@ TEST_CASE("the descriptor cache answers repeated blob HEADs and forgets a delete
   REQUIRE(client.request("DELETE", path).status == 202);
   CHECK(client.request("HEAD", path).status == 404);
   CHECK(client.get(path).status == 404);
+}
+
+TEST_CASE("manifest and blob reads in the page cache are answered on the worker",
+          "[registry][metrics][nowait]") {
+  RegistryServer registry(RegistrySetup{.extra = kDebug});
+  HttpClient client = registry.client();
+  const std::string config = "{\"architecture\":\"amd64\",\"os\":\"linux\"}";
+  const std::string digest = pushBlob(client, "nowait/repo", config);
+  const std::string manifest =
+      R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",)"
+      R"("config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":")" +
+      digest + R"(","size":)" + std::to_string(config.size()) + R"(},"layers":[]})";
+  REQUIRE(client
+              .request("PUT", "/v2/nowait/repo/manifests/v1",
+                       {{"Content-Type", "application/vnd.oci.image.manifest.v1+json"}}, manifest)
+              .status == 201);
+  const std::map<std::string, std::string> answered = {{"result", "answered"}};
+  PromText before = scrape(registry);
+  // Just written, so in the kernel's caches: each read is answered without a storage thread.
+  for (int i = 0; i < 3; ++i) {
+    Response got = client.get("/v2/nowait/repo/manifests/v1",
+                              {{"Accept", "application/vnd.oci.image.manifest.v1+json"}});
+    REQUIRE(got.status == 200);
+    CHECK(got.body == manifest);
+    Response blob = client.get("/v2/nowait/repo/blobs/" + digest);
+    REQUIRE(blob.status == 200);
+    CHECK(blob.body == config);
+  }
+  PromText after = scrape(registry);
+  // Per round: the manifest GET, the blob's stat and its open.
+  CHECK(after.value("portico_registry_storage_worker_reads_total", answered) -
+            before.value("portico_registry_storage_worker_reads_total", answered) ==
+        9);
 }
 
 TEST_CASE("without prometheus enabled the debug listener has no /metrics", "[registry][metrics]") {

@@ -8,6 +8,8 @@
 #include <future>
 #include <memory>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "common/net/worker.h"
 
@@ -93,4 +95,101 @@ TEST_CASE("what the work captured is released before its completion runs", "[exe
         released.set_value(watch.expired());
       });
   CHECK(released.get_future().get());
+}
+
+// --- read(): answered on the worker when nothing would wait (storage/nowait.h) ----------------
+
+namespace {
+
+// Where a read's work ran and its completion: for each try, whether it was on the worker and in
+// a NoWaitScope; then whether `done` ran on the worker, and whether it ran inside read().
+struct ReadTrace {
+  std::vector<std::pair<bool, bool>> tries;  // {on the worker, in a NoWaitScope}
+  bool done_on_worker = false;
+  bool done_inside_call = false;
+  bool in_call = false;  // true while read() runs
+  int value = 0;
+};
+
+// Calls executor.read() on the worker; the work throws WouldBlock on its first `refusals` tries.
+ReadTrace traceRead(StorageExecutor& executor, Worker& worker, bool try_here, int refusals) {
+  std::promise<ReadTrace> finished;
+  auto trace = std::make_shared<ReadTrace>();
+  worker.post([&, trace] {
+    trace->in_call = true;
+    executor.read<int>(
+        &worker, try_here,
+        [&worker, trace, refusals] {
+          trace->tries.emplace_back(worker.inThread(), portico::storage::NoWaitScope::active());
+          if (static_cast<int>(trace->tries.size()) <= refusals) {
+            throw portico::storage::WouldBlock();
+          }
+          return Result<int>(7);
+        },
+        [&, trace](Result<int> result) {
+          trace->done_on_worker = worker.inThread();
+          trace->done_inside_call = trace->in_call;
+          trace->value = result ? *result : -1;
+          finished.set_value(*trace);
+        });
+    trace->in_call = false;
+  });
+  return finished.get_future().get();
+}
+
+}  // namespace
+
+TEST_CASE("a read whose driver can answer without waiting runs on the asking worker",
+          "[executor][nowait]") {
+  Worker worker(0);
+  REQUIRE(worker.start());
+  StorageExecutor executor(1);
+  auto trace = traceRead(executor, worker, true, 0);
+  REQUIRE(trace.tries.size() == 1);
+  CHECK(trace.tries[0] == std::make_pair(true, true));
+  CHECK(trace.value == 7);
+  CHECK(trace.done_on_worker);
+  CHECK_FALSE(trace.done_inside_call);  // posted, as every completion is
+  CHECK(executor.answeredHere() == 1);
+  CHECK(executor.answeredHereRefused() == 0);
+}
+
+TEST_CASE("a read that would wait runs again, from the start, on a storage thread",
+          "[executor][nowait]") {
+  Worker worker(0);
+  REQUIRE(worker.start());
+  StorageExecutor executor(1);
+  auto trace = traceRead(executor, worker, true, 1);
+  REQUIRE(trace.tries.size() == 2);
+  CHECK(trace.tries[0] == std::make_pair(true, true));    // tried here, in a scope
+  CHECK(trace.tries[1] == std::make_pair(false, false));  // then a storage thread, no scope
+  CHECK(trace.value == 7);
+  CHECK(trace.done_on_worker);
+  CHECK(executor.answeredHere() == 0);
+  CHECK(executor.answeredHereRefused() == 1);
+}
+
+TEST_CASE("a read goes straight to a storage thread when its driver cannot promise not to wait",
+          "[executor][nowait]") {
+  Worker worker(0);
+  REQUIRE(worker.start());
+  StorageExecutor executor(1);
+  auto trace = traceRead(executor, worker, false, 0);
+  REQUIRE(trace.tries.size() == 1);
+  CHECK(trace.tries[0] == std::make_pair(false, false));
+  CHECK(trace.done_on_worker);
+  CHECK(executor.answeredHere() + executor.answeredHereRefused() == 0);
+
+  // Off the worker's thread (a tool, a storage thread's own follow-up): never on the caller.
+  std::promise<std::pair<bool, bool>> where;  // {work on this thread, in a scope}
+  const auto caller = std::this_thread::get_id();
+  executor.read<int>(
+      &worker, true,
+      [&] {
+        where.set_value(
+            {std::this_thread::get_id() == caller, portico::storage::NoWaitScope::active()});
+        return Result<int>(1);
+      },
+      [](Result<int>) {});
+  CHECK(where.get_future().get() == std::make_pair(false, false));
 }

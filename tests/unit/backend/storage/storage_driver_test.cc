@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/storage/nowait.h"
 #include "tests/unit/backend/storage/driver_fixtures.h"
 
 using portico::storage::FileInfo;
@@ -534,4 +535,121 @@ TEMPLATE_TEST_CASE("drivers that hold the bytes themselves answer redirectURL wi
   CHECK(url.error().is(StorageErrc::Unsupported));
   CHECK(url.error().detail() == "/a/data");
   CHECK(driver.redirectURL("/a/../b", {}).error().is(StorageErrc::InvalidPath));
+}
+
+// --- Calls in a NoWaitScope (storage/nowait.h) -------------------------------------------------
+
+namespace {
+
+using portico::Error;
+using portico::Result;
+using portico::storage::FilesystemDriver;
+using portico::storage::NoWaitScope;
+using portico::storage::WouldBlock;
+using portico::storage::testing::ScratchDir;
+
+// Runs `call` in a NoWaitScope: true if it answered, false if it threw WouldBlock.
+template <typename Call>
+bool answersWithoutWaiting(Call&& call) {
+  NoWaitScope scope;
+  try {
+    call();
+    return true;
+  } catch (const WouldBlock&) {
+    return false;
+  }
+}
+
+}  // namespace
+
+TEST_CASE("filesystem reads in a NoWaitScope answer from the kernel's caches, as outside it",
+          "[storage][nowait]") {
+  ScratchDir dir;
+  FilesystemDriver driver(dir.path());
+  REQUIRE(driver.supportsNoWait());  // Linux ≥ 5.12 on ext4/tmpfs, as CI runs
+  REQUIRE(driver.putContent("/a/link", "sha256:abc"));
+  // Written just now: the path is in the lookup cache and the bytes in the page cache.
+  Result<std::string> content = Error(StorageErrc::Io, "not called");
+  CHECK(answersWithoutWaiting([&] { content = driver.getContent("/a/link"); }));
+  REQUIRE(content);
+  CHECK(*content == "sha256:abc");
+  Result<portico::storage::FileInfo> info = Error(StorageErrc::Io, "not called");
+  CHECK(answersWithoutWaiting([&] { info = driver.stat("/a/link"); }));
+  REQUIRE(info);
+  CHECK(info->size == 10);
+  Result<std::unique_ptr<portico::storage::FileReader>> opened = Error(StorageErrc::Io, "");
+  CHECK(answersWithoutWaiting([&] { opened = driver.reader("/a/link", 7); }));
+  REQUIRE(opened);
+  const auto& reader = *opened;
+  CHECK(reader->position() == 7);
+  CHECK(reader->size() == 10);
+  // Streaming reads are a storage thread's job.
+  char byte = 0;
+  CHECK_FALSE(answersWithoutWaiting([&] { (void)reader->read(&byte, 1); }));
+}
+
+TEST_CASE("a filesystem path not in the lookup cache would block; once looked up it answers",
+          "[storage][nowait]") {
+  ScratchDir dir;
+  FilesystemDriver driver(dir.path());
+  REQUIRE(driver.putContent("/a/present", "x"));
+  // A name never looked up has no (negative) entry in the kernel's cache: finding out that it
+  // does not exist means reading the directory, which may wait for the disk.
+  CHECK_FALSE(answersWithoutWaiting([&] { (void)driver.getContent("/a/never-seen"); }));
+  CHECK_FALSE(answersWithoutWaiting([&] { (void)driver.stat("/a/never-seen-either"); }));
+  // Looked up once (outside a scope): the kernel remembers the absence, and the answer comes
+  // without waiting, the same answer as outside a scope.
+  auto outside = driver.getContent("/a/never-seen");
+  REQUIRE_FALSE(outside);
+  CHECK(outside.error().is(StorageErrc::NotFound));
+  Result<std::string> inside = std::string("not called");
+  CHECK(answersWithoutWaiting([&] { inside = driver.getContent("/a/never-seen"); }));
+  REQUIRE_FALSE(inside);
+  CHECK(inside.error().is(StorageErrc::NotFound));
+}
+
+TEST_CASE("filesystem bytes not in the page cache would block", "[storage][nowait]") {
+  ScratchDir dir;
+  FilesystemDriver driver(dir.path());
+  const std::string bytes(1 << 20, 'm');
+  REQUIRE(driver.putContent("/blob", bytes));  // fsynced: its pages are clean, so droppable
+  const std::string full = dir.path() + "/blob";
+  const int fd = ::open(full.c_str(), O_RDONLY | O_CLOEXEC);
+  REQUIRE(fd >= 0);
+  REQUIRE(::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) == 0);
+  ::close(fd);
+  CHECK_FALSE(answersWithoutWaiting([&] { (void)driver.getContent("/blob"); }));
+  // Read once the ordinary way: cached again, answered in a scope.
+  REQUIRE(driver.getContent("/blob"));
+  Result<std::string> content = Error(StorageErrc::Io, "not called");
+  CHECK(answersWithoutWaiting([&] { content = driver.getContent("/blob"); }));
+  REQUIRE(content);
+  CHECK(*content == bytes);
+}
+
+TEST_CASE("filesystem writes, listings and walks never run in a NoWaitScope", "[storage][nowait]") {
+  ScratchDir dir;
+  FilesystemDriver driver(dir.path());
+  REQUIRE(driver.putContent("/d/f", "x"));
+  REQUIRE(driver.list("/d"));  // everything cached: they still refuse
+  CHECK_FALSE(answersWithoutWaiting([&] { (void)driver.putContent("/d/g", "y"); }));
+  CHECK_FALSE(answersWithoutWaiting([&] { (void)driver.writer("/d/f", true); }));
+  CHECK_FALSE(answersWithoutWaiting([&] { (void)driver.list("/d"); }));
+  CHECK_FALSE(answersWithoutWaiting([&] { (void)driver.listEntries("/d"); }));
+  CHECK_FALSE(answersWithoutWaiting([&] { (void)driver.move("/d/f", "/d/h"); }));
+  CHECK_FALSE(answersWithoutWaiting([&] { (void)driver.remove("/d/f"); }));
+  CHECK_FALSE(answersWithoutWaiting([&] {
+    (void)driver.walk("/", [](const auto&) { return portico::storage::WalkControl::Continue; });
+  }));
+  // Nothing happened: no new file, nothing moved or removed.
+  CHECK(*driver.getContent("/d/f") == "x");
+  CHECK_FALSE(driver.stat("/d/g"));
+  CHECK_FALSE(driver.stat("/d/h"));
+  // Outside a scope the driver is unaffected.
+  CHECK(driver.putContent("/d/g", "y"));
+}
+
+TEST_CASE("the memory driver does not offer NoWaitScope calls", "[storage][nowait]") {
+  portico::storage::MemoryDriver driver;
+  CHECK_FALSE(driver.supportsNoWait());
 }
