@@ -5,6 +5,10 @@
 //   registry_gate_server ROOT FIFO repo     every call on a path under repositories/slow/
 //   registry_gate_server ROOT FIFO commit   the move of an upload of repository "slow" into the
 //                                           blob store (the commit)
+//   registry_gate_server ROOT FIFO nowait   as repo, and the driver offers calls that never wait
+//                                           (storage/nowait.h): a gated call in a NoWaitScope
+//                                           throws WouldBlock (it would wait), other calls are
+//                                           answered by the filesystem driver from the caches
 //
 // A held call prints "gate: held <call> <path>", then opens FIFO for reading, which blocks until
 // the test opens it for writing ("gate: released"); calls after that pass straight through.
@@ -24,6 +28,7 @@
 
 #include "backend/registry_server.h"
 #include "backend/storage/filesystem_driver.h"
+#include "backend/storage/nowait.h"
 #include "common/http/http_server.h"
 #include "common/net/signals.h"
 
@@ -34,10 +39,16 @@ namespace storage = portico::storage;
 
 class GatingDriver : public storage::StorageDriver {
  public:
-  GatingDriver(std::unique_ptr<storage::StorageDriver> inner, std::string fifo, bool commit_mode)
-      : inner_(std::move(inner)), fifo_(std::move(fifo)), commit_mode_(commit_mode) {}
+  enum class Mode { Repo, Commit, NoWait };
+
+  GatingDriver(std::unique_ptr<storage::StorageDriver> inner, std::string fifo, Mode mode)
+      : inner_(std::move(inner)),
+        fifo_(std::move(fifo)),
+        commit_mode_(mode == Mode::Commit),
+        nowait_(mode == Mode::NoWait) {}
 
   std::string_view name() const override { return inner_->name(); }
+  bool supportsNoWait() const override { return nowait_ && inner_->supportsNoWait(); }
   Result<std::string> getContent(std::string_view path) override {
     gate("getContent", path);
     return inner_->getContent(path);
@@ -91,8 +102,15 @@ class GatingDriver : public storage::StorageDriver {
  private:
   void gate(std::string_view call, std::string_view path) {
     if (!commit_mode_ && path.find("/repositories/slow/") != std::string_view::npos) {
+      // A driver that keeps the NoWaitScope promise says "would block" instead of waiting.
+      if (storage::NoWaitScope::active() && !released()) throw storage::WouldBlock();
       hold(call, path);
     }
+  }
+
+  bool released() {
+    std::lock_guard lock(mutex_);
+    return released_;
   }
 
   // Blocks until the test opens the FIFO for writing (once; later calls pass).
@@ -112,6 +130,7 @@ class GatingDriver : public storage::StorageDriver {
   std::unique_ptr<storage::StorageDriver> inner_;
   std::string fifo_;
   bool commit_mode_;
+  bool nowait_;
   std::mutex mutex_;
   bool released_ = false;
 };
@@ -119,15 +138,18 @@ class GatingDriver : public storage::StorageDriver {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 4) {
-    std::cerr << "usage: registry_gate_server ROOT FIFO repo|commit\n";
+  const std::string_view mode_name = argc == 4 ? argv[3] : "";
+  if (mode_name != "repo" && mode_name != "commit" && mode_name != "nowait") {
+    std::cerr << "usage: registry_gate_server ROOT FIFO repo|commit|nowait\n";
     return 2;
   }
+  const auto mode = mode_name == "commit"   ? GatingDriver::Mode::Commit
+                    : mode_name == "nowait" ? GatingDriver::Mode::NoWait
+                                            : GatingDriver::Mode::Repo;
   portico::net::blockSignals();
   portico::backend::RegistryServerOptions options;
-  options.driver =
-      std::make_unique<GatingDriver>(std::make_unique<storage::FilesystemDriver>(argv[1]), argv[2],
-                                     std::string_view(argv[3]) == "commit");
+  options.driver = std::make_unique<GatingDriver>(
+      std::make_unique<storage::FilesystemDriver>(argv[1]), argv[2], mode);
   options.storage_threads = 4;
   options.server.workers = 1;  // the loop every request shares
   options.server.listeners.push_back({"http", "127.0.0.1:0", nullptr});

@@ -126,6 +126,28 @@ TEST_CASE("a storage call held on one repository does not stop the loop answerin
                                                   "released", "GET slow manifest 404"});
 }
 
+TEST_CASE("a read that would wait goes to a storage thread; reads in the caches stay on the loop",
+          "[registry][loop][nowait]") {
+  // The driver offers calls that never wait (storage/nowait.h): "fast"'s reads are answered on
+  // the worker itself; "slow"'s tag lookup would wait (the gate), so it runs on a storage
+  // thread and is held there. A driver that waited inside the scope would hold the loop: the
+  // answers would come after the safety release.
+  GateServer server("nowait");
+  pushImage(server, "fast");
+
+  Events events;
+  auto slow = std::async(std::launch::async, [&] {
+    auto r = server.client().get("/v2/slow/manifests/v1");
+    events.add("GET slow manifest " + std::to_string(r.status));
+  });
+  REQUIRE(server.process->waitForOutput("gate: held", std::chrono::seconds(30)));
+
+  probeWhileHeld(server, events);
+  slow.get();
+  CHECK(events.list() == std::vector<std::string>{"GET /v2/ 200", "GET fast manifest 200",
+                                                  "released", "GET slow manifest 404"});
+}
+
 TEST_CASE("a blob upload's commit held on the disk does not stop the loop answering others",
           "[registry][loop]") {
   GateServer server("commit");
