@@ -132,12 +132,11 @@ class LocalBlobs : public BlobService {
         ctx,
         [&store = s_.stores.layers, &executor = s_.executor, name = s_.name, digest,
          offset]() -> Result<BlobContent> {
-          auto descriptor = store.stat(name, digest);
-          if (!descriptor) return descriptor.error();
           auto reader = store.open(name, digest, offset);
           if (!reader) return reader.error();
+          // The reader knows the size: no second link read and stat (BlobStore::stat).
           BlobContent content;
-          content.descriptor = *descriptor;
+          content.descriptor = Descriptor{digest, (*reader)->size(), std::string(kOctetStream)};
           content.fd = (*reader)->releaseFd();
           if (content.fd < 0) {
             // A driver without descriptors: reopen (releaseFd made the reader unusable).
