@@ -139,48 +139,44 @@ ReadTrace traceRead(StorageExecutor& executor, Worker& worker, bool try_here, in
 
 }  // namespace
 
-TEST_CASE("a read whose driver can answer without waiting runs on the asking worker",
+TEST_CASE("a read runs on the asking worker when its driver can answer without waiting",
           "[executor][nowait]") {
+  struct Case {
+    const char* what;
+    bool try_here;                             // the driver keeps the NoWaitScope promise
+    int refusals;                              // tries that throw WouldBlock
+    std::vector<std::pair<bool, bool>> tries;  // {on the worker, in a scope} per try
+    uint64_t answered_here;
+    uint64_t refused;
+  };
+  const Case c = GENERATE(values<Case>({
+      {"answered on the worker, in a scope", true, 0, {{true, true}}, 1, 0},
+      {"would block: again from the start on a storage thread, outside a scope",
+       true,
+       1,
+       {{true, true}, {false, false}},
+       0,
+       1},
+      {"no promise: straight to a storage thread", false, 0, {{false, false}}, 0, 0},
+  }));
+  CAPTURE(c.what);
   Worker worker(0);
   REQUIRE(worker.start());
   StorageExecutor executor(1);
-  auto trace = traceRead(executor, worker, true, 0);
-  REQUIRE(trace.tries.size() == 1);
-  CHECK(trace.tries[0] == std::make_pair(true, true));
+  auto trace = traceRead(executor, worker, c.try_here, c.refusals);
+  CHECK(trace.tries == c.tries);
   CHECK(trace.value == 7);
   CHECK(trace.done_on_worker);
   CHECK_FALSE(trace.done_inside_call);  // posted, as every completion is
-  CHECK(executor.answeredHere() == 1);
-  CHECK(executor.answeredHereRefused() == 0);
+  CHECK(executor.answeredHere() == c.answered_here);
+  CHECK(executor.answeredHereRefused() == c.refused);
 }
 
-TEST_CASE("a read that would wait runs again, from the start, on a storage thread",
-          "[executor][nowait]") {
+TEST_CASE("a read off the worker's thread never runs on the caller", "[executor][nowait]") {
   Worker worker(0);
   REQUIRE(worker.start());
   StorageExecutor executor(1);
-  auto trace = traceRead(executor, worker, true, 1);
-  REQUIRE(trace.tries.size() == 2);
-  CHECK(trace.tries[0] == std::make_pair(true, true));    // tried here, in a scope
-  CHECK(trace.tries[1] == std::make_pair(false, false));  // then a storage thread, no scope
-  CHECK(trace.value == 7);
-  CHECK(trace.done_on_worker);
-  CHECK(executor.answeredHere() == 0);
-  CHECK(executor.answeredHereRefused() == 1);
-}
-
-TEST_CASE("a read goes straight to a storage thread when its driver cannot promise not to wait",
-          "[executor][nowait]") {
-  Worker worker(0);
-  REQUIRE(worker.start());
-  StorageExecutor executor(1);
-  auto trace = traceRead(executor, worker, false, 0);
-  REQUIRE(trace.tries.size() == 1);
-  CHECK(trace.tries[0] == std::make_pair(false, false));
-  CHECK(trace.done_on_worker);
-  CHECK(executor.answeredHere() + executor.answeredHereRefused() == 0);
-
-  // Off the worker's thread (a tool, a storage thread's own follow-up): never on the caller.
+  // Called from this test's thread (a tool, a storage thread's own follow-up), not the worker's.
   std::promise<std::pair<bool, bool>> where;  // {work on this thread, in a scope}
   const auto caller = std::this_thread::get_id();
   executor.read<int>(
