@@ -50,7 +50,9 @@ TEST_CASE("errors travel to the completion unchanged", "[executor]") {
   StorageExecutor executor(1);
   executor.run<void>(
       nullptr, [] { return Result<void>(Error(std::errc::io_error, "disk on fire")); },
-      [&](Result<void> result) { message.set_value(result ? "" : result.error().message()); });
+      [&](const Result<void>& result) {
+        message.set_value(result ? "" : result.error().message());
+      });
   CHECK(message.get_future().get() == "disk on fire");
 }
 
@@ -90,7 +92,7 @@ TEST_CASE("what the work captured is released before its completion runs", "[exe
   std::weak_ptr<int> watch = held;
   executor.run<int>(
       nullptr, [held = std::move(held)] { return Result<int>(*held); },
-      [&](Result<int> result) {
+      [&](const Result<int>& result) {
         REQUIRE(result);
         released.set_value(watch.expired());
       });
@@ -186,6 +188,6 @@ TEST_CASE("a read off the worker's thread never runs on the caller", "[executor]
             {std::this_thread::get_id() == caller, portico::storage::NoWaitScope::active()});
         return Result<int>(1);
       },
-      [](Result<int>) {});
+      [](const Result<int>&) {});
   CHECK(where.get_future().get() == std::make_pair(false, false));
 }
