@@ -88,6 +88,13 @@ int openCached(const std::string& full, uint64_t flags) {
   }
 }
 
+// open(2) of `full` for reading, without waiting inside a NoWaitScope. The descriptor, or -1
+// with errno.
+int openForRead(const std::string& full) {
+  if (NoWaitScope::active()) return openCached(full, O_RDONLY);
+  return ::open(full.c_str(), O_RDONLY | O_CLOEXEC);
+}
+
 // stat(2) of `full`, without waiting inside a NoWaitScope. 0, or -1 with errno.
 int statPath(const std::string& full, struct stat& st) {
   if (!NoWaitScope::active()) return ::stat(full.c_str(), &st);
@@ -381,8 +388,7 @@ Result<void> FilesystemDriver::makeParents(std::string_view path) {
 Result<std::string> FilesystemDriver::getContent(std::string_view path) {
   if (auto valid = validatePath(path); !valid) return valid.error();
   const std::string full = fullPath(path);
-  FdGuard fd{NoWaitScope::active() ? openCached(full, O_RDONLY)
-                                   : ::open(full.c_str(), O_RDONLY | O_CLOEXEC)};
+  FdGuard fd{openForRead(full)};
   if (fd.fd < 0) return errnoError(errno, "open", path);
   struct stat st {};
   if (::fstat(fd.fd, &st) != 0) return errnoError(errno, "fstat", path);
@@ -430,8 +436,7 @@ Result<std::unique_ptr<FileReader>> FilesystemDriver::reader(std::string_view pa
                                                              uint64_t offset) {
   if (auto valid = validatePath(path); !valid) return valid.error();
   const std::string full = fullPath(path);
-  FdGuard fd{NoWaitScope::active() ? openCached(full, O_RDONLY)
-                                   : ::open(full.c_str(), O_RDONLY | O_CLOEXEC)};
+  FdGuard fd{openForRead(full)};
   if (fd.fd < 0) return errnoError(errno, "open", path);
   struct stat st {};
   if (::fstat(fd.fd, &st) != 0 || S_ISDIR(st.st_mode)) {
